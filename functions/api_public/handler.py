@@ -1,0 +1,56 @@
+"""Public routes (no key): health and the OpenAPI document of every route."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared.api import make_app, run
+from infra.routes import API_FUNCTIONS
+from memos import __version__
+from memos.health import health
+from memos.models import HealthResponse
+from memos.observability import logger
+
+app = make_app()
+
+
+@app.get("/v1/health", summary="Liveness and dependency status")
+def get_health() -> HealthResponse:
+    return health()
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """Merge every API function's own generated schema into one document."""
+    doc: dict[str, Any] = {}
+    for name in API_FUNCTIONS:
+        module = importlib.import_module(f"functions.{name}.handler")
+        part = json.loads(module.app.get_openapi_json_schema(title="MemOS API", version=__version__))
+        if not doc:
+            doc = part
+            doc.setdefault("components", {}).setdefault("schemas", {})
+            continue
+        doc["paths"].update(part.get("paths", {}))
+        doc["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
+    doc["components"]["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+    }
+    doc["security"] = [{"bearer": []}, {"apiKey": []}]
+    return doc
+
+
+@app.get("/v1/openapi.json", summary="The OpenAPI document", include_in_schema=False)
+def get_openapi() -> Response:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(openapi_document()))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run(app, event, context)

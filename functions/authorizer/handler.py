@@ -1,0 +1,63 @@
+"""API Gateway REQUEST authorizer: validates the key, hands the caller identity to handlers.
+
+Scopes and namespaces are enforced by each handler before it touches data; this function only
+says who is calling. The local server calls ``authorize`` with the same headers.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from memos import auth, db
+from memos.auth import Identity
+from memos.errors import Unauthorized
+from memos.observability import logger
+
+_CACHE_TTL_S = 60.0
+_cache: dict[str, tuple[float, Identity]] = {}
+
+
+def authorize(headers: dict[str, str] | None) -> Identity:
+    """The caller behind these headers; raises Unauthorized. Valid keys are cached for a minute."""
+    key = auth.extract_key(headers)
+    if not key:
+        raise Unauthorized("missing API key: send Authorization: Bearer <key> or x-api-key")
+    digest = auth.hash_key(key)
+    hit = _cache.get(digest)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    with db.connection() as conn:
+        who = auth.authenticate(conn, key)
+        conn.commit()
+    _cache[digest] = (time.monotonic() + _CACHE_TTL_S, who)
+    return who
+
+
+def forget_cached_keys() -> None:
+    _cache.clear()
+
+
+def _policy(principal: str, effect: str, method_arn: str, context: dict[str, str] | None) -> dict[str, Any]:
+    # Allow the whole API for this key so API Gateway's authorizer cache serves every route.
+    arn_parts = method_arn.split("/")
+    resource = "/".join(arn_parts[:2]) + "/*" if len(arn_parts) >= 2 else method_arn
+    out: dict[str, Any] = {
+        "principalId": principal,
+        "policyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}]},
+    }
+    if context:
+        out["context"] = context
+    return out
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        who = authorize(event.get("headers"))
+    except Unauthorized as exc:
+        raise Exception("Unauthorized") from exc  # API Gateway's contract for a 401
+    return _policy(who.key_id, "Allow", event.get("methodArn", "*"), who.to_context())

@@ -1,0 +1,116 @@
+"""What every API function shares: the resolver with SPEC §2 errors, request ids, body limits, identity."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pydantic
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from memos import audit, db
+from memos.auth import Identity
+from memos.config import get_settings
+from memos.errors import Forbidden, MemosError, PayloadTooLarge
+from memos.observability import logger
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": code, "message": message, "details": details or []}},
+    )
+
+
+def _validation_details(errors: Any) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ()) if p not in ("body",)]
+        msg = str(e.get("msg", e.get("type", "invalid")))
+        out.append({"field": ".".join(loc), "type": e.get("type"), "message": msg.removeprefix("Value error, ")})
+    return out
+
+
+def make_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "invalid_json", "the request body is not valid JSON")
+        return error_response(422, "validation_error", "the request does not match the API schema",
+                              _validation_details(errors))
+
+    @app.exception_handler(pydantic.ValidationError)
+    def _invalid_domain(exc: pydantic.ValidationError) -> Response:
+        return error_response(422, "validation_error", "invalid values", _validation_details(exc.errors()))
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response:
+        _audit_denial(app, exc)
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(MemosError)
+    def _domain(exc: MemosError) -> Response:
+        if exc.status >= 500:
+            logger.warning("request failed on a dependency", extra={"error": exc.message})
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; see the request id in the logs")
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return error_response(404, "not_found", "no such route")
+
+    return app
+
+
+def identity(app: APIGatewayRestResolver) -> Identity:
+    ctx = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer")
+    return Identity.from_context(ctx)
+
+
+def request_id(app: APIGatewayRestResolver) -> str:
+    return str((app.current_event.raw_event.get("requestContext") or {}).get("requestId") or "")
+
+
+def _audit_denial(app: APIGatewayRestResolver, exc: Forbidden) -> None:
+    event = app.current_event.raw_event
+    ctx = (event.get("requestContext") or {}).get("authorizer") or {}
+    try:
+        with db.connection() as conn:
+            audit.record(conn, "access_denied", actor=ctx.get("key_id"), request_id=request_id(app),
+                         details={"method": event.get("httpMethod"), "path": event.get("path"),
+                                  "reason": exc.message})
+            conn.commit()
+    except MemosError:
+        logger.warning("could not audit a denied request")
+
+
+def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve one API Gateway proxy event; every response carries x-request-id."""
+    rc = event.setdefault("requestContext", {}) or {}
+    rid = rc.get("requestId") or str(uuid.uuid4())
+    rc["requestId"] = rid
+    event["requestContext"] = rc
+    body = event.get("body") or ""
+    if len(body.encode() if isinstance(body, str) else body) > get_settings().max_body_bytes:
+        err = PayloadTooLarge(f"the request body exceeds {get_settings().max_body_bytes} bytes")
+        result = error_response(err.status, err.code, err.message)
+        response: dict[str, Any] = {
+            "statusCode": result.status_code,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": app._serializer(result.body),
+            "isBase64Encoded": False,
+        }
+    else:
+        response = app.resolve(event, context)
+    response.setdefault("headers", {})
+    response["headers"]["x-request-id"] = rid
+    return response

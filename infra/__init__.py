@@ -1,0 +1,1 @@
+"""The MemOS CDK app and its local emulation."""

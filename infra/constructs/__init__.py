@@ -1,0 +1,1 @@
+"""One construct per concern, wired together by :class:`infra.constructs.stack.MemosStack`."""

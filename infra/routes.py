@@ -1,0 +1,84 @@
+"""The single route table: API Gateway (CDK) and the local server both read it.
+
+Each route names the function folder under ``functions/`` that serves it and the
+scope a caller's key must hold (``None`` = public, no key needed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /v1/memories/{memory_id}
+    function: str  # folder under functions/
+    scope: str | None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 15
+
+
+API_FUNCTIONS: dict[str, FunctionSpec] = {
+    f.name: f
+    for f in (
+        FunctionSpec("api_public", "Health and the OpenAPI document (no key)", 256, 10),
+        FunctionSpec("api_memory", "Ingest, memory CRUD, sessions, namespaces"),
+        FunctionSpec("api_query", "Query, answer, answer stream", 1024, 29),
+        FunctionSpec("api_governance", "Policy and entities"),
+        FunctionSpec("api_ops", "Ops read endpoints"),
+        FunctionSpec("api_admin", "API key administration"),
+    )
+}
+
+# Functions not behind API Gateway routes.
+BACKGROUND_FUNCTIONS: dict[str, FunctionSpec] = {
+    f.name: f
+    for f in (
+        FunctionSpec("authorizer", "API Gateway REQUEST authorizer", 256, 5),
+        FunctionSpec("condense", "SQS consumer: rolling session summaries", 1024, 60),
+        FunctionSpec("decay", "EventBridge job: importance decay and TTL expiry", 1024, 300),
+        FunctionSpec("migrate", "CloudFormation custom resource: SQL migrations", 512, 300),
+    )
+}
+
+W, R, O, A = "memory:write", "memory:read", "ops:read", "admin"
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/v1/health", "api_public", None),
+    Route("GET", "/v1/openapi.json", "api_public", None),
+    Route("POST", "/v1/ingest", "api_memory", W),
+    Route("GET", "/v1/memories", "api_memory", R),
+    Route("GET", "/v1/memories/{memory_id}", "api_memory", R),
+    Route("PATCH", "/v1/memories/{memory_id}", "api_memory", W),
+    Route("DELETE", "/v1/memories/{memory_id}", "api_memory", W),
+    Route("GET", "/v1/memories/{memory_id}/history", "api_memory", R),
+    Route("POST", "/v1/sessions/reset", "api_memory", W),
+    Route("DELETE", "/v1/namespaces/{namespace}", "api_memory", A),
+    Route("GET", "/v1/namespaces/{namespace}/export", "api_memory", R),
+    Route("POST", "/v1/query", "api_query", R),
+    Route("POST", "/v1/answer", "api_query", R),
+    Route("POST", "/v1/answer/stream", "api_query", R),
+    Route("GET", "/v1/policy", "api_governance", R),
+    Route("PUT", "/v1/policy", "api_governance", A),
+    Route("GET", "/v1/entities", "api_governance", R),
+    Route("GET", "/v1/ops/stats", "api_ops", O),
+    Route("GET", "/v1/ops/pipeline", "api_ops", O),
+    Route("GET", "/v1/ops/audit", "api_ops", O),
+    Route("GET", "/v1/ops/condensations", "api_ops", O),
+    Route("GET", "/v1/ops/context_packs", "api_ops", O),
+    Route("GET", "/v1/ops/procedural", "api_ops", O),
+    Route("POST", "/v1/keys", "api_admin", A),
+    Route("GET", "/v1/keys", "api_admin", A),
+    Route("DELETE", "/v1/keys/{key_id}", "api_admin", A),
+)
+
+
+def routes_for(function: str) -> list[Route]:
+    return [r for r in ROUTES if r.function == function]

@@ -1,0 +1,70 @@
+"""Settings: one pydantic model, read from ``MEMOS_*`` env vars and validated once at cold start.
+
+Secrets (the database password) come from Secrets Manager in the cloud via Powertools
+Parameters (``MEMOS_DATABASE_SECRET_ARN``); locally the URL comes from the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEMOS_", extra="ignore")
+
+    env: Literal["local", "test", "dev", "staging", "prod"] = "local"
+
+    # L2/L3: PostgreSQL + pgvector. Either a URL (local, tests) or a Secrets Manager secret in
+    # the RDS JSON shape (host, port, username, password, dbname); ``database_host`` overrides
+    # the secret's host (the RDS Proxy endpoint).
+    database_url: str | None = None
+    database_secret_arn: str | None = None
+    database_host: str | None = None
+    database_name: str = "memos"
+    db_pool_max: int = Field(default=4, ge=1, le=64)
+    db_connect_timeout_s: float = Field(default=3.0, gt=0)
+
+    # L1: Redis / Valkey. ``redis_cluster`` for ElastiCache Serverless (cluster mode, TLS).
+    redis_url: str | None = None
+    redis_cluster: bool = False
+    redis_timeout_s: float = Field(default=1.0, gt=0)
+
+    # Condensation queue (SQS). ``aws_endpoint_url`` points boto3 at moto locally.
+    condense_queue_url: str | None = None
+    condense_dlq_url: str | None = None
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+
+    # Embeddings: ``hashing`` needs nothing; ``bedrock`` calls Titan; ``sentence-transformers``
+    # loads a local model (extra ``local-embed``).
+    embedder: Literal["hashing", "bedrock", "sentence-transformers"] = "hashing"
+    embed_dim: int = Field(default=384, ge=16, le=4096)
+    bedrock_embed_model: str = "amazon.titan-embed-text-v2:0"
+    st_model: str = "all-MiniLM-L6-v2"
+
+    # Request limits (SPEC §2).
+    max_body_bytes: int = 1024 * 1024
+    max_batch_items: int = 500
+    max_text_chars: int = 20_000
+
+    @model_validator(mode="after")
+    def _check_embed_dim(self) -> Settings:
+        if self.embedder == "bedrock" and self.embed_dim not in (256, 512, 1024):
+            raise ValueError("Titan v2 embeddings support MEMOS_EMBED_DIM of 256, 512 or 1024")
+        if self.embedder == "sentence-transformers" and self.embed_dim != 384:
+            raise ValueError("all-MiniLM-L6-v2 gives 384 dimensions: set MEMOS_EMBED_DIM=384")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,116 @@
+"""Context packs: the working memory an agent gets, fitted to a token budget, stored for replay.
+
+Order: the session's latest summary, then its recent window (L1), then the chosen memories by
+score. Each section may use what the previous ones left; a memory already in the window is not
+repeated. What does not fit is reported as ``over_budget``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import psycopg
+
+from memos import db
+from memos.models import ContextPack, QueryRequest, TokenUsage
+from memos.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from memos.retrieval import Candidate
+
+SUMMARY_SHARE, WINDOW_SHARE = 0.3, 0.3
+
+
+def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str | None) -> str | None:
+    if not session_id:
+        return None
+    row = conn.execute(
+        "SELECT summary_text FROM condensations WHERE namespace = %s AND session_id = %s AND status = 'done'"
+        " ORDER BY to_turn DESC LIMIT 1",
+        (namespace, session_id),
+    ).fetchone()
+    return row["summary_text"] if row else None
+
+
+def _line(when: Any, role: str, text: str, session_id: str | None = None) -> str:
+    day = str(when)[:10]
+    where = f", {session_id}" if session_id else ""
+    return f"- [{day}{where}] {role}: {text}"
+
+
+def build(
+    req: QueryRequest, summary: str | None, window: list[dict[str, Any]], chosen: list[Candidate],
+    budget: int, candidate_tokens: int,
+) -> tuple[ContextPack, list[UUID], TokenUsage]:
+    parts: list[str] = []
+    used = 0
+    pack_summary = None
+    if summary:
+        header = "## Session summary"
+        cost = count_tokens(header) + count_tokens(summary)
+        if cost <= int(budget * SUMMARY_SHARE) or cost <= budget // 2:
+            parts += [header, summary]
+            used += cost
+            pack_summary = summary
+
+    window_out: list[dict[str, Any]] = []
+    if window:
+        header = "## Recent conversation"
+        room = max(0, int(budget * (SUMMARY_SHARE + WINDOW_SHARE)) - used - count_tokens(header))
+        lines: list[str] = []
+        for turn in reversed(window):  # newest first until the share is spent
+            line = _line(turn["occurred_at"], turn["role"], turn["text"])
+            cost = count_tokens(line)
+            if cost > room:
+                break
+            room -= cost
+            lines.insert(0, line)
+            window_out.insert(0, turn)
+        if lines:
+            parts += [header, *lines]
+            used += count_tokens(header) + sum(count_tokens(x) for x in lines)
+
+    in_window = {t["memory_id"] for t in window_out}
+    items: list[dict[str, Any]] = []
+    over: list[UUID] = []
+    header = "## Relevant memories"
+    header_cost = count_tokens(header)
+    lines = []
+    for c in chosen:
+        if str(c.id) in in_window:
+            continue
+        line = _line(c.row["occurred_at"], c.row["role"], c.row["text"], c.row["session_id"])
+        cost = count_tokens(line) + (0 if lines else header_cost)
+        if used + cost > budget:
+            over.append(c.id)
+            continue
+        used += cost
+        lines.append(line)
+        items.append({"memory_id": str(c.id), "score": c.score, "tokens": count_tokens(line)})
+    if lines:
+        parts += [header, *lines]
+
+    text = "\n".join(parts)
+    packed = count_tokens(text)
+    candidates = candidate_tokens + (count_tokens(summary) if summary else 0) + sum(
+        int(t.get("tokens") or count_tokens(t["text"])) for t in window if t["memory_id"] not in
+        {str(c.id) for c in chosen})
+    candidates = max(candidates, packed)
+    saved = candidates - packed
+    pack = ContextPack(id=uuid.uuid4(), text=text, tokens=packed, summary=pack_summary, l1_window=window_out,
+                       items=items, entities=[])
+    usage = TokenUsage(candidates=candidates, packed=packed, saved=saved,
+                       ratio=round(saved / candidates, 4) if candidates else 0.0)
+    return pack, over, usage
+
+
+def store(conn: psycopg.Connection[Any], query_id: UUID, req: QueryRequest, pack: ContextPack,
+          usage: TokenUsage) -> None:
+    conn.execute(
+        "INSERT INTO context_packs (id, query_id, namespace, session_id, query, pack, candidate_tokens,"
+        " packed_tokens) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (pack.id, query_id, req.namespace, req.session_id, req.query, db.jsonb(pack.model_dump(mode="json")),
+         usage.candidates, usage.packed),
+    )

@@ -1,0 +1,198 @@
+"""Pydantic models of the v1 API: requests, responses and the domain records they carry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+MAX_TEXT_CHARS = 20_000
+MAX_BATCH_ITEMS = 500
+
+Namespace = Annotated[str, Field(pattern=NAME_PATTERN, description="1-128 chars of [A-Za-z0-9_.:@-]")]
+SessionId = Annotated[str, Field(pattern=NAME_PATTERN)]
+Role = Literal["user", "assistant", "agent", "system", "tool"]
+Kind = Literal["episodic", "semantic", "procedural"]
+Layer = Literal["L1", "L2", "L3"]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("timestamps must include a timezone (ISO 8601, e.g. 2024-05-01T10:00:00Z)")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemoryFields(Strict):
+    role: Role
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: AwareDatetime | None = None
+    kind: Kind = "episodic"
+    importance: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _text_not_blank(self) -> MemoryFields:
+        if not self.text.strip():
+            raise ValueError("text must not be blank")
+        return self
+
+
+class IngestItem(MemoryFields):
+    session_id: SessionId
+
+
+class IngestRequest(Strict):
+    """One memory (session_id, role, text, ...) or a batch (items)."""
+
+    namespace: Namespace
+    session_id: SessionId | None = None
+    role: Role | None = None
+    text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
+    metadata: dict[str, Any] | None = None
+    occurred_at: AwareDatetime | None = None
+    kind: Kind | None = None
+    importance: float | None = Field(None, ge=0, le=1)
+    items: list[IngestItem] | None = Field(None, min_length=1, max_length=MAX_BATCH_ITEMS)
+
+    @model_validator(mode="after")
+    def _single_or_batch(self) -> IngestRequest:
+        single = [self.session_id, self.role, self.text, self.metadata, self.occurred_at, self.kind,
+                  self.importance]
+        if self.items is not None:
+            if any(v is not None for v in single):
+                raise ValueError("send either one memory (session_id, role, text) or items, not both")
+        elif self.session_id is None or self.role is None or self.text is None:
+            raise ValueError("a single memory needs session_id, role and text (or send items)")
+        return self
+
+    def as_items(self) -> list[IngestItem]:
+        if self.items is not None:
+            return self.items
+        fields = {k: v for k, v in self.model_dump(exclude={"namespace", "items"}).items() if v is not None}
+        return [IngestItem.model_validate(fields)]
+
+
+class IngestedMemory(BaseModel):
+    memory_id: UUID
+    status: Literal["created", "duplicate", "superseded"]
+    duplicate_of: UUID | None = None
+    supersedes: UUID | None = None
+
+
+class IngestResponse(BaseModel):
+    accepted: int
+    memories: list[IngestedMemory]
+    condensation_enqueued: bool
+
+
+class QueryFilters(Strict):
+    roles: list[Role] | None = None
+    kinds: list[Kind] | None = None
+    session_ids: list[SessionId] | None = Field(None, max_length=100)
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    metadata: dict[str, str | int | float | bool] | None = None
+
+
+class QueryRequest(Strict):
+    namespace: Namespace
+    query: str = Field(min_length=1, max_length=4_000)
+    session_id: SessionId | None = None
+    scope: Literal["namespace", "session"] = "namespace"
+    top_k: int = Field(8, ge=1, le=100)
+    token_budget: int | None = Field(None, ge=50, le=32_000)
+    filters: QueryFilters | None = None
+    include_filtered: bool = False
+
+    @model_validator(mode="after")
+    def _session_scope_needs_session(self) -> QueryRequest:
+        if self.scope == "session" and not self.session_id:
+            raise ValueError("scope 'session' needs a session_id")
+        return self
+
+
+class MemoryOut(BaseModel):
+    memory_id: UUID
+    namespace: str
+    session_id: str
+    role: Role
+    kind: Kind
+    text: str
+    metadata: dict[str, Any]
+    occurred_at: datetime
+    created_at: datetime
+    importance: float
+    status: str
+    duplicate_of: UUID | None = None
+    superseded_by: UUID | None = None
+
+
+class QueryResult(BaseModel):
+    memory_id: UUID
+    layer: Layer
+    kind: Kind
+    session_id: str
+    role: Role
+    text: str
+    occurred_at: datetime
+    metadata: dict[str, Any]
+    score: float
+    components: dict[str, float]
+
+
+class FilteredCandidate(BaseModel):
+    memory_id: UUID
+    reason: str
+
+
+class ContextPack(BaseModel):
+    id: UUID
+    text: str
+    tokens: int
+    summary: str | None
+    l1_window: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    entities: list[dict[str, Any]]
+
+
+class TokenUsage(BaseModel):
+    candidates: int
+    packed: int
+    saved: int
+    ratio: float
+
+
+class QueryResponse(BaseModel):
+    query_id: UUID
+    results: list[QueryResult]
+    filtered: list[FilteredCandidate]
+    context_pack: ContextPack
+    token_usage: TokenUsage
+    timings_ms: dict[str, float]
+
+
+class DependencyStatus(BaseModel):
+    status: Literal["ok", "down"]
+    latency_ms: float | None = None
+    detail: str | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    dependencies: dict[str, DependencyStatus]
+
+
+class MemoryPage(BaseModel):
+    memories: list[MemoryOut]
+    next_cursor: str | None

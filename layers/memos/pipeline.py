@@ -1,0 +1,83 @@
+"""The condensation trigger: when a session crosses its policy's turn or token threshold, one job.
+
+A job is only a pointer ("condense this session"); the consumer reads the range to cover from
+the sessions row, so a message sent for a transaction that later failed does no harm, and a
+redelivered message finds its job id already done.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from memos.config import get_settings
+from memos.observability import logger
+from memos.policy import Policy
+
+_lock = threading.Lock()
+_sqs: Any = None
+
+
+def sqs_client() -> Any:
+    global _sqs
+    if _sqs is None:
+        with _lock:
+            if _sqs is None:
+                import boto3
+
+                s = get_settings()
+                _sqs = boto3.client("sqs", region_name=s.aws_region, endpoint_url=s.aws_endpoint_url)
+    return _sqs
+
+
+def reset_client() -> None:
+    global _sqs
+    _sqs = None
+
+
+@dataclass
+class CondensationJob:
+    namespace: str
+    session_id: str
+    through_turn: int
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.namespace}/{self.session_id}/{self.through_turn}"
+
+    def send(self) -> bool:
+        queue_url = get_settings().condense_queue_url
+        if not queue_url:
+            return False
+        try:
+            sqs_client().send_message(QueueUrl=queue_url, MessageBody=json.dumps(
+                {"job_id": self.job_id, "namespace": self.namespace, "session_id": self.session_id,
+                 "through_turn": self.through_turn}))
+            return True
+        except Exception as exc:  # the next ingest in this session re-triggers (see below)
+            logger.warning("condensation enqueue failed", extra={"job_id": self.job_id, "error": str(exc)})
+            return False
+
+
+def maybe_enqueue_condensation(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str, session: dict[str, Any], policy: Policy
+) -> CondensationJob | None:
+    """Called under the session row lock, after turns are reserved. Once per crossing, not per message."""
+    if not get_settings().condense_queue_url:
+        return None
+    pending = session["condense_enqueued_turn"] > session["condensed_through_turn"]
+    new_turns = session["turn_count"] - session["condensed_through_turn"]
+    new_tokens = session["token_count"] - session["condensed_token_count"]
+    if pending or new_turns <= 0:
+        return None
+    if new_turns < policy.condense_after_turns and new_tokens < policy.condense_after_tokens:
+        return None
+    conn.execute(
+        "UPDATE sessions SET condense_enqueued_turn = %s WHERE namespace = %s AND session_id = %s",
+        (session["turn_count"], namespace, session_id),
+    )
+    return CondensationJob(namespace, session_id, session["turn_count"])

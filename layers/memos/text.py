@@ -1,0 +1,50 @@
+"""Text normalisation shared by embeddings, lexical matching and hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u4e00-\u9fff]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+STOPWORDS = frozenset(
+    """a an the and or but if then else of to in on at by for with from as is are was were be been being
+    am do does did done have has had having i me my mine we us our ours you your yours he him his she her
+    hers it its they them their theirs this that these those there here what which who whom whose when
+    where why how all any both each few more most other some such no nor not only own same so than too
+    very can will just should would could may might must shall s t don doesn didn isn aren wasn weren
+    about above after again against below between into through during before under over up down out off
+    also ok okay yeah yes oh well really like get got let lets i'm you're it's that's""".split()
+)
+
+_SUFFIXES = ("ingly", "edly", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s")
+
+
+def normalize(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def content_hash(text: str) -> str:
+    """Hash of the normalised text: case and whitespace do not make a new memory."""
+    return hashlib.sha256(normalize(text).encode()).hexdigest()
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to meet 'hiking' and 'hikes' at 'hik'."""
+    if len(word) <= 4 or _CJK.match(word):
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words without stopwords: what a text is about."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS]

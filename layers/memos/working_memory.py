@@ -1,0 +1,149 @@
+"""L1: each session's recent window in Redis (a cache of L2, rebuilt from it when missing).
+
+Keys carry a hash tag ``{namespace:session}`` so a session's keys share one slot, which is what
+ElastiCache Serverless (cluster mode, TLS) needs. Redis being down never loses a memory: writes
+to L1 are best effort and reads fall back to L2.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from memos.config import Settings, get_settings
+from memos.errors import DependencyUnavailable
+from memos.observability import logger
+
+ACTIVE_KEY = "memos:l1:active"  # zset of "namespace\x1fsession" scored by window expiry
+_SEP = "\x1f"
+
+_lock = threading.Lock()
+_client: Any = None
+
+
+def window_key(namespace: str, session_id: str) -> str:
+    return f"memos:l1:{{{namespace}:{session_id}}}:window"
+
+
+def make_client(settings: Settings) -> Any:
+    url = settings.redis_url
+    if not url:
+        raise DependencyUnavailable("the L1 cache (Redis) is not configured (set MEMOS_REDIS_URL)")
+    timeouts = {"socket_timeout": settings.redis_timeout_s, "socket_connect_timeout": settings.redis_timeout_s}
+    if url.startswith("fakeredis://"):
+        import fakeredis
+
+        return fakeredis.FakeRedis(server=_fake_server(), decode_responses=True)
+    if settings.redis_cluster:
+        return redis.RedisCluster.from_url(url, decode_responses=True, **timeouts)
+    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30, **timeouts)
+
+
+_fake: Any = None
+
+
+def _fake_server() -> Any:
+    global _fake
+    if _fake is None:
+        import fakeredis
+
+        _fake = fakeredis.FakeServer()
+    return _fake
+
+
+def get_client() -> Any:
+    global _client
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = make_client(get_settings())
+    return _client
+
+
+def reset_client() -> None:
+    global _client
+    with _lock:
+        _client = None
+
+
+class WorkingMemory:
+    """A session's window: newest turn first in Redis, returned oldest first."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or get_client()
+
+    def push(
+        self, namespace: str, session_id: str, turns: list[dict[str, Any]], size: int, ttl_s: int,
+        *, create: bool = True,
+    ) -> bool:
+        """Append turns (oldest first). Returns False when Redis is unavailable (L2 still has them).
+
+        With ``create=False`` an absent window stays absent (LPUSHX): the next read rebuilds it
+        whole from L2 instead of holding only the newest turns.
+        """
+        if not turns:
+            return True
+        key = window_key(namespace, session_id)
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            values = [json.dumps(t, default=str) for t in turns]
+            pipe.lpush(key, *values) if create else pipe.lpushx(key, *values)
+            pipe.ltrim(key, 0, size - 1)
+            pipe.expire(key, ttl_s)
+            pipe.execute()
+            self.client.zadd(ACTIVE_KEY, {namespace + _SEP + session_id: time.time() + ttl_s})
+            return True
+        except redis.RedisError as exc:
+            logger.warning("L1 push skipped: Redis unavailable", extra={"error": str(exc)})
+            return False
+
+    def window(
+        self,
+        namespace: str,
+        session_id: str,
+        size: int,
+        ttl_s: int,
+        rebuild: Callable[[str, str, int], list[dict[str, Any]]],
+    ) -> tuple[list[dict[str, Any]], str]:
+        """The last ``size`` turns, oldest first, and where they came from: l1, rebuilt or l2."""
+        key = window_key(namespace, session_id)
+        try:
+            raw = self.client.lrange(key, 0, size - 1)
+        except redis.RedisError as exc:
+            logger.warning("L1 read fell back to L2: Redis unavailable", extra={"error": str(exc)})
+            return rebuild(namespace, session_id, size), "l2"
+        if raw:
+            return [json.loads(r) for r in reversed(raw)], "l1"
+        turns = rebuild(namespace, session_id, size)
+        if turns:
+            self.push(namespace, session_id, turns, size, ttl_s)
+        return turns, "rebuilt"
+
+    def clear(self, namespace: str, session_id: str) -> int:
+        try:
+            removed = int(self.client.delete(window_key(namespace, session_id)))
+            self.client.zrem(ACTIVE_KEY, namespace + _SEP + session_id)
+            return removed
+        except redis.RedisError as exc:
+            raise DependencyUnavailable("the L1 cache (Redis) is unavailable") from exc
+
+    def active_sessions(self, namespaces: Callable[[str], bool]) -> int:
+        """Sessions with a live window, counting only namespaces the caller may see."""
+        now = time.time()
+        self.client.zremrangebyscore(ACTIVE_KEY, "-inf", now)
+        members = self.client.zrangebyscore(ACTIVE_KEY, now, "+inf")
+        return sum(1 for m in members if namespaces(m.split(_SEP, 1)[0]))
+
+    def ping_ms(self) -> float:
+        start = time.perf_counter()
+        self.client.ping()
+        return (time.perf_counter() - start) * 1000
