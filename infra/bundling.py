@@ -53,7 +53,9 @@ def tree_hash(root: Path, extra: Iterable[str] = ()) -> str:
 
 
 def layer_asset_hash() -> str:
-    return tree_hash(LAYER_SOURCE / "memos", [LAMBDA_PLATFORM, LAMBDA_PYTHON_VERSION, *runtime_dependencies()])
+    return tree_hash(
+        LAYER_SOURCE / "memos", [LAMBDA_PLATFORM, LAMBDA_PYTHON_VERSION, *runtime_dependencies()]
+    )
 
 
 def _cache_root() -> Path:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.api import identity, make_app, request_id, run
-from functions.shared.idempotency import run_once
+from functions.shared.idempotency import register_context, run_once
 from memos import ingest, memories
 from memos.models import IngestRequest, IngestResponse, Kind, MemoryOut, MemoryPage
 from memos.observability import logger, metrics
@@ -63,4 +63,5 @@ def _uuid(value: str) -> UUID:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    register_context(context)
     return run(app, event, context)

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from memos.errors import Conflict, DependencyUnavailable
 from memos.working_memory import get_client
@@ -29,11 +30,31 @@ _CONFIG = IdempotencyConfig(
 _wrapped: dict[str, Callable[..., Any]] = {}
 
 
+class _CacheLayer(CachePersistenceLayer):
+    """Powertools 3.37's cache layer drops the payload hash when it stores the response, so every
+    replay would fail payload validation. Keep the hash when the record completes."""
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        mapping = {
+            self.data_attr: data_record.response_data,
+            self.status_attr: data_record.status,
+            self.expiry_attr: data_record.expiry_timestamp,
+            self.validation_key_attr: data_record.payload_hash,
+        }
+        self.client.set(name=data_record.idempotency_key, value=self._json_serializer(mapping),
+                        ex=self._get_expiry_second(data_record.expiry_timestamp))
+
+
+def register_context(context: Any) -> None:
+    """Lets an interrupted request's in-progress record expire with the invocation, not in 24 h."""
+    _CONFIG.register_lambda_context(context)
+
+
 def run_once(name: str, fn: Callable[[dict[str, Any]], dict[str, Any]], caller: str, key: str,
              body: dict[str, Any]) -> dict[str, Any]:
     """Run ``fn(request)`` once per (caller, key); a retry gets the first response back."""
     if name not in _wrapped:
-        store = RedisCachePersistenceLayer(client=get_client())
+        store = _CacheLayer(client=get_client())
         _wrapped[name] = idempotent_function(
             data_keyword_argument="request", persistence_store=store, config=_CONFIG
         )(fn)

@@ -13,7 +13,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.config import EnvConfig
-from infra.constructs.acks import acknowledge
+from infra.constructs.acks import acknowledge, managed_policy
 from infra.constructs.compute import Compute
 from infra.routes import API_FUNCTIONS, ROUTES, Route
 
@@ -105,14 +105,14 @@ class Api(Construct):
             {
                 "COG4": "Callers authenticate with MemOS API keys (SPEC §2), checked by the REQUEST "
                 "authorizer; there are no Cognito users.",
-                "IAM4": "AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the "
+                managed_policy("AmazonAPIGatewayPushToCloudWatchLogs"): "The AWS-maintained policy for the "
                 "account-level API Gateway logging role.",
                 **(
                     {}
                     if config.waf_enabled
                     else {
-                        "APIG3": f"No WAF in {config.name} (cost); every non-public route needs a key and the "
-                        "stage is throttled. prod attaches a WAF web ACL."
+                        "APIG3": f"No WAF in {config.name} (cost); every non-public route needs a key "
+                        "and the stage is throttled. prod attaches a WAF web ACL."
                     }
                 ),
             },
@@ -130,7 +130,9 @@ class Api(Construct):
             route.method,
             self.integrations[route.function],
             authorizer=self.authorizer if route.scope else None,
-            authorization_type=apigw.AuthorizationType.CUSTOM if route.scope else apigw.AuthorizationType.NONE,
+            authorization_type=apigw.AuthorizationType.CUSTOM
+            if route.scope
+            else apigw.AuthorizationType.NONE,
             request_parameters=path_params or None,
             request_models={"application/json": self.json_object_model} if has_body else None,
             request_validator=self.body_validator if has_body else self.params_validator,
@@ -141,7 +143,6 @@ class Api(Construct):
                 {
                     "APIG4": f"{route.method} {route.path} is public by design (SPEC §2: health and the "
                     "OpenAPI document need no key).",
-                    "COG4": "Public route: no authorizer of any kind.",
                 },
             )
         return method

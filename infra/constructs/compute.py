@@ -3,7 +3,7 @@ the environment (``MEMOS_*`` settings), and a least-privilege role per function.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, AssetHashType, Duration, RemovalPolicy, Stack
+from aws_cdk import AssetHashType, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -34,7 +34,9 @@ def handler_for(name: str) -> str:
 class Compute(Construct):
     """Creates functions on request (``function(name)``) with the shared layer, code and settings."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig, network: Network, data: Data) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvConfig, network: Network, data: Data
+    ) -> None:
         super().__init__(scope, construct_id)
         self._config, self._network, self._data = config, network, data
         self.layer_hash = layer_asset_hash()
@@ -135,8 +137,13 @@ class Compute(Construct):
             {
                 "L1": "Python 3.12 is the project's runtime contract: the layer's wheels are built for "
                 "CPython 3.12 (pip --python-version 3.12).",
-                "IAM5": "Only the actions that support no resource scoping use '*': ENI management for VPC "
-                "placement (ec2:*NetworkInterface*) and X-Ray segment upload.",
+            },
+        )
+        acknowledge(
+            role,
+            {
+                "IAM5[Resource::*]": "Only actions that accept no resource ARN use '*': the ENI actions "
+                "Lambda needs for VPC placement and X-Ray's PutTraceSegments/PutTelemetryRecords.",
             },
         )
         self.functions[name] = fn

@@ -29,10 +29,18 @@ class Data(Construct):
             self, "DatabaseSg", vpc=vpc, description="Aurora: only from RDS Proxy", allow_all_outbound=False
         )
         self.proxy_sg = ec2.SecurityGroup(
-            self, "ProxySg", vpc=vpc, description="RDS Proxy: only from MemOS functions", allow_all_outbound=False
+            self,
+            "ProxySg",
+            vpc=vpc,
+            description="RDS Proxy: only from MemOS functions",
+            allow_all_outbound=False,
         )
         self.cache_sg = ec2.SecurityGroup(
-            self, "CacheSg", vpc=vpc, description="Valkey: only from MemOS functions", allow_all_outbound=False
+            self,
+            "CacheSg",
+            vpc=vpc,
+            description="Valkey: only from MemOS functions",
+            allow_all_outbound=False,
         )
         pg = ec2.Port.tcp(POSTGRES_PORT)
         self.proxy_sg.add_ingress_rule(lambda_sg, pg, "PostgreSQL from MemOS functions")
@@ -57,12 +65,18 @@ class Data(Construct):
             self,
             "Aurora",
             cluster_identifier=cluster_id,
-            engine=rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_16_8),
-            credentials=rds.Credentials.from_generated_secret("memos_admin", exclude_characters=" %+~`#$&*()|[]{}:;<>?!'/@\"\\"),
+            engine=rds.DatabaseClusterEngine.aurora_postgres(
+                version=rds.AuroraPostgresEngineVersion.VER_16_8
+            ),
+            credentials=rds.Credentials.from_generated_secret(
+                "memos_admin", exclude_characters=" %+~`#$&*()|[]{}:;<>?!'/@\"\\"
+            ),
             default_database_name=DATABASE_NAME,
             writer=rds.ClusterInstance.serverless_v2("writer", enable_performance_insights=True),
             readers=[
-                rds.ClusterInstance.serverless_v2(f"reader{i + 1}", scale_with_writer=True, enable_performance_insights=True)
+                rds.ClusterInstance.serverless_v2(
+                    f"reader{i + 1}", scale_with_writer=True, enable_performance_insights=True
+                )
                 for i in range(config.aurora_readers)
             ],
             serverless_v2_min_capacity=config.aurora_min_acu,
@@ -120,16 +134,9 @@ class Data(Construct):
 
         acknowledge(
             self.cluster,
-            {
-                "RDS11": "Aurora keeps the default PostgreSQL port: RDS Proxy always listens on 5432 and "
-                "the app reads the port from the secret; access is limited by security groups, "
-                "not port obscurity.",
-                **(
-                    {}
-                    if config.deletion_protection
-                    else {"RDS10": f"{config.name} is a disposable environment; prod enables deletion protection."}
-                ),
-            },
+            {}
+            if config.deletion_protection
+            else {"RDS10": f"{config.name} is a disposable environment; prod enables deletion protection."},
         )
 
     @property

@@ -3,13 +3,15 @@ changes the domain package (the migrations ship inside it)."""
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource
+from typing import cast
+
+from aws_cdk import CfnElement, CustomResource, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.config import EnvConfig
-from infra.constructs.acks import acknowledge
+from infra.constructs.acks import acknowledge, managed_policy
 from infra.constructs.compute import Compute
 from infra.constructs.data import Data
 
@@ -33,12 +35,14 @@ class Migrations(Construct):
         # Migrations connect through the proxy, which needs the writer and its target group.
         self.resource.node.add_dependency(data.cluster)
         self.resource.node.add_dependency(data.proxy)
+        handler_id = Stack.of(self).get_logical_id(cast(CfnElement, self.handler.node.default_child))
         acknowledge(
             self.provider,
             {
-                "IAM4": "The CDK provider framework function uses AWSLambdaBasicExecutionRole (logs only).",
-                "IAM5": "The provider framework may invoke the migrate function and its versions "
-                "(arn...:function:migrate:*); nothing else.",
-                "L1": "The provider framework runtime is chosen and maintained by aws-cdk-lib.",
+                managed_policy("AWSLambdaBasicExecutionRole"): (
+                    "The CDK provider framework function only writes its own logs with this policy."
+                ),
+                f"IAM5[Resource::<{handler_id}.Arn>:*]": "The provider framework may invoke the migrate "
+                "function's versions and aliases (migrate:*); nothing else.",
             },
         )

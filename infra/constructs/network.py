@@ -22,7 +22,9 @@ class Network(Construct):
             max_azs=config.max_azs,
             nat_gateways=0,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+                )
             ],
         )
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -40,7 +42,11 @@ class Network(Construct):
             self, "LambdaSg", vpc=self.vpc, description="MemOS Lambda functions", allow_all_outbound=False
         )
         self.endpoint_sg = ec2.SecurityGroup(
-            self, "EndpointSg", vpc=self.vpc, description="MemOS interface endpoints", allow_all_outbound=False
+            self,
+            "EndpointSg",
+            vpc=self.vpc,
+            description="MemOS interface endpoints",
+            allow_all_outbound=False,
         )
         self.endpoint_sg.add_ingress_rule(self.lambda_sg, HTTPS, "HTTPS from MemOS functions")
         self.lambda_sg.add_egress_rule(self.endpoint_sg, HTTPS, "AWS APIs through interface endpoints")
@@ -61,7 +67,9 @@ class Network(Construct):
                 open=False,
                 private_dns_enabled=True,
             )
-        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets])
+        self.vpc.add_gateway_endpoint(
+            "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+        )
 
     @property
     def secrets_endpoint(self) -> ec2.InterfaceVpcEndpoint:

@@ -70,7 +70,9 @@ class Observability(Construct):
         )
         self._alarm(
             "DeadLetters",
-            pipeline.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Max"),
+            pipeline.dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Max"
+            ),
             threshold=0,
             comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             description="Condensation messages reached the dead-letter queue",
@@ -170,7 +172,11 @@ class Observability(Construct):
         dashboard.add_widgets(
             cw.GraphWidget(
                 title="API requests and errors",
-                left=[rest_api.metric_count(), rest_api.metric_client_error(), rest_api.metric_server_error()],
+                left=[
+                    rest_api.metric_count(),
+                    rest_api.metric_client_error(),
+                    rest_api.metric_server_error(),
+                ],
             ),
             cw.GraphWidget(
                 title="API latency (ms)",
@@ -214,7 +220,10 @@ class Observability(Construct):
             ),
             cw.GraphWidget(
                 title="Valkey",
-                left=[cache_metric("ElastiCacheProcessingUnits", "Sum"), cache_metric("ThrottledCmds", "Sum")],
+                left=[
+                    cache_metric("ElastiCacheProcessingUnits", "Sum"),
+                    cache_metric("ThrottledCmds", "Sum"),
+                ],
                 right=[
                     cache_metric("SuccessfulReadRequestLatency", "p95"),
                     cache_metric("SuccessfulWriteRequestLatency", "p95"),

@@ -9,7 +9,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import EnvConfig
-from infra.constructs.acks import acknowledge
 from infra.constructs.compute import ALL_FUNCTIONS, Compute
 
 CONDENSE = "condense"
@@ -25,7 +24,6 @@ class Pipeline(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
-        acknowledge(self.dlq, {"SQS3": "This queue is the dead-letter queue of the condensation queue."})
         consumer_timeout = Duration.seconds(ALL_FUNCTIONS[CONDENSE].timeout_s)
         self.queue = sqs.Queue(
             self,
@@ -35,7 +33,9 @@ class Pipeline(Construct):
             retention_period=Duration.days(4),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=config.condense_max_receive_count),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dlq, max_receive_count=config.condense_max_receive_count
+            ),
         )
         compute.set_environment("MEMOS_CONDENSE_QUEUE_URL", self.queue.queue_url)
         compute.set_environment("MEMOS_CONDENSE_DLQ_URL", self.dlq.queue_url)

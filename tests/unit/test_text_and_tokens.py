@@ -1,0 +1,22 @@
+from memos.text import content_hash, content_terms, stem
+from memos.tokens import count_tokens
+
+
+def test_content_hash_ignores_case_and_whitespace_but_not_words():
+    assert content_hash("I like  Tea") == content_hash("i like tea")
+    assert content_hash("I like tea") != content_hash("I like coffee")
+
+
+def test_stem_meets_inflections_and_keeps_short_words():
+    assert stem("hiking") == stem("hikes") == "hik"
+    assert stem("cats") == "cat"
+    assert stem("bus") == "bus"  # too short to strip
+    assert content_terms("The dogs were running") == ["dog", "runn"]
+
+
+def test_token_count_tracks_words_punctuation_and_cjk():
+    assert count_tokens("") == 0
+    assert count_tokens("hello world") == 2
+    assert count_tokens("internationalization") == 3  # long words cost more
+    assert count_tokens("你好世界") == 4  # one token per CJK character
+    assert count_tokens("Hi, Bob!") == 4
