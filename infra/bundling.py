@@ -16,6 +16,7 @@ import sys
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
@@ -114,6 +115,12 @@ class FunctionsBundling:
         return True
 
 
-def local_bundling_options(local: ILocalBundling) -> BundlingOptions:
-    """Bundling options that never fall back to Docker: the image is a placeholder CDK requires."""
-    return BundlingOptions(image=DockerImage.from_registry("unused-local-bundling-only"), local=local)
+def local_bundling_options(local: LayerBundling | FunctionsBundling) -> BundlingOptions:
+    """Bundling options that never fall back to Docker: the image is a placeholder CDK requires.
+
+    jsii calls ``try_bundle(output_dir, options)`` positionally, while the generated protocol
+    spells the options out as keywords, hence the cast.
+    """
+    return BundlingOptions(
+        image=DockerImage.from_registry("unused-local-bundling-only"), local=cast(ILocalBundling, local)
+    )

@@ -53,13 +53,15 @@ def register_context(context: Any) -> None:
 def run_once(name: str, fn: Callable[[dict[str, Any]], dict[str, Any]], caller: str, key: str,
              body: dict[str, Any]) -> dict[str, Any]:
     """Run ``fn(request)`` once per (caller, key); a retry gets the first response back."""
-    if name not in _wrapped:
-        store = _CacheLayer(client=get_client())
-        _wrapped[name] = idempotent_function(
+    client = get_client()
+    slot = f"{name}:{id(client)}"  # a new client (reconfigured process) gets a new store
+    if slot not in _wrapped:
+        store = _CacheLayer(client=client)
+        _wrapped[slot] = idempotent_function(
             data_keyword_argument="request", persistence_store=store, config=_CONFIG
         )(fn)
     try:
-        return _wrapped[name](request={"caller": caller, "key": key, "body": body})
+        return _wrapped[slot](request={"caller": caller, "key": key, "body": body})
     except IdempotencyValidationError as exc:
         raise Conflict("this Idempotency-Key was already used with a different request body") from exc
     except IdempotencyAlreadyInProgressError as exc:

@@ -3,6 +3,8 @@ constructs together, plus the grants that connect them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from constructs import Construct
 
@@ -19,7 +21,7 @@ from infra.constructs.schedule import Schedule
 
 
 class MemosStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"MemOS memory service ({config.name})", **kwargs)
         self.config = config
         self.network = Network(self, "Network", config=config)

@@ -40,9 +40,19 @@ def _line(when: Any, role: str, text: str, session_id: str | None = None) -> str
     return f"- [{day}{where}] {role}: {text}"
 
 
+def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidates: list[Candidate]) -> int:
+    """Tokens of everything retrieval considered, rendered as the pack renders it: the raw context."""
+    seen = {str(c.id) for c in candidates}
+    total = count_tokens(summary) if summary else 0
+    total += sum(count_tokens(_line(t["occurred_at"], t["role"], t["text"])) for t in window
+                 if t["memory_id"] not in seen)
+    return total + sum(count_tokens(_line(c.row["occurred_at"], c.row["role"], c.row["text"], c.row["session_id"]))
+                       for c in candidates)
+
+
 def build(
     req: QueryRequest, summary: str | None, window: list[dict[str, Any]], chosen: list[Candidate],
-    budget: int, candidate_tokens: int,
+    budget: int, all_candidates: list[Candidate],
 ) -> tuple[ContextPack, list[UUID], TokenUsage]:
     parts: list[str] = []
     used = 0
@@ -94,10 +104,7 @@ def build(
 
     text = "\n".join(parts)
     packed = count_tokens(text)
-    candidates = candidate_tokens + (count_tokens(summary) if summary else 0) + sum(
-        int(t.get("tokens") or count_tokens(t["text"])) for t in window if t["memory_id"] not in
-        {str(c.id) for c in chosen})
-    candidates = max(candidates, packed)
+    candidates = max(candidate_tokens(summary, window, all_candidates), packed)
     saved = candidates - packed
     pack = ContextPack(id=uuid.uuid4(), text=text, tokens=packed, summary=pack_summary, l1_window=window_out,
                        items=items, entities=[])

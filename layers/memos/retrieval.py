@@ -170,7 +170,7 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
         t = time.perf_counter()
         pack, over_budget, usage = context_pack.build(
             req, summary, window if req.session_id else [], kept, budget,
-            candidate_tokens=sum(int(c.row["tokens"]) for c in cands),
+            all_candidates=cands,
         )
         filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
         query_id = uuid.uuid4()

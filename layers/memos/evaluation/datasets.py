@@ -27,7 +27,7 @@ from typing import Any
 
 # LoCoMo's integer categories, as used by the release's evaluation code and follow-up work.
 LOCOMO_CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
-LOCOMO_TURN_OFFSET = timedelta(seconds=30)  # turns within a LoCoMo session: session time + i × offset
+LOCOMO_TURN_OFFSET = timedelta(seconds=30)  # turns within a LoCoMo session: session time + i * offset
 ROLES = ("user", "assistant", "agent", "system", "tool")
 
 
@@ -88,8 +88,12 @@ class Dataset:
 
 # --- dates -----------------------------------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 _LOCOMO_DT = re.compile(
     r"(?:(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?\s*(?:on\s+)?)?"
     r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})",
@@ -129,7 +133,8 @@ def parse_locomo_datetime(value: str) -> datetime | None:
         elif ampm == "am" and hour == 12:
             hour = 0
         try:
-            return datetime(int(m["y"]), _month(m["mon"]) or 1, int(m["d"]), hour % 24, minute % 60, tzinfo=UTC)
+            month = _month(m["mon"]) or 1
+            return datetime(int(m["y"]), month, int(m["d"]), hour % 24, minute % 60, tzinfo=UTC)
         except ValueError:
             return None
     m2 = _MONTH_FIRST.search(text)
@@ -153,25 +158,37 @@ def parse_native(obj: dict[str, Any]) -> Dataset:
             turns = []
             for ti, t in enumerate(s.get("turns") or []):
                 role = t.get("role") or "user"
-                turns.append(Turn(
-                    id=str(t.get("id") or f"s{si + 1}-t{ti + 1}"), speaker=str(t.get("speaker") or ""),
-                    role=role if role in ROLES else "user", text=str(t["text"]),
-                    occurred_at=parse_iso(str(t["occurred_at"])),
-                ))
+                turns.append(
+                    Turn(
+                        id=str(t.get("id") or f"s{si + 1}-t{ti + 1}"),
+                        speaker=str(t.get("speaker") or ""),
+                        role=role if role in ROLES else "user",
+                        text=str(t["text"]),
+                        occurred_at=parse_iso(str(t["occurred_at"])),
+                    )
+                )
             sessions.append(Session(str(s.get("session_id") or f"session_{si + 1}"), turns))
         conv = Conversation(
-            id=str(c.get("id") or f"conv{ci + 1}"), sessions=sessions, questions=[],
-            namespace=c.get("namespace"), today=parse_iso(c["today"]) if c.get("today") else None,
+            id=str(c.get("id") or f"conv{ci + 1}"),
+            sessions=sessions,
+            questions=[],
+            namespace=c.get("namespace"),
+            today=parse_iso(c["today"]) if c.get("today") else None,
         )
         known = conv.turn_ids()
         for qi, q in enumerate(c.get("questions") or []):
             evidence = [str(e) for e in q.get("evidence") or []]
             kept = [e for e in evidence if e in known]
             dropped += len(evidence) - len(kept)
-            conv.questions.append(Question(
-                id=str(q.get("id") or f"{conv.id}-q{qi + 1}"), question=str(q["question"]),
-                answer=str(q.get("answer", "")), evidence=kept, category=str(q.get("category") or "unknown"),
-            ))
+            conv.questions.append(
+                Question(
+                    id=str(q.get("id") or f"{conv.id}-q{qi + 1}"),
+                    question=str(q["question"]),
+                    answer=str(q.get("answer", "")),
+                    evidence=kept,
+                    category=str(q.get("category") or "unknown"),
+                )
+            )
         convs.append(conv)
     return Dataset(str(obj.get("name") or "dataset"), convs, "native", dropped)
 
@@ -185,14 +202,30 @@ def to_native(ds: Dataset) -> dict[str, Any]:
         if c.today:
             out["today"] = c.today.isoformat()
         out["sessions"] = [
-            {"session_id": s.session_id, "turns": [
-                {"id": t.id, "speaker": t.speaker, "role": t.role, "text": t.text,
-                 "occurred_at": t.occurred_at.isoformat()} for t in s.turns]}
+            {
+                "session_id": s.session_id,
+                "turns": [
+                    {
+                        "id": t.id,
+                        "speaker": t.speaker,
+                        "role": t.role,
+                        "text": t.text,
+                        "occurred_at": t.occurred_at.isoformat(),
+                    }
+                    for t in s.turns
+                ],
+            }
             for s in c.sessions
         ]
         out["questions"] = [
-            {"id": q.id, "question": q.question, "answer": q.answer, "evidence": q.evidence,
-             "category": q.category} for q in c.questions
+            {
+                "id": q.id,
+                "question": q.question,
+                "answer": q.answer,
+                "evidence": q.evidence,
+                "category": q.category,
+            }
+            for q in c.questions
         ]
         convs.append(out)
     return {"name": ds.name, "conversations": convs}
@@ -240,11 +273,16 @@ def parse_locomo(samples: list[dict[str, Any]], name: str = "locomo") -> Dataset
                     text = f"{text} [shares an image: {caption}]".strip()
                 if not text:
                     continue
-                turns.append(Turn(
-                    id=str(t.get("dia_id") or f"D{n}:{ti + 1}"), speaker=str(t.get("speaker") or ""),
-                    # Both LoCoMo speakers are people: one role keeps role-based importance neutral.
-                    role="user", text=text, occurred_at=start + ti * LOCOMO_TURN_OFFSET,
-                ))
+                turns.append(
+                    Turn(
+                        id=str(t.get("dia_id") or f"D{n}:{ti + 1}"),
+                        speaker=str(t.get("speaker") or ""),
+                        # Both LoCoMo speakers are people: one role keeps role-based importance neutral.
+                        role="user",
+                        text=text,
+                        occurred_at=start + ti * LOCOMO_TURN_OFFSET,
+                    )
+                )
             sessions.append(Session(f"session_{n}", turns))
         conv = Conversation(id=sid, sessions=sessions, questions=[], namespace=f"locomo-{sid}")
         known = conv.turn_ids()
@@ -253,12 +291,17 @@ def parse_locomo(samples: list[dict[str, Any]], name: str = "locomo") -> Dataset
             kept = [e for e in evidence if e in known]
             dropped += len(evidence) - len(kept)
             cat = qa.get("category")
+            category = LOCOMO_CATEGORIES.get(cat, str(cat)) if isinstance(cat, int) else str(cat or "unknown")
             answer = qa.get("answer", qa.get("adversarial_answer", ""))
-            conv.questions.append(Question(
-                id=f"{sid}-q{qi + 1}", question=str(qa.get("question") or ""), answer=str(answer),
-                evidence=kept,
-                category=LOCOMO_CATEGORIES.get(cat, str(cat)) if isinstance(cat, int) else str(cat or "unknown"),
-            ))
+            conv.questions.append(
+                Question(
+                    id=f"{sid}-q{qi + 1}",
+                    question=str(qa.get("question") or ""),
+                    answer=str(answer),
+                    evidence=kept,
+                    category=category,
+                )
+            )
         convs.append(conv)
     return Dataset(name, convs, "locomo", dropped)
 
@@ -271,11 +314,18 @@ def detect_format(obj: Any) -> str:
         return "native"
     if isinstance(obj, dict) and "conversation" in obj and "qa" in obj:
         return "locomo"
-    if isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj) \
-            and "conversation" in obj[0] and "qa" in obj[0]:
+    if (
+        isinstance(obj, list)
+        and obj
+        and all(isinstance(x, dict) for x in obj)
+        and "conversation" in obj[0]
+        and "qa" in obj[0]
+    ):
         return "locomo"
-    raise ValueError("unknown dataset format: expected {'conversations': [...]} (native) or a LoCoMo"
-                     " list of samples with 'conversation' and 'qa'")
+    raise ValueError(
+        "unknown dataset format: expected {'conversations': [...]} (native) or a LoCoMo"
+        " list of samples with 'conversation' and 'qa'"
+    )
 
 
 def parse_dataset(obj: Any, name: str = "dataset") -> Dataset:

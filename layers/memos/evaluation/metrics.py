@@ -48,7 +48,7 @@ def reciprocal_rank(ranked: Ranked, evidence: Collection[str]) -> float | None:
 
 
 def token_savings(context_tokens: int, conversation_tokens: int) -> float | None:
-    """1 − context tokens ÷ conversation tokens (negative if the context is larger); None if empty."""
+    """1 - context tokens / conversation tokens (negative if the context is larger); None if empty."""
     if conversation_tokens <= 0:
         return None
     return 1.0 - context_tokens / conversation_tokens
