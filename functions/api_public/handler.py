@@ -20,16 +20,24 @@ from memos.observability import logger
 app = make_app()
 
 
-_HEALTH_DOC = {"content": {"application/json": {"model": HealthResponse}}}
+_HEALTH_DOC: Any = {"content": {"application/json": {"model": HealthResponse}}}
 
 
-@app.get("/v1/health", summary="Liveness and dependency status (503 when a dependency is down)",
-         responses={200: {"description": "all dependencies up", **_HEALTH_DOC},
-                    503: {"description": "a dependency is down", **_HEALTH_DOC}})
-def get_health():  # noqa: ANN201 - a Response annotation breaks Powertools response validation
+@app.get(
+    "/v1/health",
+    summary="Liveness and dependency status (503 when a dependency is down)",
+    responses={
+        200: {"description": "all dependencies up", **_HEALTH_DOC},
+        503: {"description": "a dependency is down", **_HEALTH_DOC},
+    },
+)
+def get_health():
     result = health()
-    return Response(status_code=200 if result.status == "ok" else 503, content_type=content_types.APPLICATION_JSON,
-                    body=result.model_dump(mode="json"))
+    return Response(
+        status_code=200 if result.status == "ok" else 503,
+        content_type=content_types.APPLICATION_JSON,
+        body=result.model_dump(mode="json"),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -54,8 +62,10 @@ def openapi_document() -> dict[str, Any]:
 
 
 @app.get("/v1/openapi.json", summary="The OpenAPI document", include_in_schema=False)
-def get_openapi():  # noqa: ANN201 - see get_health
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(openapi_document()))
+def get_openapi():
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(openapi_document())
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

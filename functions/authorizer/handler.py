@@ -46,8 +46,10 @@ def _policy(principal: str, effect: str, method_arn: str, context: dict[str, str
     resource = "/".join(arn_parts[:2]) + "/*" if len(arn_parts) >= 2 else method_arn
     out: dict[str, Any] = {
         "principalId": principal,
-        "policyDocument": {"Version": "2012-10-17", "Statement": [
-            {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}]},
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}],
+        },
     }
     if context:
         out["context"] = context

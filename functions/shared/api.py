@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -29,7 +30,9 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     for e in errors:
         loc = [str(p) for p in e.get("loc", ()) if p not in ("body",)]
         msg = str(e.get("msg", e.get("type", "invalid")))
-        out.append({"field": ".".join(loc), "type": e.get("type"), "message": msg.removeprefix("Value error, ")})
+        out.append(
+            {"field": ".".join(loc), "type": e.get("type"), "message": msg.removeprefix("Value error, ")}
+        )
     return out
 
 
@@ -41,8 +44,9 @@ def make_app() -> APIGatewayRestResolver:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the request body is not valid JSON")
-        return error_response(422, "validation_error", "the request does not match the API schema",
-                              _validation_details(errors))
+        return error_response(
+            422, "validation_error", "the request does not match the API schema", _validation_details(errors)
+        )
 
     @app.exception_handler(pydantic.ValidationError)
     def _invalid_domain(exc: pydantic.ValidationError) -> Response:
@@ -85,9 +89,13 @@ def _audit_denial(app: APIGatewayRestResolver, exc: Forbidden) -> None:
     ctx = (event.get("requestContext") or {}).get("authorizer") or {}
     try:
         with db.connection() as conn:
-            audit.record(conn, "access_denied", actor=ctx.get("key_id"), request_id=request_id(app),
-                         details={"method": event.get("httpMethod"), "path": event.get("path"),
-                                  "reason": exc.message})
+            audit.record(
+                conn,
+                "access_denied",
+                actor=ctx.get("key_id"),
+                request_id=request_id(app),
+                details={"method": event.get("httpMethod"), "path": event.get("path"), "reason": exc.message},
+            )
             conn.commit()
     except MemosError:
         logger.warning("could not audit a denied request")
@@ -95,7 +103,7 @@ def _audit_denial(app: APIGatewayRestResolver, exc: Forbidden) -> None:
 
 def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve one API Gateway proxy event; every response carries x-request-id."""
-    rc = event.setdefault("requestContext", {}) or {}
+    rc: dict[str, Any] = event.get("requestContext") or {}
     rid = rc.get("requestId") or str(uuid.uuid4())
     rc["requestId"] = rid
     event["requestContext"] = rc
@@ -106,7 +114,7 @@ def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dic
         response: dict[str, Any] = {
             "statusCode": result.status_code,
             "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": app._serializer(result.body),
+            "body": json.dumps(result.body),
             "isBase64Encoded": False,
         }
     else:

@@ -41,8 +41,11 @@ class _CacheLayer(CachePersistenceLayer):
             self.expiry_attr: data_record.expiry_timestamp,
             self.validation_key_attr: data_record.payload_hash,
         }
-        self.client.set(name=data_record.idempotency_key, value=self._json_serializer(mapping),
-                        ex=self._get_expiry_second(data_record.expiry_timestamp))
+        self.client.set(
+            name=data_record.idempotency_key,
+            value=self._json_serializer(mapping),
+            ex=self._get_expiry_second(data_record.expiry_timestamp),
+        )
 
 
 def register_context(context: Any) -> None:
@@ -50,8 +53,9 @@ def register_context(context: Any) -> None:
     _CONFIG.register_lambda_context(context)
 
 
-def run_once(name: str, fn: Callable[[dict[str, Any]], dict[str, Any]], caller: str, key: str,
-             body: dict[str, Any]) -> dict[str, Any]:
+def run_once(
+    name: str, fn: Callable[[dict[str, Any]], dict[str, Any]], caller: str, key: str, body: dict[str, Any]
+) -> dict[str, Any]:
     """Run ``fn(request)`` once per (caller, key); a retry gets the first response back."""
     client = get_client()
     slot = f"{name}:{id(client)}"  # a new client (reconfigured process) gets a new store

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import CfnElement, CustomResource, Stack
+from aws_cdk import CfnElement, CustomResource, RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -22,7 +23,17 @@ class Migrations(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler: lambda_.Function = compute.function("migrate")
-        self.provider = cr.Provider(self, "Provider", on_event_handler=self.handler)
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.handler,
+            log_group=logs.LogGroup(
+                self,
+                "ProviderLogs",
+                retention=config.log_retention,
+                removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY,
+            ),
+        )
         self.resource = CustomResource(
             self,
             "Apply",

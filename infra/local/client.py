@@ -27,8 +27,14 @@ class MemosClient:
         self.api_key = api_key
         self.timeout_s = timeout_s
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                raw: bytes | None = None) -> ApiResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> ApiResponse:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         if self.api_key and "Authorization" not in hdrs and "x-api-key" not in hdrs:

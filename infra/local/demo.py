@@ -9,32 +9,59 @@ from infra.local.client import MemosClient
 NAMESPACE = "demo:maya"
 
 SESSIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
-    ("trip-planning", "2026-03-02T09:00:00Z", [
-        ("user", "Hi! I'm Maya. I'm planning a two-week trip to Japan in April with my partner Leo."),
-        ("assistant", "Lovely! Cherry blossom season. Which cities are you considering?"),
-        ("user", "Tokyo first, then Kyoto and Osaka. We land at Haneda on April 4th."),
-        ("user", "Important: I'm vegetarian and severely allergic to peanuts, so restaurants matter."),
-        ("assistant", "Noted: vegetarian, peanut allergy. Shojin ryori temples in Kyoto are a great fit."),
-        ("user", "Our total budget is about 6,000 dollars including flights."),
-        ("user", "Leo loves photography, so a sunrise at Fushimi Inari is a must."),
-        ("assistant", "I'd suggest staying near Gion in Kyoto for early access to Fushimi Inari."),
-        ("user", "ok thanks"),
-    ]),
-    ("work-migration", "2026-03-10T14:30:00Z", [
-        ("user", "Switching topics: at work I'm leading the migration of our payments service to PostgreSQL."),
-        ("user", "The cutover deadline is May 15th and the freeze starts May 1st."),
-        ("assistant", "What are the main risks you see for the cutover?"),
-        ("user", "Double-charging during the dual-write phase. We decided to use idempotency keys on every charge."),
-        ("user", "My manager Priya wants a rollback plan reviewed by April 20th."),
-        ("assistant", "A rollback plan should cover replaying the write-ahead log and reconciling ledgers."),
-        ("tool", "jira: PAY-482 'dual-write reconciliation job' status=In Progress assignee=maya"),
-    ]),
-    ("weekend-chat", "2026-03-21T19:05:00Z", [
-        ("user", "I started learning Japanese on Duolingo, 30 minutes every morning."),
-        ("user", "Also, I prefer window seats on long flights and I never check luggage."),
-        ("assistant", "Carry-on only suits a two-week trip if you plan laundry stops in Kyoto."),
-        ("user", "Leo's birthday is April 12th, I want to book a special vegetarian kaiseki dinner in Kyoto."),
-    ]),
+    (
+        "trip-planning",
+        "2026-03-02T09:00:00Z",
+        [
+            ("user", "Hi! I'm Maya. I'm planning a two-week trip to Japan in April with my partner Leo."),
+            ("assistant", "Lovely! Cherry blossom season. Which cities are you considering?"),
+            ("user", "Tokyo first, then Kyoto and Osaka. We land at Haneda on April 4th."),
+            ("user", "Important: I'm vegetarian and severely allergic to peanuts, so restaurants matter."),
+            (
+                "assistant",
+                "Noted: vegetarian, peanut allergy. Shojin ryori temples in Kyoto are a great fit.",
+            ),
+            ("user", "Our total budget is about 6,000 dollars including flights."),
+            ("user", "Leo loves photography, so a sunrise at Fushimi Inari is a must."),
+            ("assistant", "I'd suggest staying near Gion in Kyoto for early access to Fushimi Inari."),
+            ("user", "ok thanks"),
+        ],
+    ),
+    (
+        "work-migration",
+        "2026-03-10T14:30:00Z",
+        [
+            (
+                "user",
+                "Switching topics: at work I'm leading the migration of our payments service to PostgreSQL.",
+            ),
+            ("user", "The cutover deadline is May 15th and the freeze starts May 1st."),
+            ("assistant", "What are the main risks you see for the cutover?"),
+            (
+                "user",
+                "Double-charging during the dual-write phase. We decided to use idempotency keys on every charge.",
+            ),
+            ("user", "My manager Priya wants a rollback plan reviewed by April 20th."),
+            (
+                "assistant",
+                "A rollback plan should cover replaying the write-ahead log and reconciling ledgers.",
+            ),
+            ("tool", "jira: PAY-482 'dual-write reconciliation job' status=In Progress assignee=maya"),
+        ],
+    ),
+    (
+        "weekend-chat",
+        "2026-03-21T19:05:00Z",
+        [
+            ("user", "I started learning Japanese on Duolingo, 30 minutes every morning."),
+            ("user", "Also, I prefer window seats on long flights and I never check luggage."),
+            ("assistant", "Carry-on only suits a two-week trip if you plan laundry stops in Kyoto."),
+            (
+                "user",
+                "Leo's birthday is April 12th, I want to book a special vegetarian kaiseki dinner in Kyoto.",
+            ),
+        ],
+    ),
 ]
 
 QUERIES: list[dict[str, Any]] = [
@@ -51,12 +78,20 @@ def seed(client: MemosClient) -> int:
     for session_id, start, turns in SESSIONS:
         t0 = datetime.fromisoformat(start.replace("Z", "+00:00"))
         for i, (role, text) in enumerate(turns):
-            items.append({"session_id": session_id, "role": role, "text": text,
-                          "occurred_at": (t0 + timedelta(minutes=2 * i)).isoformat()})
+            items.append(
+                {
+                    "session_id": session_id,
+                    "role": role,
+                    "text": text,
+                    "occurred_at": (t0 + timedelta(minutes=2 * i)).isoformat(),
+                }
+            )
     resp = client.ingest({"namespace": NAMESPACE, "items": items}).ok()
     again = client.ingest({"namespace": NAMESPACE, **items[3]}).ok()
-    print(f"ingested {resp['accepted']} turns in {len(SESSIONS)} sessions into namespace {NAMESPACE!r};"
-          f" re-sending one turn reports: {again['memories'][0]['status']}")
+    print(
+        f"ingested {resp['accepted']} turns in {len(SESSIONS)} sessions into namespace {NAMESPACE!r};"
+        f" re-sending one turn reports: {again['memories'][0]['status']}"
+    )
     return int(resp["accepted"])
 
 
@@ -71,8 +106,10 @@ def show(client: MemosClient, top_k: int = 3) -> None:
             print(f"  {rank}. [{res['score']:.3f} {res['layer']}] {res['role']}: {res['text'][:90]}")
             print(f"       {comps}")
         u = r["token_usage"]
-        print(f"  context pack: {u['packed']} tokens of {u['candidates']} candidate tokens"
-              f" (saved {u['ratio']:.0%}); {r['timings_ms']['total']:.1f} ms")
+        print(
+            f"  context pack: {u['packed']} tokens of {u['candidates']} candidate tokens"
+            f" (saved {u['ratio']:.0%}); {r['timings_ms']['total']:.1f} ms"
+        )
 
 
 def run_demo(base_url: str, api_key: str) -> None:

@@ -53,30 +53,54 @@ class Router:
 
 def lambda_context(function: str) -> Any:
     return SimpleNamespace(
-        function_name=f"memos-local-{function}", memory_limit_in_mb=512, function_version="$LATEST",
+        function_name=f"memos-local-{function}",
+        memory_limit_in_mb=512,
+        function_version="$LATEST",
         invoked_function_arn=f"arn:aws:lambda:local:000000000000:function:memos-{function}",
-        aws_request_id=str(uuid.uuid4()), get_remaining_time_in_millis=lambda: 30_000,
+        aws_request_id=str(uuid.uuid4()),
+        get_remaining_time_in_millis=lambda: 30_000,
     )
 
 
-def make_event(route: Route, params: dict[str, str], method: str, raw_path: str, query: str,
-               headers: dict[str, str], body: bytes, request_id: str) -> dict[str, Any]:
+def make_event(
+    route: Route,
+    params: dict[str, str],
+    method: str,
+    raw_path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    request_id: str,
+) -> dict[str, Any]:
     qs = parse_qs(query, keep_blank_values=True)
     return {
-        "resource": route.path, "path": raw_path, "httpMethod": method,
-        "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "resource": route.path,
+        "path": raw_path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in qs.items()} or None,
         "multiValueQueryStringParameters": qs or None,
-        "pathParameters": params or None, "stageVariables": None,
-        "requestContext": {"requestId": request_id, "resourcePath": route.path, "httpMethod": method,
-                           "stage": "local", "identity": {"sourceIp": "127.0.0.1"}},
-        "body": body.decode("utf-8", errors="replace") if body else None, "isBase64Encoded": False,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": request_id,
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "stage": "local",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": body.decode("utf-8", errors="replace") if body else None,
+        "isBase64Encoded": False,
     }
 
 
 def _error(status: int, code: str, message: str) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"error": {"code": code, "message": message, "details": []}})}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"error": {"code": code, "message": message, "details": []}}),
+    }
 
 
 class LocalApi:
@@ -92,12 +116,15 @@ class LocalApi:
         split = urlsplit(target)
         request_id = str(uuid.uuid4())
         route, params, path_known = self.router.match(method, split.path)
+        resp: dict[str, Any] | None = None
         if route is None:
-            resp = _error(405 if path_known else 404, "method_not_allowed" if path_known else "not_found",
-                          "method not allowed" if path_known else "no such route")
+            resp = _error(
+                405 if path_known else 404,
+                "method_not_allowed" if path_known else "not_found",
+                "method not allowed" if path_known else "no such route",
+            )
         else:
             event = make_event(route, params, method, split.path, split.query, headers, body, request_id)
-            resp = None
             if route.scope is not None:
                 try:
                     event["requestContext"]["authorizer"] = authorize(headers).to_context()
@@ -105,6 +132,7 @@ class LocalApi:
                     resp = _error(exc.status, exc.code, exc.message)
             if resp is None:
                 resp = self.router.handler(route.function)(event, lambda_context(route.function))
+        assert resp is not None
         resp.setdefault("headers", {})
         resp["headers"].setdefault("x-request-id", request_id)
         return resp
@@ -147,8 +175,13 @@ def _make_http_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             if not str(target).startswith(str(api.static_dir.resolve())) or not target.is_file():
                 target = api.static_dir / "index.html"
             data = target.read_bytes() if target.is_file() else b"not found"
-            ctype = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
-                     ".svg": "image/svg+xml", ".png": "image/png"}.get(target.suffix, "application/octet-stream")
+            ctype = {
+                ".html": "text/html",
+                ".js": "text/javascript",
+                ".css": "text/css",
+                ".svg": "image/svg+xml",
+                ".png": "image/png",
+            }.get(target.suffix, "application/octet-stream")
             self.send_response(200 if target.is_file() else 404)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
@@ -170,7 +203,7 @@ class LocalServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="memos-http", daemon=True)

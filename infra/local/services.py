@@ -57,9 +57,21 @@ class RedisProcess:
     def start(self) -> str:
         self.port = self.port or free_port()
         self.proc = subprocess.Popen(
-            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                self.binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         url = f"redis://127.0.0.1:{self.port}/0"
         import redis
@@ -116,16 +128,28 @@ class MotoSqs:
         self.endpoint = f"http://{host}:{port}"
         import boto3
 
-        sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=self.endpoint,
-                           aws_access_key_id="local", aws_secret_access_key="local")
+        sqs = boto3.client(
+            "sqs",
+            region_name="us-east-1",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
         self.dlq_url = sqs.create_queue(QueueName="memos-condense-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         import json
 
-        self.queue_url = sqs.create_queue(QueueName="memos-condense", Attributes={
-            "VisibilityTimeout": str(visibility_timeout_s),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}),
-        })["QueueUrl"]
+        self.queue_url = sqs.create_queue(
+            QueueName="memos-condense",
+            Attributes={
+                "VisibilityTimeout": str(visibility_timeout_s),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+                ),
+            },
+        )["QueueUrl"]
         return self.endpoint
 
     def stop(self) -> None:

@@ -84,7 +84,9 @@ class LocalStack:
             key = self.api_key or os.environ.get("MEMOS_DEV_API_KEY")
             self.notes["key"] = "MEMOS_DEV_API_KEY" if key else "generated"
             with db.connection() as conn:
-                self.api_key, _ = auth.create_key(conn, DEV_KEY_NAME, ["admin"], ["*"], key=key, actor="memos dev")
+                self.api_key, _ = auth.create_key(
+                    conn, DEV_KEY_NAME, ["admin"], ["*"], key=key, actor="memos dev"
+                )
                 conn.commit()
 
             self.server = LocalServer(self.host, self.port, CONSOLE_DIR if CONSOLE_DIR.is_dir() else None)

@@ -12,8 +12,21 @@ from memos.db import jsonb
 
 ACTIONS = frozenset(
     {
-        "ingest", "update", "delete", "dedup", "supersede", "condense", "decay", "expire", "reset",
-        "policy_change", "namespace_delete", "key_create", "key_revoke", "access_denied", "redact",
+        "ingest",
+        "update",
+        "delete",
+        "dedup",
+        "supersede",
+        "condense",
+        "decay",
+        "expire",
+        "reset",
+        "policy_change",
+        "namespace_delete",
+        "key_create",
+        "key_revoke",
+        "access_denied",
+        "redact",
     }
 )
 

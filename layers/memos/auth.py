@@ -49,8 +49,11 @@ class Identity:
 
     def to_context(self) -> dict[str, str]:
         """The authorizer context API Gateway hands to handlers (string values only)."""
-        return {"key_id": self.key_id, "scopes": ",".join(sorted(self.scopes)),
-                "namespaces": ",".join(self.namespaces)}
+        return {
+            "key_id": self.key_id,
+            "scopes": ",".join(sorted(self.scopes)),
+            "namespaces": ",".join(self.namespaces),
+        }
 
     @classmethod
     def from_context(cls, ctx: dict[str, Any] | None) -> Identity:
@@ -84,8 +87,12 @@ def validate_grants(scopes: list[str], namespaces: list[str]) -> None:
 
 
 def create_key(
-    conn: psycopg.Connection[Any], name: str, scopes: list[str], namespaces: list[str],
-    key: str | None = None, actor: str | None = None,
+    conn: psycopg.Connection[Any],
+    name: str,
+    scopes: list[str],
+    namespaces: list[str],
+    key: str | None = None,
+    actor: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Create a key (or register a given one); returns the plaintext once and the stored record."""
     validate_grants(scopes, namespaces)
@@ -97,16 +104,24 @@ def create_key(
         " namespaces = EXCLUDED.namespaces RETURNING id, name, prefix, scopes, namespaces, created_at",
         (key_id, name, hash_key(key), key[:14], scopes, namespaces),
     ).fetchone()
-    audit.record(conn, "key_create", actor=actor, details={"key_id": str(row["id"]), "name": name,
-                                                           "scopes": scopes, "namespaces": namespaces})
+    assert row is not None  # an upsert always returns its row
+    audit.record(
+        conn,
+        "key_create",
+        actor=actor,
+        details={"key_id": str(row["id"]), "name": name, "scopes": scopes, "namespaces": namespaces},
+    )
     return key, dict(row)
 
 
 def list_keys(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(
-        "SELECT id, name, prefix, scopes, namespaces, created_at, revoked_at, last_used_at"
-        " FROM api_keys ORDER BY created_at"
-    ).fetchall()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, name, prefix, scopes, namespaces, created_at, revoked_at, last_used_at"
+            " FROM api_keys ORDER BY created_at"
+        ).fetchall()
+    ]
 
 
 def revoke_key(conn: psycopg.Connection[Any], key_id: str, actor: str | None = None) -> None:

@@ -57,8 +57,9 @@ def _cmd_keys(args: argparse.Namespace) -> int:
 
     with db.connection() as conn:
         if args.keys_cmd == "create":
-            key, record = auth.create_key(conn, args.name, args.scopes.split(","), args.namespaces.split(","),
-                                          actor="memos keys")
+            key, record = auth.create_key(
+                conn, args.name, args.scopes.split(","), args.namespaces.split(","), actor="memos keys"
+            )
             conn.commit()
             print(json.dumps({"key": key, **record}, default=str, indent=2))
             print("store the key now: only its hash is kept", file=sys.stderr)
@@ -90,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     ksub = keys.add_subparsers(dest="keys_cmd", required=True)
     kc = ksub.add_parser("create")
     kc.add_argument("--name", required=True)
-    kc.add_argument("--scopes", required=True, help="comma-separated: memory:write,memory:read,ops:read,admin")
+    kc.add_argument(
+        "--scopes", required=True, help="comma-separated: memory:write,memory:read,ops:read,admin"
+    )
     kc.add_argument("--namespaces", required=True, help="comma-separated names or prefix*")
     ksub.add_parser("list")
     kr = ksub.add_parser("revoke")

@@ -44,15 +44,24 @@ def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidat
     """Tokens of everything retrieval considered, rendered as the pack renders it: the raw context."""
     seen = {str(c.id) for c in candidates}
     total = count_tokens(summary) if summary else 0
-    total += sum(count_tokens(_line(t["occurred_at"], t["role"], t["text"])) for t in window
-                 if t["memory_id"] not in seen)
-    return total + sum(count_tokens(_line(c.row["occurred_at"], c.row["role"], c.row["text"], c.row["session_id"]))
-                       for c in candidates)
+    total += sum(
+        count_tokens(_line(t["occurred_at"], t["role"], t["text"]))
+        for t in window
+        if t["memory_id"] not in seen
+    )
+    return total + sum(
+        count_tokens(_line(c.row["occurred_at"], c.row["role"], c.row["text"], c.row["session_id"]))
+        for c in candidates
+    )
 
 
 def build(
-    req: QueryRequest, summary: str | None, window: list[dict[str, Any]], chosen: list[Candidate],
-    budget: int, all_candidates: list[Candidate],
+    req: QueryRequest,
+    summary: str | None,
+    window: list[dict[str, Any]],
+    chosen: list[Candidate],
+    budget: int,
+    all_candidates: list[Candidate],
 ) -> tuple[ContextPack, list[UUID], TokenUsage]:
     parts: list[str] = []
     used = 0
@@ -106,18 +115,38 @@ def build(
     packed = count_tokens(text)
     candidates = max(candidate_tokens(summary, window, all_candidates), packed)
     saved = candidates - packed
-    pack = ContextPack(id=uuid.uuid4(), text=text, tokens=packed, summary=pack_summary, l1_window=window_out,
-                       items=items, entities=[])
-    usage = TokenUsage(candidates=candidates, packed=packed, saved=saved,
-                       ratio=round(saved / candidates, 4) if candidates else 0.0)
+    pack = ContextPack(
+        id=uuid.uuid4(),
+        text=text,
+        tokens=packed,
+        summary=pack_summary,
+        l1_window=window_out,
+        items=items,
+        entities=[],
+    )
+    usage = TokenUsage(
+        candidates=candidates,
+        packed=packed,
+        saved=saved,
+        ratio=round(saved / candidates, 4) if candidates else 0.0,
+    )
     return pack, over, usage
 
 
-def store(conn: psycopg.Connection[Any], query_id: UUID, req: QueryRequest, pack: ContextPack,
-          usage: TokenUsage) -> None:
+def store(
+    conn: psycopg.Connection[Any], query_id: UUID, req: QueryRequest, pack: ContextPack, usage: TokenUsage
+) -> None:
     conn.execute(
         "INSERT INTO context_packs (id, query_id, namespace, session_id, query, pack, candidate_tokens,"
         " packed_tokens) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (pack.id, query_id, req.namespace, req.session_id, req.query, db.jsonb(pack.model_dump(mode="json")),
-         usage.candidates, usage.packed),
+        (
+            pack.id,
+            query_id,
+            req.namespace,
+            req.session_id,
+            req.query,
+            db.jsonb(pack.model_dump(mode="json")),
+            usage.candidates,
+            usage.packed,
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -9,9 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from memos.config import Settings, get_settings
@@ -43,10 +44,8 @@ def database_url(settings: Settings) -> str:
 
 
 def _configure(conn: psycopg.Connection) -> None:
-    try:
+    with contextlib.suppress(psycopg.ProgrammingError):  # the extension comes with the first migration
         register_vector(conn)
-    except psycopg.ProgrammingError:
-        pass  # the extension is created by the first migration
     conn.commit()
 
 
@@ -60,8 +59,12 @@ def get_pool() -> ConnectionPool:
                     database_url(settings),
                     min_size=1,
                     max_size=settings.db_pool_max,
-                    kwargs={"autocommit": False, "row_factory": dict_row, "prepare_threshold": 5,
-                            "connect_timeout": max(1, int(settings.db_connect_timeout_s))},
+                    kwargs={
+                        "autocommit": False,
+                        "row_factory": dict_row,
+                        "prepare_threshold": 5,
+                        "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
+                    },
                     configure=_configure,
                     timeout=settings.db_connect_timeout_s,
                     open=False,

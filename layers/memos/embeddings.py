@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import zlib
@@ -52,7 +53,7 @@ class HashingEmbedder:
                 padded = f"<{term}>"
                 for i in range(len(padded) - 2):
                     add("c:" + padded[i : i + 3], self.TRIGRAM_WEIGHT)
-        for a, b in zip(terms, terms[1:], strict=False):
+        for a, b in itertools.pairwise(terms):
             add(f"b:{a} {b}", self.BIGRAM_WEIGHT)
         return feats
 

@@ -29,8 +29,9 @@ def _postgres() -> None:
 def _queue() -> None:
     from memos.pipeline import sqs_client
 
-    sqs_client().get_queue_attributes(QueueUrl=get_settings().condense_queue_url,
-                                      AttributeNames=["ApproximateNumberOfMessages"])
+    sqs_client().get_queue_attributes(
+        QueueUrl=get_settings().condense_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
 
 
 def health() -> HealthResponse:

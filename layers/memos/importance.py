@@ -12,7 +12,9 @@ _SIGNALS = re.compile(
     re.IGNORECASE,
 )
 _FACTY = re.compile(r"\d|\b(i am|i'm|my|we are|our)\b", re.IGNORECASE)
-_FILLER = re.compile(r"^\W*(ok(ay)?|thanks?( you)?|yes|no|sure|cool|great|got it|hi|hello|bye)\W*$", re.IGNORECASE)
+_FILLER = re.compile(
+    r"^\W*(ok(ay)?|thanks?( you)?|yes|no|sure|cool|great|got it|hi|hello|bye)\W*$", re.IGNORECASE
+)
 
 
 def initial_importance(text: str, role: str, kind: str, explicit: float | None) -> float:

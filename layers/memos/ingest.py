@@ -10,6 +10,7 @@ from uuid import UUID
 
 from memos import audit, db, long_term, policies
 from memos.embeddings import get_embedder
+from memos.errors import Conflict
 from memos.importance import initial_importance
 from memos.long_term import NewMemory
 from memos.models import IngestedMemory, IngestItem, IngestResponse
@@ -35,7 +36,11 @@ def _dedup_key(item: IngestItem, digest: str) -> tuple[str | None, str]:
 
 
 def ingest(
-    namespace: str, items: list[IngestItem], *, actor: str | None = None, request_id: str | None = None,
+    namespace: str,
+    items: list[IngestItem],
+    *,
+    actor: str | None = None,
+    request_id: str | None = None,
     l1: WorkingMemory | None = None,
 ) -> IngestResponse:
     now = datetime.now(UTC)
@@ -55,11 +60,18 @@ def ingest(
             first_in_request[p.key] = mem_id
             ttl_days = getattr(policy.ttl_days, p.item.kind)
             p.memory = NewMemory(
-                id=mem_id, namespace=namespace, session_id=p.item.session_id, role=p.item.role,
-                kind=p.item.kind, text=p.item.text, metadata=p.item.metadata,
+                id=mem_id,
+                namespace=namespace,
+                session_id=p.item.session_id,
+                role=p.item.role,
+                kind=p.item.kind,
+                text=p.item.text,
+                metadata=p.item.metadata,
                 occurred_at=p.item.occurred_at or now,
                 importance=initial_importance(p.item.text, p.item.role, p.item.kind, p.item.importance),
-                content_hash=p.key[1], tokens=count_tokens(p.item.text), embedding=None,  # type: ignore[arg-type]
+                content_hash=p.key[1],
+                tokens=count_tokens(p.item.text),
+                embedding=None,  # type: ignore[arg-type]
                 expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
             )
             fresh.append(p)
@@ -97,10 +109,19 @@ def ingest(
             if p.memory is not None:
                 by_session.setdefault(p.item.session_id, []).append(str(p.memory.id))
             elif p.duplicate_of is not None:
-                events.append(("dedup", namespace, p.item.session_id, p.duplicate_of,
-                               {"match": "exact", "duplicate_of": str(p.duplicate_of)}))
-        events.extend(("ingest", namespace, s, None, {"memory_ids": ids, "count": len(ids)})
-                      for s, ids in by_session.items())
+                events.append(
+                    (
+                        "dedup",
+                        namespace,
+                        p.item.session_id,
+                        p.duplicate_of,
+                        {"match": "exact", "duplicate_of": str(p.duplicate_of)},
+                    )
+                )
+        events.extend(
+            ("ingest", namespace, s, None, {"memory_ids": ids, "count": len(ids)})
+            for s, ids in by_session.items()
+        )
         audit.record_many(conn, events, actor, request_id)
         jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]
         conn.commit()
@@ -115,13 +136,17 @@ def ingest(
     logger.debug("ingested", extra={"namespace": namespace, "created": created, "items": len(planned)})
     return IngestResponse(
         accepted=len(planned),
-        memories=[
-            IngestedMemory(memory_id=p.memory.id, status="created") if p.memory is not None
-            else IngestedMemory(memory_id=p.duplicate_of, status="duplicate", duplicate_of=p.duplicate_of)
-            for p in planned
-        ],
+        memories=[_outcome(p) for p in planned],
         condensation_enqueued=bool(enqueued),
     )
+
+
+def _outcome(p: _Planned) -> IngestedMemory:
+    if p.memory is not None:
+        return IngestedMemory(memory_id=p.memory.id, status="created")
+    if p.duplicate_of is None:  # lost a race to a row that vanished before we could read it
+        raise Conflict("a concurrent request changed this memory; retry")
+    return IngestedMemory(memory_id=p.duplicate_of, status="duplicate", duplicate_of=p.duplicate_of)
 
 
 def _push_l1(namespace: str, planned: list[_Planned], policy: Any, l1: WorkingMemory) -> None:
@@ -129,9 +154,24 @@ def _push_l1(namespace: str, planned: list[_Planned], policy: Any, l1: WorkingMe
     for p in planned:
         if p.memory is not None:
             m = p.memory
-            turns.setdefault(m.session_id, []).append(long_term.window_entry(
-                {"id": m.id, "role": m.role, "text": m.text, "occurred_at": m.occurred_at,
-                 "turn_no": m.turn_no, "tokens": m.tokens}))
+            turns.setdefault(m.session_id, []).append(
+                long_term.window_entry(
+                    {
+                        "id": m.id,
+                        "role": m.role,
+                        "text": m.text,
+                        "occurred_at": m.occurred_at,
+                        "turn_no": m.turn_no,
+                        "tokens": m.tokens,
+                    }
+                )
+            )
     for session_id, entries in turns.items():
-        l1.push(namespace, session_id, entries, policy.l1_window_size, policy.l1_ttl_seconds,
-                create=entries[0]["turn_no"] == 1)
+        l1.push(
+            namespace,
+            session_id,
+            entries,
+            policy.l1_window_size,
+            policy.l1_ttl_seconds,
+            create=entries[0]["turn_no"] == 1,
+        )

@@ -76,7 +76,7 @@ def reserve_turns(
     out: dict[str, dict[str, Any]] = {}
     for session_id in sorted(counts):
         turns, tokens = counts[session_id]
-        out[session_id] = conn.execute(
+        row = conn.execute(
             "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
             "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
@@ -84,6 +84,8 @@ def reserve_turns(
             " condense_enqueued_turn",
             (namespace, session_id, turns, tokens),
         ).fetchone()
+        assert row is not None  # an upsert always returns its row
+        out[session_id] = row
     return out
 
 
@@ -99,9 +101,23 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING id",
             [
-                (m.id, m.namespace, m.session_id, m.turn_no, m.role, m.kind, m.text, jsonb(m.metadata),
-                 m.occurred_at, m.importance, m.importance, m.content_hash, m.tokens, m.embedding,
-                 m.expires_at)
+                (
+                    m.id,
+                    m.namespace,
+                    m.session_id,
+                    m.turn_no,
+                    m.role,
+                    m.kind,
+                    m.text,
+                    jsonb(m.metadata),
+                    m.occurred_at,
+                    m.importance,
+                    m.importance,
+                    m.content_hash,
+                    m.tokens,
+                    m.embedding,
+                    m.expires_at,
+                )
                 for m in memories
             ],
             returning=True,
@@ -109,7 +125,7 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
         while True:
             row = cur.fetchone()
             if row is not None:
-                inserted.add(row["id"])  # type: ignore[call-overload]
+                inserted.add(row["id"])
             if not cur.nextset():
                 break
     return inserted
@@ -117,12 +133,12 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
 
 def mark_seen_again(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
     if ids:
-        conn.execute(
-            "UPDATE memories SET seen_count = seen_count + 1 WHERE id = ANY(%s)", (list(ids),)
-        )
+        conn.execute("UPDATE memories SET seen_count = seen_count + 1 WHERE id = ANY(%s)", (list(ids),))
 
 
-def recent_turns(conn: psycopg.Connection[Any], namespace: str, session_id: str, limit: int) -> list[dict[str, Any]]:
+def recent_turns(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str, limit: int
+) -> list[dict[str, Any]]:
     """The session's last live turns, oldest first, in the L1 window's shape."""
     rows = conn.execute(
         "SELECT id, role, text, occurred_at, turn_no, tokens FROM memories"
@@ -134,9 +150,16 @@ def recent_turns(conn: psycopg.Connection[Any], namespace: str, session_id: str,
 
 
 def window_entry(row: dict[str, Any]) -> dict[str, Any]:
-    return {"memory_id": str(row["id"]), "role": row["role"], "text": row["text"],
-            "occurred_at": row["occurred_at"].isoformat() if hasattr(row["occurred_at"], "isoformat")
-            else row["occurred_at"], "turn_no": row["turn_no"], "tokens": row["tokens"]}
+    return {
+        "memory_id": str(row["id"]),
+        "role": row["role"],
+        "text": row["text"],
+        "occurred_at": row["occurred_at"].isoformat()
+        if hasattr(row["occurred_at"], "isoformat")
+        else row["occurred_at"],
+        "turn_no": row["turn_no"],
+        "tokens": row["tokens"],
+    }
 
 
 def get_memory(conn: psycopg.Connection[Any], memory_id: UUID) -> dict[str, Any] | None:

@@ -18,10 +18,19 @@ LIVE = "status = 'active' AND (expires_at IS NULL OR expires_at > now())"
 
 def to_out(row: dict[str, Any]) -> MemoryOut:
     return MemoryOut(
-        memory_id=row["id"], namespace=row["namespace"], session_id=row["session_id"], role=row["role"],
-        kind=row["kind"], text=row["text"], metadata=row["metadata"], occurred_at=row["occurred_at"],
-        created_at=row["created_at"], importance=row["importance"], status=row["status"],
-        duplicate_of=row["duplicate_of"], superseded_by=row["superseded_by"],
+        memory_id=row["id"],
+        namespace=row["namespace"],
+        session_id=row["session_id"],
+        role=row["role"],
+        kind=row["kind"],
+        text=row["text"],
+        metadata=row["metadata"],
+        occurred_at=row["occurred_at"],
+        created_at=row["created_at"],
+        importance=row["importance"],
+        status=row["status"],
+        duplicate_of=row["duplicate_of"],
+        superseded_by=row["superseded_by"],
     )
 
 

@@ -58,7 +58,7 @@ def apply_migrations(url: str, embed_dim: int) -> list[str]:
                 if done[migration.version] != migration.checksum:
                     raise RuntimeError(f"migration {migration.name} changed after it was applied")
                 continue
-            conn.execute(migration.sql)  # type: ignore[arg-type]
+            conn.execute(migration.sql.encode())
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                 (migration.version, migration.name, migration.checksum),

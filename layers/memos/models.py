@@ -66,8 +66,15 @@ class IngestRequest(Strict):
 
     @model_validator(mode="after")
     def _single_or_batch(self) -> IngestRequest:
-        single = [self.session_id, self.role, self.text, self.metadata, self.occurred_at, self.kind,
-                  self.importance]
+        single = [
+            self.session_id,
+            self.role,
+            self.text,
+            self.metadata,
+            self.occurred_at,
+            self.kind,
+            self.importance,
+        ]
         if self.items is not None:
             if any(v is not None for v in single):
                 raise ValueError("send either one memory (session_id, role, text) or items, not both")

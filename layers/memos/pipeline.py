@@ -54,9 +54,17 @@ class CondensationJob:
         if not queue_url:
             return False
         try:
-            sqs_client().send_message(QueueUrl=queue_url, MessageBody=json.dumps(
-                {"job_id": self.job_id, "namespace": self.namespace, "session_id": self.session_id,
-                 "through_turn": self.through_turn}))
+            sqs_client().send_message(
+                QueueUrl=queue_url,
+                MessageBody=json.dumps(
+                    {
+                        "job_id": self.job_id,
+                        "namespace": self.namespace,
+                        "session_id": self.session_id,
+                        "through_turn": self.through_turn,
+                    }
+                ),
+            )
             return True
         except Exception as exc:  # the next ingest in this session re-triggers (see below)
             logger.warning("condensation enqueue failed", extra={"job_id": self.job_id, "error": str(exc)})

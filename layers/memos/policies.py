@@ -28,7 +28,9 @@ def get_policy(namespace: str, conn: psycopg.Connection[Any] | None = None) -> P
     return policy
 
 
-def put_policy(namespace: str, overrides: dict[str, Any], *, actor: str | None, request_id: str | None) -> Policy:
+def put_policy(
+    namespace: str, overrides: dict[str, Any], *, actor: str | None, request_id: str | None
+) -> Policy:
     """Validate and store overrides (merged with what is stored); audited with before and after."""
     with db.connection() as conn:
         row = conn.execute(
@@ -42,8 +44,14 @@ def put_policy(namespace: str, overrides: dict[str, Any], *, actor: str | None, 
             " SET settings = EXCLUDED.settings, version = policies.version + 1, updated_at = now()",
             (namespace, db.jsonb(stored)),
         )
-        audit.record(conn, "policy_change", namespace=namespace, actor=actor, request_id=request_id,
-                     details={"before": before, "after": stored})
+        audit.record(
+            conn,
+            "policy_change",
+            namespace=namespace,
+            actor=actor,
+            request_id=request_id,
+            details={"before": before, "after": stored},
+        )
         conn.commit()
     _cache.pop(namespace, None)
     return policy

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class RetrievalWeights(BaseModel):
-    """score = Σ weight × component (each component in [0, 1]); see docs/RETRIEVAL.md."""
+    """score = Σ weight * component (each component in [0, 1]); see docs/RETRIEVAL.md."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -24,7 +24,7 @@ import psycopg
 
 from memos import context_pack, db, long_term, policies
 from memos.embeddings import get_embedder
-from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryResult
+from memos.models import FilteredCandidate, Layer, QueryRequest, QueryResponse, QueryResult
 from memos.observability import metrics
 from memos.policy import Policy
 from memos.text import STOPWORDS, words
@@ -41,7 +41,7 @@ _SELECT = (
 @dataclass
 class Candidate:
     row: dict[str, Any]
-    layer: str = "L2"
+    layer: Layer = "L2"
     components: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
 
@@ -85,7 +85,9 @@ def _filters_sql(req: QueryRequest) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-def fetch_candidates(conn: psycopg.Connection[Any], req: QueryRequest, qvec: Any, limit: int) -> list[dict[str, Any]]:
+def fetch_candidates(
+    conn: psycopg.Connection[Any], req: QueryRequest, qvec: Any, limit: int
+) -> list[dict[str, Any]]:
     where, params = _filters_sql(req)
     tsq = tsquery_text(req.query)
     params.update(qvec=qvec, tsq=tsq, n=limit)
@@ -136,11 +138,13 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
         rows = fetch_candidates(conn, req, qvec, max(CANDIDATE_FLOOR, req.top_k * 4))
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
-        window_source = "none"
         if req.session_id:
             t = time.perf_counter()
-            window, window_source = l1.window(
-                req.namespace, req.session_id, policy.l1_window_size, policy.l1_ttl_seconds,
+            window, _source = l1.window(
+                req.namespace,
+                req.session_id,
+                policy.l1_window_size,
+                policy.l1_ttl_seconds,
                 lambda ns, sid, n: long_term.recent_turns(conn, ns, sid, n),
             )
             timings["l1"] = _ms(t)
@@ -169,7 +173,11 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
 
         t = time.perf_counter()
         pack, over_budget, usage = context_pack.build(
-            req, summary, window if req.session_id else [], kept, budget,
+            req,
+            summary,
+            window if req.session_id else [],
+            kept,
+            budget,
             all_candidates=cands,
         )
         filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
@@ -185,9 +193,16 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
         query_id=query_id,
         results=[
             QueryResult(
-                memory_id=c.id, layer=c.layer, kind=c.row["kind"], session_id=c.row["session_id"],  # type: ignore[arg-type]
-                role=c.row["role"], text=c.row["text"], occurred_at=c.row["occurred_at"],
-                metadata=c.row["metadata"], score=c.score, components=c.components,
+                memory_id=c.id,
+                layer=c.layer,
+                kind=c.row["kind"],
+                session_id=c.row["session_id"],
+                role=c.row["role"],
+                text=c.row["text"],
+                occurred_at=c.row["occurred_at"],
+                metadata=c.row["metadata"],
+                score=c.score,
+                components=c.components,
             )
             for c in kept
         ],

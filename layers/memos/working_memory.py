@@ -34,7 +34,10 @@ def make_client(settings: Settings) -> Any:
     url = settings.redis_url
     if not url:
         raise DependencyUnavailable("the L1 cache (Redis) is not configured (set MEMOS_REDIS_URL)")
-    timeouts = {"socket_timeout": settings.redis_timeout_s, "socket_connect_timeout": settings.redis_timeout_s}
+    timeouts = {
+        "socket_timeout": settings.redis_timeout_s,
+        "socket_connect_timeout": settings.redis_timeout_s,
+    }
     if url.startswith("fakeredis://"):
         import fakeredis
 
@@ -82,8 +85,14 @@ class WorkingMemory:
         return self._client or get_client()
 
     def push(
-        self, namespace: str, session_id: str, turns: list[dict[str, Any]], size: int, ttl_s: int,
-        *, create: bool = True,
+        self,
+        namespace: str,
+        session_id: str,
+        turns: list[dict[str, Any]],
+        size: int,
+        ttl_s: int,
+        *,
+        create: bool = True,
     ) -> bool:
         """Append turns (oldest first). Returns False when Redis is unavailable (L2 still has them).
 

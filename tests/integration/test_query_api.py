@@ -13,8 +13,10 @@ TURNS = [
 
 
 def seed(api, ns):
-    items = [{"session_id": s, "role": r, "text": t, "occurred_at": at, "metadata": {"topic": s}}
-             for s, r, t, at in TURNS]
+    items = [
+        {"session_id": s, "role": r, "text": t, "occurred_at": at, "metadata": {"topic": s}}
+        for s, r, t, at in TURNS
+    ]
     status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})
     assert status == 200
     return [m["memory_id"] for m in body["memories"]]
@@ -36,24 +38,62 @@ def test_the_matching_memory_ranks_first_with_components(api, ns):
 
 def test_session_scope_and_filters_limit_candidates(api, ns):
     ids = seed(api, ns)
-    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "report basil dentist peanuts",
-                                          "session_id": "s2", "scope": "session", "top_k": 20})[1]
+    body = api.call(
+        "POST",
+        "/v1/query",
+        {
+            "namespace": ns,
+            "query": "report basil dentist peanuts",
+            "session_id": "s2",
+            "scope": "session",
+            "top_k": 20,
+        },
+    )[1]
     assert {r["session_id"] for r in body["results"]} == {"s2"}
-    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "report basil dentist peanuts", "top_k": 20,
-                                          "filters": {"roles": ["tool"]}})[1]
+    body = api.call(
+        "POST",
+        "/v1/query",
+        {
+            "namespace": ns,
+            "query": "report basil dentist peanuts",
+            "top_k": 20,
+            "filters": {"roles": ["tool"]},
+        },
+    )[1]
     assert [r["memory_id"] for r in body["results"]] == [ids[5]]
-    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "peanuts report", "top_k": 20,
-                                          "filters": {"since": "2024-04-01T00:00:00Z"}})[1]
+    body = api.call(
+        "POST",
+        "/v1/query",
+        {
+            "namespace": ns,
+            "query": "peanuts report",
+            "top_k": 20,
+            "filters": {"since": "2024-04-01T00:00:00Z"},
+        },
+    )[1]
     assert body["results"] and all(r["occurred_at"] >= "2024-04" for r in body["results"])
-    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "peanuts report", "top_k": 20,
-                                          "filters": {"metadata": {"topic": "s1"}}})[1]
+    body = api.call(
+        "POST",
+        "/v1/query",
+        {"namespace": ns, "query": "peanuts report", "top_k": 20, "filters": {"metadata": {"topic": "s1"}}},
+    )[1]
     assert body["results"] and {r["session_id"] for r in body["results"]} == {"s1"}
 
 
 def test_session_window_comes_from_l1_and_the_pack_respects_the_budget(api, ns):
     seed(api, ns)
-    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "peanut allergy", "session_id": "s1",
-                                          "token_budget": 60, "top_k": 10, "include_filtered": True})[1]
+    body = api.call(
+        "POST",
+        "/v1/query",
+        {
+            "namespace": ns,
+            "query": "peanut allergy",
+            "session_id": "s1",
+            "token_budget": 60,
+            "top_k": 10,
+            "include_filtered": True,
+        },
+    )[1]
     pack = body["context_pack"]
     assert pack["tokens"] <= 60
     assert [t["text"] for t in pack["l1_window"]][-1] == "My sister Ana lives in Porto"
@@ -66,8 +106,17 @@ def test_session_window_comes_from_l1_and_the_pack_respects_the_budget(api, ns):
 
 def test_over_budget_and_top_k_cuts_are_explained(api, ns):
     seed(api, ns)
-    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "peanuts sister report basil dentist",
-                                          "top_k": 2, "token_budget": 50, "include_filtered": True})[1]
+    body = api.call(
+        "POST",
+        "/v1/query",
+        {
+            "namespace": ns,
+            "query": "peanuts sister report basil dentist",
+            "top_k": 2,
+            "token_budget": 50,
+            "include_filtered": True,
+        },
+    )[1]
     reasons = {f["reason"] for f in body["filtered"]}
     assert "not_in_top_k" in reasons
     assert len(body["results"]) == 2
@@ -83,12 +132,16 @@ def test_query_on_an_empty_namespace_returns_an_empty_pack(api, ns):
 def test_context_pack_is_stored_for_replay(api, ns, db_conn):
     seed(api, ns)
     body = api.call("POST", "/v1/query", {"namespace": ns, "query": "peanut"})[1]
-    row = db_conn.execute("SELECT * FROM context_packs WHERE id = %s", (body["context_pack"]["id"],)).fetchone()
+    row = db_conn.execute(
+        "SELECT * FROM context_packs WHERE id = %s", (body["context_pack"]["id"],)
+    ).fetchone()
     assert row["namespace"] == ns and row["pack"]["text"] == body["context_pack"]["text"]
 
 
 def test_retrieval_counts_access(api, ns, db_conn):
     ids = seed(api, ns)
     api.call("POST", "/v1/query", {"namespace": ns, "query": "allergic peanuts shellfish", "top_k": 1})
-    row = db_conn.execute("SELECT access_count, last_accessed_at FROM memories WHERE id = %s", (ids[0],)).fetchone()
+    row = db_conn.execute(
+        "SELECT access_count, last_accessed_at FROM memories WHERE id = %s", (ids[0],)
+    ).fetchone()
     assert row["access_count"] == 1 and row["last_accessed_at"] is not None

@@ -34,8 +34,11 @@ def env_override(**values: str):
 
 
 def ingest(api, ns, texts, session="s"):
-    return api.call("POST", "/v1/ingest", {"namespace": ns, "items": [
-        {"session_id": session, "role": "user", "text": t} for t in texts]})
+    return api.call(
+        "POST",
+        "/v1/ingest",
+        {"namespace": ns, "items": [{"session_id": session, "role": "user", "text": t} for t in texts]},
+    )
 
 
 def test_l1_window_is_rebuilt_from_l2_when_redis_lost_it(api, ns, env):
@@ -45,7 +48,9 @@ def test_l1_window_is_rebuilt_from_l2_when_redis_lost_it(api, ns, env):
     assert r.llen(key) == 5
     r.delete(key)  # Redis restarted or evicted the window
     body = api.call("POST", "/v1/query", {"namespace": ns, "query": "recipe step", "session_id": "s"})[1]
-    assert [t["text"] for t in body["context_pack"]["l1_window"]] == [f"step {i} of the recipe" for i in range(5)]
+    assert [t["text"] for t in body["context_pack"]["l1_window"]] == [
+        f"step {i} of the recipe" for i in range(5)
+    ]
     assert r.llen(key) == 5  # and written back
     assert json.loads(r.lindex(key, 0))["text"] == "step 4 of the recipe"
 
@@ -56,7 +61,11 @@ def test_a_missing_window_is_not_refilled_with_only_the_newest_turn(api, ns, env
     r.delete(working_memory.window_key(ns, "s"))
     ingest(api, ns, ["third turn"])
     body = api.call("POST", "/v1/query", {"namespace": ns, "query": "turn", "session_id": "s"})[1]
-    assert [t["text"] for t in body["context_pack"]["l1_window"]] == ["first turn", "second turn", "third turn"]
+    assert [t["text"] for t in body["context_pack"]["l1_window"]] == [
+        "first turn",
+        "second turn",
+        "third turn",
+    ]
 
 
 def test_with_redis_down_ingest_and_query_still_work_from_l2(api, ns, env, db_conn):
@@ -64,17 +73,25 @@ def test_with_redis_down_ingest_and_query_still_work_from_l2(api, ns, env, db_co
     with env_override(MEMOS_REDIS_URL=dead):
         status, body, _ = ingest(api, ns, ["written while Redis was down"])
         assert status == 200 and body["memories"][0]["status"] == "created"
-        status, q, _ = api.call("POST", "/v1/query", {"namespace": ns, "query": "Redis down", "session_id": "s"})
+        status, q, _ = api.call(
+            "POST", "/v1/query", {"namespace": ns, "query": "Redis down", "session_id": "s"}
+        )
         assert status == 200
         assert q["context_pack"]["l1_window"][0]["text"] == "written while Redis was down"
         status, h, _ = api.call("GET", "/v1/health", key=None)
         assert status == 503 and h["dependencies"]["redis"]["status"] == "down"
         assert h["dependencies"]["postgres"]["status"] == "ok"
         # An Idempotency-Key needs its store: refused cleanly rather than run twice later.
-        status, err, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "session_id": "s", "role": "user",
-                                                         "text": "keyed"}, headers={"Idempotency-Key": "k1"})
+        status, err, _ = api.call(
+            "POST",
+            "/v1/ingest",
+            {"namespace": ns, "session_id": "s", "role": "user", "text": "keyed"},
+            headers={"Idempotency-Key": "k1"},
+        )
         assert status == 503 and err["error"]["code"] == "dependency_unavailable"
-    assert db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 1
+    assert (
+        db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 1
+    )
 
 
 def test_with_postgres_down_writes_get_a_clean_503_and_nothing_partial(api, ns, env, db_conn):
@@ -91,7 +108,9 @@ def test_with_postgres_down_writes_get_a_clean_503_and_nothing_partial(api, ns, 
         assert "Traceback" not in json.dumps(body) and headers["x-request-id"]
         status, h, _ = api.call("GET", "/v1/health", key=None)
         assert status == 503 and h["dependencies"]["postgres"]["status"] == "down"
-    assert db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 0
+    assert (
+        db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 0
+    )
 
 
 def _warm_cache(key: str) -> dict:

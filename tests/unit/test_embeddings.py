@@ -13,11 +13,13 @@ def test_hashing_embedder_is_deterministic_and_normalised():
 
 def test_related_texts_are_closer_than_unrelated():
     emb = HashingEmbedder(384)
-    q, related, unrelated = emb.embed([
-        "Which allergies does she have?",
-        "She is allergic to peanuts and has allergies to shellfish",
-        "The payments migration deadline is in May",
-    ])
+    q, related, unrelated = emb.embed(
+        [
+            "Which allergies does she have?",
+            "She is allergic to peanuts and has allergies to shellfish",
+            "The payments migration deadline is in May",
+        ]
+    )
     assert cosine(q, related) > cosine(q, unrelated) + 0.1
 
 

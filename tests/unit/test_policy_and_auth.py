@@ -14,8 +14,16 @@ def test_policy_merge_overrides_nested_keys_and_keeps_defaults():
     assert p.weights.lexical == DEFAULT_POLICY.weights.lexical
 
 
-@pytest.mark.parametrize("bad", [{"l1_window_size": 0}, {"dedup_threshold": 2}, {"nope": 1},
-                                 {"conflict_mode": "delete"}, {"weights": {"magic": 1}}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"l1_window_size": 0},
+        {"dedup_threshold": 2},
+        {"nope": 1},
+        {"conflict_mode": "delete"},
+        {"weights": {"magic": 1}},
+    ],
+)
 def test_policy_rejects_bad_values(bad):
     with pytest.raises(pydantic.ValidationError):
         merge(bad)

@@ -73,18 +73,14 @@ class SystemRun:
 
 
 def _select_questions(dataset: Dataset, limit: int | None) -> dict[str, list[Question]]:
-    """The first ``limit`` questions, taken round-robin over conversations so all are represented."""
-    per_conv = {c.id: list(c.questions) for c in dataset.conversations}
-    if limit is None:
-        return per_conv
+    """All questions, or ``limit`` of them at evenly spaced positions (deterministic, spread over
+    conversations and categories)."""
     chosen: dict[str, list[Question]] = {c.id: [] for c in dataset.conversations}
-    taken, i = 0, 0
-    while taken < limit and any(i < len(qs) for qs in per_conv.values()):
-        for cid, qs in per_conv.items():
-            if i < len(qs) and taken < limit:
-                chosen[cid].append(qs[i])
-                taken += 1
-        i += 1
+    flat = [(c.id, q) for c in dataset.conversations for q in c.questions]
+    if limit is not None and limit < len(flat):
+        flat = [flat[i * len(flat) // limit] for i in range(limit)]
+    for cid, q in flat:
+        chosen[cid].append(q)
     return chosen
 
 

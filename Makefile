@@ -1,0 +1,63 @@
+# Every target bootstraps its own virtualenv (.venv) from pyproject.toml.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8080
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
+export CDK_DISABLE_CLI_TELEMETRY = true
+
+.PHONY: dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --no-compile -e '.[dev,cdk]'
+	touch $(STAMP)
+
+## Run MemOS locally (embedded PostgreSQL + pgvector, Redis, moto) and show the demo.
+dev: $(STAMP)
+	$(BIN)/memos dev --demo --port $(PORT)
+
+demo: $(STAMP)
+	$(BIN)/memos demo
+
+## Integration and e2e tests need redis-server: installed here when missing and we are root.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || [ -n "$$MEMOS_TEST_REDIS_URL" ] || \
+	  { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) ; } || \
+	  { echo "redis-server is required (apt-get install redis-server) or set MEMOS_TEST_REDIS_URL"; exit 1; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## The whole suite: lint, types, unit, integration (real PostgreSQL/Redis/moto), infra (CDK), e2e.
+test: $(STAMP) redis lint typecheck
+	$(BIN)/pytest -q tests
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP) redis
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(STAMP) redis
+	$(BIN)/pytest -q tests/e2e
+
+infra-test: $(STAMP)
+	$(BIN)/pytest -q tests/infra
+
+## cdk synth of dev, staging and prod with the pinned CDK CLI (no Docker, no AWS account).
+synth: $(STAMP)
+	. $(BIN)/activate && bash infra/ci_synth.sh
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
