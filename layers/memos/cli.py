@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     kr = ksub.add_parser("revoke")
     kr.add_argument("key_id")
     keys.set_defaults(func=_cmd_keys)
+    from memos.evaluation.cli import add_eval_parser
+
+    add_eval_parser(sub)
     return p
 
 
