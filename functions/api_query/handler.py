@@ -1,4 +1,4 @@
-"""Retrieval: query."""
+"""Retrieval: query, answer, and the answer as server-sent events."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.api import identity, make_app, run
-from memos import retrieval
-from memos.models import QueryRequest, QueryResponse
+from aws_lambda_powertools.event_handler import Response
+
+from memos import answer, retrieval
+from memos.models import AnswerRequest, AnswerResponse, QueryRequest, QueryResponse
 from memos.observability import logger, metrics
 
 app = make_app()
@@ -18,6 +20,20 @@ app = make_app()
 def post_query(body: QueryRequest) -> QueryResponse:
     identity(app).require("memory:read", body.namespace)
     return retrieval.query(body)
+
+
+@app.post("/v1/answer", summary="Answer a question from memory, with citations")
+def post_answer(body: AnswerRequest) -> AnswerResponse:
+    identity(app).require("memory:read", body.namespace)
+    return answer.answer(body)
+
+
+@app.post("/v1/answer/stream", summary="The answer as text/event-stream: context, delta..., done")
+def post_answer_stream(body: AnswerRequest):  # a Response annotation breaks Powertools validation
+    identity(app).require("memory:read", body.namespace)
+    events = "".join(answer.sse_events(answer.answer(body)))
+    return Response(status_code=200, content_type="text/event-stream", body=events,
+                    headers={"Cache-Control": "no-cache"})
 
 
 @logger.inject_lambda_context(clear_state=True)

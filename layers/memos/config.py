@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     bedrock_embed_model: str = "amazon.titan-embed-text-v2:0"
     st_model: str = "all-MiniLM-L6-v2"
 
+    # Answers: extractive (no LLM) by default; Bedrock Converse when set to "bedrock".
+    answer_mode: Literal["extractive", "bedrock"] = "extractive"
+    bedrock_chat_model: str = "anthropic.claude-3-haiku-20240307-v1:0"
+
     # Request limits (SPEC §2).
     max_body_bytes: int = 1024 * 1024
     max_batch_items: int = 500

@@ -149,6 +149,21 @@ def recent_turns(
     return [window_entry(r) for r in reversed(rows)]
 
 
+def only_live(conn: psycopg.Connection[Any], window: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop window turns that were deleted, expired or superseded since they were cached."""
+    if not window:
+        return window
+    live = {
+        str(r["id"])
+        for r in conn.execute(
+            "SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND status = 'active'"
+            " AND (expires_at IS NULL OR expires_at > now())",
+            ([t["memory_id"] for t in window],),
+        ).fetchall()
+    }
+    return [t for t in window if t["memory_id"] in live]
+
+
 def window_entry(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "memory_id": str(row["id"]),

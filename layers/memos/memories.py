@@ -1,4 +1,4 @@
-"""Reading memories back: list (newest first, cursor paging) and get, within the caller's namespaces."""
+"""One memory at a time: list (newest first, cursor paging), get, update (versioned), delete, history."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from memos import db, long_term
+from psycopg.errors import UniqueViolation
+from pydantic import BaseModel
+
+from memos import audit, db, long_term, working_memory
 from memos.auth import Identity
-from memos.errors import BadRequest, NotFound
+from memos.errors import BadRequest, Conflict, NotFound
 from memos.models import MemoryOut, MemoryPage
 
 LIVE = "status = 'active' AND (expires_at IS NULL OR expires_at > now())"
@@ -86,3 +89,121 @@ def get_visible(who: Identity, memory_id: UUID) -> MemoryOut:
         raise NotFound("no such memory")
     who.require("memory:read")
     return to_out(row)
+
+
+def _visible_row(conn: Any, who: Identity, memory_id: UUID, *, for_update: bool = False) -> dict[str, Any]:
+    lock = " FOR UPDATE" if for_update else ""
+    row = conn.execute(f"SELECT * FROM memories WHERE id = %s{lock}", (memory_id,)).fetchone()
+    if row is None or row["status"] == "deleted" or not who.can_see(row["namespace"]):
+        raise NotFound("no such memory")
+    return dict(row)
+
+
+def _snapshot(conn: Any, row: dict[str, Any], change: str) -> None:
+    """Keep the row's current version in memory_versions before it changes."""
+    conn.execute(
+        "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (memory_id, version) DO NOTHING",
+        (row["id"], row["version"], row["text"], db.jsonb(row["metadata"]), row["importance"], row["status"], change),
+    )
+
+
+def update_memory(
+    who: Identity, memory_id: UUID, changes: dict[str, Any], *, request_id: str | None
+) -> MemoryOut:
+    """PATCH: new text (re-embedded), metadata (replaced) and/or importance; the old version is kept."""
+    from memos.embeddings import get_embedder
+    from memos.text import content_hash
+    from memos.tokens import count_tokens
+
+    with db.connection() as conn:
+        row = _visible_row(conn, who, memory_id, for_update=True)
+        who.require("memory:write", row["namespace"])
+        if row["status"] != "active":
+            raise Conflict(f"this memory is {row['status']}; only active memories can be edited")
+        _snapshot(conn, row, "update")
+        sets, params = ["version = version + 1", "updated_at = now()"], []
+        if "text" in changes:
+            text = changes["text"]
+            sets += ["text = %s", "content_hash = %s", "tokens = %s", "embedding = %s"]
+            params += [text, content_hash(text), count_tokens(text), get_embedder().embed([text])[0]]
+        if "metadata" in changes:
+            sets.append("metadata = %s")
+            params.append(db.jsonb(changes["metadata"]))
+        if "importance" in changes:
+            sets += ["importance = %s", "base_importance = %s"]
+            params += [changes["importance"], changes["importance"]]
+        try:
+            conn.execute(f"UPDATE memories SET {', '.join(sets)} WHERE id = %s", [*params, memory_id])
+        except UniqueViolation as exc:
+            raise Conflict("another live memory already has this text") from exc
+        audit.record(
+            conn, "update", namespace=row["namespace"], session_id=row["session_id"], actor=who.key_id,
+            memory_id=memory_id, request_id=request_id,
+            details={"fields": sorted(changes), "from_version": row["version"]},
+        )
+        out = long_term.get_memory(conn, memory_id)
+        conn.commit()
+    working_memory.WorkingMemory().invalidate(row["namespace"], row["session_id"])
+    assert out is not None
+    return to_out(out)
+
+
+def delete_memory(who: Identity, memory_id: UUID, *, request_id: str | None) -> None:
+    """Forget one memory: it leaves every read path; the row stays for history and audit."""
+    with db.connection() as conn:
+        row = _visible_row(conn, who, memory_id, for_update=True)
+        who.require("memory:write", row["namespace"])
+        _snapshot(conn, row, "delete")
+        conn.execute(
+            "UPDATE memories SET status = 'deleted', version = version + 1, updated_at = now() WHERE id = %s",
+            (memory_id,),
+        )
+        audit.record(
+            conn, "delete", namespace=row["namespace"], session_id=row["session_id"], actor=who.key_id,
+            memory_id=memory_id, request_id=request_id, details={"previous_status": row["status"]},
+        )
+        conn.commit()
+    working_memory.WorkingMemory().invalidate(row["namespace"], row["session_id"])
+
+
+class MemoryVersion(BaseModel):
+    version: int
+    text: str
+    metadata: dict[str, Any]
+    importance: float
+    status: str
+    changed_at: datetime
+    change: str
+
+
+class MemoryHistory(BaseModel):
+    memory: MemoryOut
+    versions: list[MemoryVersion]
+    duplicates: list[UUID]
+    supersedes: list[UUID]
+
+
+def history(who: Identity, memory_id: UUID) -> MemoryHistory:
+    """Every earlier version, and the memories linked to this one by dedup or supersede."""
+    with db.connection() as conn:
+        row = conn.execute(f"SELECT {long_term.MEMORY_COLUMNS} FROM memories WHERE id = %s", (memory_id,)).fetchone()
+        if row is None or not who.can_see(row["namespace"]):
+            raise NotFound("no such memory")
+        who.require("memory:read")
+        versions = conn.execute(
+            "SELECT version, text, metadata, importance, status, changed_at, change FROM memory_versions"
+            " WHERE memory_id = %s ORDER BY version",
+            (memory_id,),
+        ).fetchall()
+        links = conn.execute(
+            "SELECT id, duplicate_of, superseded_by FROM memories WHERE duplicate_of = %s OR superseded_by = %s",
+            (memory_id, memory_id),
+        ).fetchall()
+        conn.rollback()
+    return MemoryHistory(
+        memory=to_out(row),
+        versions=[MemoryVersion.model_validate(v) for v in versions],
+        duplicates=[r["id"] for r in links if r["duplicate_of"] == memory_id],
+        supersedes=[r["id"] for r in links if r["superseded_by"] == memory_id],
+    )

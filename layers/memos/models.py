@@ -205,3 +205,58 @@ class HealthResponse(BaseModel):
 class MemoryPage(BaseModel):
     memories: list[MemoryOut]
     next_cursor: str | None
+
+
+class MemoryPatch(Strict):
+    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS)
+    metadata: dict[str, Any] | None = None
+    importance: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> MemoryPatch:
+        if not self.model_fields_set & {"text", "metadata", "importance"}:
+            raise ValueError("send at least one of text, metadata, importance")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("text must not be blank")
+        for field in ("text", "metadata", "importance"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class SessionReset(Strict):
+    namespace: Namespace
+    session_id: SessionId
+    confirm: bool = False
+    dry_run: bool = False
+    clear_audit: bool = False
+
+
+class AnswerRequest(Strict):
+    namespace: Namespace
+    question: str = Field(min_length=1, max_length=4_000)
+    session_id: SessionId | None = None
+    scope: Literal["namespace", "session"] = "namespace"
+    top_k: int = Field(8, ge=1, le=100)
+    token_budget: int | None = Field(None, ge=50, le=32_000)
+    filters: QueryFilters | None = None
+
+    @model_validator(mode="after")
+    def _session_scope_needs_session(self) -> AnswerRequest:
+        if self.scope == "session" and not self.session_id:
+            raise ValueError("scope 'session' needs a session_id")
+        return self
+
+    def as_query(self) -> QueryRequest:
+        return QueryRequest(
+            namespace=self.namespace, query=self.question, session_id=self.session_id, scope=self.scope,
+            top_k=self.top_k, token_budget=self.token_budget, filters=self.filters,
+        )
+
+
+class AnswerResponse(BaseModel):
+    answer: str
+    citations: list[UUID]
+    context_pack_id: UUID
+    mode: Literal["extractive", "llm"]
+    token_usage: TokenUsage

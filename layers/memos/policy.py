@@ -42,6 +42,9 @@ class Policy(BaseModel):
     conflict_mode: Literal["supersede", "keep_both"] = "supersede"
     decay_half_life_days: float = Field(30.0, gt=0, le=3650)
     min_importance: float = Field(0.05, ge=0, le=1, description="decayed importance below this expires")
+    decay_kinds: list[Literal["episodic", "semantic", "procedural"]] = Field(
+        default_factory=lambda: ["episodic"], description="kinds whose importance decays (facts and procedures keep)"
+    )
     ttl_days: KindTTL = Field(default_factory=KindTTL)
     pii_redaction: bool = False
     default_token_budget: int = Field(1500, ge=50, le=32_000)

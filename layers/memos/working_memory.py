@@ -137,6 +137,19 @@ class WorkingMemory:
             self.push(namespace, session_id, turns, size, ttl_s)
         return turns, "rebuilt"
 
+    def exists(self, namespace: str, session_id: str) -> bool:
+        try:
+            return bool(self.client.exists(window_key(namespace, session_id)))
+        except redis.RedisError:
+            return False
+
+    def invalidate(self, namespace: str, session_id: str) -> None:
+        """Drop a window whose turns changed; the next read rebuilds it from L2 (best effort)."""
+        try:
+            self.client.delete(window_key(namespace, session_id))
+        except redis.RedisError as exc:
+            logger.warning("L1 invalidate skipped: Redis unavailable", extra={"error": str(exc)})
+
     def clear(self, namespace: str, session_id: str) -> int:
         try:
             removed = int(self.client.delete(window_key(namespace, session_id)))

@@ -1,0 +1,15 @@
+-- Conflict keys for semantic facts, and a record of decay runs (resumable by cursor).
+ALTER TABLE memories ADD COLUMN fact_key text;
+CREATE INDEX memories_fact_key ON memories (namespace, fact_key) WHERE status = 'active' AND fact_key IS NOT NULL;
+
+CREATE TABLE decay_runs (
+    id          uuid PRIMARY KEY,
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    cursor_id   uuid,
+    scanned     bigint      NOT NULL DEFAULT 0,
+    decayed     bigint      NOT NULL DEFAULT 0,
+    expired     bigint      NOT NULL DEFAULT 0,
+    status      text        NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed'))
+);
+CREATE INDEX decay_runs_recent ON decay_runs (started_at DESC);
