@@ -35,6 +35,9 @@ class NewMemory:
     embedding: np.ndarray
     expires_at: datetime | None = None
     turn_no: int = 0
+    fact_key: str | None = None
+    status: str = "active"  # or 'duplicate' for a near duplicate, stored and linked
+    duplicate_of: UUID | None = None
 
 
 def find_live_hashes(
@@ -97,8 +100,8 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
-            " importance, base_importance, content_hash, tokens, embedding, expires_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " importance, base_importance, content_hash, tokens, embedding, expires_at, fact_key, status,"
+            " duplicate_of) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING id",
             [
                 (
@@ -117,6 +120,9 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
                     m.tokens,
                     m.embedding,
                     m.expires_at,
+                    m.fact_key,
+                    m.status,
+                    m.duplicate_of,
                 )
                 for m in memories
             ],
@@ -147,6 +153,51 @@ def recent_turns(
         (namespace, session_id, limit),
     ).fetchall()
     return [window_entry(r) for r in reversed(rows)]
+
+
+def recent_embeddings(
+    conn: psycopg.Connection[Any], namespace: str, session_ids: list[str], per_session: int
+) -> list[dict[str, Any]]:
+    """The last live episodic turns of each session, with their vectors (near-duplicate checks)."""
+    return conn.execute(
+        "SELECT s.sid AS session_id, m.id, m.embedding FROM unnest(%s::text[]) AS s(sid)"
+        " CROSS JOIN LATERAL (SELECT id, embedding FROM memories WHERE namespace = %s AND session_id = s.sid"
+        "   AND status = 'active' AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %s) AS m",
+        (session_ids, namespace, per_session),
+    ).fetchall()
+
+
+def fact_embeddings(conn: psycopg.Connection[Any], namespace: str) -> list[dict[str, Any]]:
+    """Every live fact and procedure of the namespace (few, compared exactly)."""
+    return conn.execute(
+        "SELECT id, embedding FROM memories WHERE namespace = %s AND status = 'active' AND kind <> 'episodic'",
+        (namespace,),
+    ).fetchall()
+
+
+def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str]) -> dict[str, UUID]:
+    rows = conn.execute(
+        "SELECT fact_key, id FROM memories WHERE namespace = %s AND status = 'active' AND fact_key = ANY(%s)"
+        " ORDER BY occurred_at",
+        (namespace, keys),
+    ).fetchall()
+    return {r["fact_key"]: r["id"] for r in rows}
+
+
+def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]]) -> None:
+    """Mark each old fact superseded by its new one, keeping its last version in history."""
+    for old, new in pairs:
+        conn.execute(
+            "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
+            " SELECT id, version, text, metadata, importance, status, 'superseded' FROM memories WHERE id = %s"
+            " ON CONFLICT (memory_id, version) DO NOTHING",
+            (old,),
+        )
+        conn.execute(
+            "UPDATE memories SET status = 'superseded', superseded_by = %s, version = version + 1, updated_at = now()"
+            " WHERE id = %s AND status = 'active'",
+            (new, old),
+        )
 
 
 def only_live(conn: psycopg.Connection[Any], window: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,3 +13,6 @@ CREATE TABLE decay_runs (
     status      text        NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed'))
 );
 CREATE INDEX decay_runs_recent ON decay_runs (started_at DESC);
+
+-- Facts and procedures are few per namespace: near-duplicate checks scan them exactly.
+CREATE INDEX memories_ns_facts ON memories (namespace) WHERE status = 'active' AND kind <> 'episodic';
