@@ -18,8 +18,22 @@ from memos.observability import logger
 PHYSICAL_ID = "memos-schema"
 
 
+def create_first_key(event: dict[str, Any]) -> dict[str, Any]:
+    """A direct invoke ``{"action": "create_key", "name", "scopes", "namespaces"}`` creates a key
+    from inside the VPC (the only way in before any key exists). The plaintext is returned once."""
+    from memos import auth, db
+
+    with db.connection() as conn:
+        key, record = auth.create_key(conn, str(event.get("name") or "bootstrap"), list(event.get("scopes") or []),
+                                      list(event.get("namespaces") or []), actor="migrate-invoke")
+        conn.commit()
+    return {"key": key, "key_id": str(record["id"]), "scopes": record["scopes"], "namespaces": record["namespaces"]}
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("action") == "create_key":
+        return create_first_key(event)
     request = event.get("RequestType")
     if request == "Delete":
         return {"PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID)}

@@ -20,16 +20,19 @@ from memos.errors import DependencyUnavailable
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None
+_refetch_secret = False  # set after an authentication failure: the secret may have rotated
 _vector_ready = threading.local()
 
 
-def database_url(settings: Settings) -> str:
+def database_url(settings: Settings, *, force_fetch: bool = False) -> str:
     if settings.database_url:
         return settings.database_url
     if settings.database_secret_arn:
         from aws_lambda_powertools.utilities import parameters
 
-        secret: Any = parameters.get_secret(settings.database_secret_arn, transform="json", max_age=300)
+        secret: Any = parameters.get_secret(
+            settings.database_secret_arn, transform="json", max_age=300, force_fetch=force_fetch
+        )
         host = settings.database_host or secret["host"]
         dbname = secret.get("dbname") or settings.database_name
         return psycopg.conninfo.make_conninfo(
@@ -50,13 +53,15 @@ def _configure(conn: psycopg.Connection) -> None:
 
 
 def get_pool() -> ConnectionPool:
-    global _pool
+    global _pool, _refetch_secret
     if _pool is None:
         with _lock:
             if _pool is None:
                 settings = get_settings()
+                url = database_url(settings, force_fetch=_refetch_secret)
+                _refetch_secret = False
                 _pool = ConnectionPool(
-                    database_url(settings),
+                    url,
                     min_size=1,
                     max_size=settings.db_pool_max,
                     kwargs={
@@ -89,6 +94,10 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
         with get_pool().connection() as conn:
             yield conn  # type: ignore[misc]
     except (PoolTimeout, psycopg.OperationalError) as exc:
+        if "password authentication failed" in str(exc):  # rotated secret: rebuild with a fresh read
+            global _refetch_secret
+            _refetch_secret = True
+            close_pool()
         raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
 
 

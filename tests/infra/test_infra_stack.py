@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
 from aws_cdk.assertions import Match
 
 from infra.constructs.compute import handler_for
@@ -104,7 +106,7 @@ def test_core_resources_exist(synth: Synth) -> None:
 
 
 def test_vpc_endpoints_cover_the_aws_apis_the_functions_call(synth: Synth) -> None:
-    services = set()
+    services: set[str] = set()
     for r in synth.of_type("AWS::EC2::VPCEndpoint").values():
         name = r["Properties"]["ServiceName"]
         text = name if isinstance(name, str) else str(name)
@@ -251,7 +253,8 @@ def test_schedule_rule_targets_decay(synth: Synth) -> None:
     ids = function_ids_by_name(synth)
     (rule,) = synth.of_type("AWS::Events::Rule").values()
     props = rule["Properties"]
-    assert props["ScheduleExpression"] == f"rate({synth.config.decay_rate_minutes} minutes)"
+    expected = events.Schedule.rate(Duration.minutes(synth.config.decay_rate_minutes)).expression_string
+    assert props["ScheduleExpression"] == expected
     assert [t["Arn"] for t in props["Targets"]] == [{"Fn::GetAtt": [ids["decay"], "Arn"]}]
 
 
