@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,11 @@ def start_postgres(tmp: Path) -> tuple[str, EmbeddedPostgres | None]:
         wait_for_postgres(url)
         return url, None
     try:
-        pg = EmbeddedPostgres(tmp / "pg")
+        # Not under pytest's tmp dir: concurrent pytest runs reset it to 0700, and the embedded
+        # server (running as its own system user when we are root) must reach its data folder.
+        base = Path(tempfile.mkdtemp(prefix="memos-test-pg-"))
+        base.chmod(0o755)
+        pg = EmbeddedPostgres(base / "pg")
         url = pg.start()
     except Exception as exc:  # pragma: no cover - reported as a failure, not a skip
         pytest.fail(

@@ -45,7 +45,9 @@ def post_ingest(body: IngestRequest) -> IngestResponse:
 
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
     if key:
-        return IngestResponse.model_validate(run_once("ingest", _do, who.key_id, key, body.model_dump(mode="json")))
+        return IngestResponse.model_validate(
+            run_once("ingest", _do, who.key_id, key, body.model_dump(mode="json"))
+        )
     return IngestResponse.model_validate(_do({}))
 
 
@@ -86,8 +88,13 @@ def memory_history(memory_id: str) -> MemoryHistory:
 @app.post("/v1/sessions/reset", summary="Clear a session everywhere (confirm or dry_run)")
 def reset_session(body: SessionReset) -> ResetResult:
     return sessions.reset_session(
-        identity(app), body.namespace, body.session_id, confirm=body.confirm, dry_run=body.dry_run,
-        clear_audit=body.clear_audit, request_id=request_id(app),
+        identity(app),
+        body.namespace,
+        body.session_id,
+        confirm=body.confirm,
+        dry_run=body.dry_run,
+        clear_audit=body.clear_audit,
+        request_id=request_id(app),
     )
 
 
@@ -99,7 +106,9 @@ def delete_namespace(namespace: str) -> NamespaceDeleted:
 @app.get("/v1/namespaces/<namespace>/export", summary="JSON Lines of live memories, summaries, entities")
 def export_namespace(namespace: str):  # see delete_memory
     lines = namespaces.export_lines(identity(app), _name(namespace))
-    return Response(status_code=200, content_type="application/x-ndjson", body="".join(f"{line}\n" for line in lines))
+    return Response(
+        status_code=200, content_type="application/x-ndjson", body="".join(f"{line}\n" for line in lines)
+    )
 
 
 def _uuid(value: str) -> UUID:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.api import identity, make_app, run
-from aws_lambda_powertools.event_handler import Response
-
 from memos import answer, retrieval
 from memos.models import AnswerRequest, AnswerResponse, QueryRequest, QueryResponse
 from memos.observability import logger, metrics
@@ -32,8 +31,9 @@ def post_answer(body: AnswerRequest) -> AnswerResponse:
 def post_answer_stream(body: AnswerRequest):  # a Response annotation breaks Powertools validation
     identity(app).require("memory:read", body.namespace)
     events = "".join(answer.sse_events(answer.answer(body)))
-    return Response(status_code=200, content_type="text/event-stream", body=events,
-                    headers={"Cache-Control": "no-cache"})
+    return Response(
+        status_code=200, content_type="text/event-stream", body=events, headers={"Cache-Control": "no-cache"}
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

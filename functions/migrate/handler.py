@@ -24,10 +24,20 @@ def create_first_key(event: dict[str, Any]) -> dict[str, Any]:
     from memos import auth, db
 
     with db.connection() as conn:
-        key, record = auth.create_key(conn, str(event.get("name") or "bootstrap"), list(event.get("scopes") or []),
-                                      list(event.get("namespaces") or []), actor="migrate-invoke")
+        key, record = auth.create_key(
+            conn,
+            str(event.get("name") or "bootstrap"),
+            list(event.get("scopes") or []),
+            list(event.get("namespaces") or []),
+            actor="migrate-invoke",
+        )
         conn.commit()
-    return {"key": key, "key_id": str(record["id"]), "scopes": record["scopes"], "namespaces": record["namespaces"]}
+    return {
+        "key": key,
+        "key_id": str(record["id"]),
+        "scopes": record["scopes"],
+        "namespaces": record["namespaces"],
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -48,6 +48,10 @@ def make_app() -> APIGatewayRestResolver:
             422, "validation_error", "the request does not match the API schema", _validation_details(errors)
         )
 
+    @app.exception_handler(RecursionError)
+    def _too_deep(exc: RecursionError) -> Response:
+        return error_response(400, "invalid_json", "the request body is nested too deeply")
+
     @app.exception_handler(pydantic.ValidationError)
     def _invalid_domain(exc: pydantic.ValidationError) -> Response:
         return error_response(422, "validation_error", "invalid values", _validation_details(exc.errors()))
@@ -107,6 +111,14 @@ def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dic
     rid = rc.get("requestId") or str(uuid.uuid4())
     rc["requestId"] = rid
     event["requestContext"] = rc
+    # The API speaks JSON only: a body sent without a JSON content type (curl -d sends a form
+    # type) is still parsed as JSON rather than as a form.
+    headers = event.get("headers") or {}
+    for name in [k for k in headers if k.lower() == "content-type"]:
+        del headers[name]
+    headers["Content-Type"] = "application/json"
+    event["headers"] = headers
+    event.pop("multiValueHeaders", None)
     body = event.get("body") or ""
     if len(body.encode() if isinstance(body, str) else body) > get_settings().max_body_bytes:
         err = PayloadTooLarge(f"the request body exceeds {get_settings().max_body_bytes} bytes")

@@ -103,6 +103,18 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
     }
 
 
+def _rate_limited(key_id: str) -> dict[str, Any] | None:
+    """A 429 when this key is over its rate (API Gateway usage plans do this in the cloud)."""
+    from memos import ratelimit
+
+    decision = ratelimit.check(key_id)
+    if decision.allowed:
+        return None
+    resp = _error(429, "rate_limited", "too many requests for this API key; retry later")
+    resp["headers"]["Retry-After"] = decision.retry_after_header
+    return resp
+
+
 class LocalApi:
     """Dispatches one HTTP request the way API Gateway + the authorizer would."""
 
@@ -127,9 +139,12 @@ class LocalApi:
             event = make_event(route, params, method, split.path, split.query, headers, body, request_id)
             if route.scope is not None:
                 try:
-                    event["requestContext"]["authorizer"] = authorize(headers).to_context()
+                    who = authorize(headers)
+                    event["requestContext"]["authorizer"] = who.to_context()
                 except MemosError as exc:
                     resp = _error(exc.status, exc.code, exc.message)
+                else:
+                    resp = _rate_limited(who.key_id)
             if resp is None:
                 resp = self.router.handler(route.function)(event, lambda_context(route.function))
         assert resp is not None

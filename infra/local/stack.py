@@ -9,6 +9,7 @@ from typing import Any
 
 from infra.local.server import LocalServer
 from infra.local.services import EmbeddedPostgres, MotoSqs, RedisProcess, start_redis, wait_for_postgres
+from infra.local.workers import CondensationWorker, DecayTimer
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
 DEV_KEY_NAME = "dev"
@@ -40,6 +41,9 @@ class LocalStack:
     _redis: RedisProcess | None = None
     _sqs: MotoSqs | None = None
     server: LocalServer | None = None
+    _worker: CondensationWorker | None = None
+    _decay: DecayTimer | None = None
+    decay_interval_s: float = 300.0
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     def _setenv(self, name: str, value: str) -> None:
@@ -91,6 +95,11 @@ class LocalStack:
 
             self.server = LocalServer(self.host, self.port, CONSOLE_DIR if CONSOLE_DIR.is_dir() else None)
             self.server.start()
+            self._worker = CondensationWorker().start()
+            self._decay = DecayTimer(self.decay_interval_s).start()
+            self.notes["workers"] = (
+                f"condensation consumer on the moto queue; decay job every {self.decay_interval_s:.0f} s"
+            )
         except BaseException:
             self.stop()
             raise
@@ -104,6 +113,10 @@ class LocalStack:
     def stop(self) -> None:
         from memos import db
 
+        for worker in (self._worker, self._decay):
+            if worker is not None:
+                worker.stop()
+        self._worker = self._decay = None
         if self.server is not None:
             self.server.stop()
             self.server = None

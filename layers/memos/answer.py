@@ -21,11 +21,15 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 MAX_SENTENCES = 2
 
 
+MIN_OVERLAP = 0.3
+
+
 @dataclass
 class _Sentence:
     text: str
     memory_id: UUID
     score: float
+    overlap: float
 
 
 def _sentences(resp: QueryResponse, question: str) -> list[_Sentence]:
@@ -38,13 +42,16 @@ def _sentences(resp: QueryResponse, question: str) -> list[_Sentence]:
             terms = set(content_terms(sent))
             overlap = len(wanted & terms) / (len(wanted) or 1)
             # Support = how much of the question the sentence covers, weighted by its memory's rank.
-            out.append(_Sentence(sent, r.memory_id, overlap * 0.6 + r.score * 0.4 - rank * 0.01))
+            out.append(_Sentence(sent, r.memory_id, overlap * 0.6 + r.score * 0.4 - rank * 0.01, overlap))
     return sorted(out, key=lambda s: -s.score)
 
 
 def extractive(req: AnswerRequest, resp: QueryResponse) -> tuple[str, list[UUID]]:
     ranked = _sentences(resp, req.question)
-    if not ranked or ranked[0].score < 0.12:
+    # Scores are relative to the best candidate, so support must also be absolute: the sentence
+    # has to share a real part of the question's content words.
+    ranked = [s for s in ranked if s.overlap >= MIN_OVERLAP]
+    if not ranked:
         return NO_MEMORY, []
     chosen = [ranked[0]]
     for s in ranked[1:]:
@@ -65,12 +72,15 @@ class BedrockAnswerer:
         self.client = client or boto3.client("bedrock-runtime", region_name=s.aws_region)
 
     def answer(self, question: str, resp: QueryResponse) -> tuple[str, list[UUID]]:
-        system = ("Answer the question using only the memory context. If the context does not contain "
-                  "the answer, say you don't have a memory about it. Be brief.")
+        system = (
+            "Answer the question using only the memory context. If the context does not contain "
+            "the answer, say you don't have a memory about it. Be brief."
+        )
         prompt = f"Memory context:\n{resp.context_pack.text}\n\nQuestion: {question}"
         try:
             out = self.client.converse(
-                modelId=self.model_id, system=[{"text": system}],
+                modelId=self.model_id,
+                system=[{"text": system}],
                 messages=[{"role": "user", "content": [{"text": prompt}]}],
                 inferenceConfig={"maxTokens": 400, "temperature": 0},
             )
@@ -89,8 +99,13 @@ def answer(req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None) -> Ans
     else:
         text, citations = extractive(req, resp)
         mode = "extractive"
-    return AnswerResponse(answer=text, citations=citations, context_pack_id=resp.context_pack.id,
-                          mode=mode, token_usage=resp.token_usage)  # type: ignore[arg-type]
+    return AnswerResponse(
+        answer=text,
+        citations=citations,
+        context_pack_id=resp.context_pack.id,
+        mode=mode,
+        token_usage=resp.token_usage,
+    )
 
 
 def sse_events(result: AnswerResponse) -> Iterator[str]:
@@ -100,8 +115,14 @@ def sse_events(result: AnswerResponse) -> Iterator[str]:
     def event(name: str, data: dict[str, Any]) -> str:
         return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
 
-    yield event("context", {"context_pack_id": result.context_pack_id, "citations": result.citations,
-                            "token_usage": result.token_usage.model_dump()})
+    yield event(
+        "context",
+        {
+            "context_pack_id": result.context_pack_id,
+            "citations": result.citations,
+            "token_usage": result.token_usage.model_dump(),
+        },
+    )
     words = result.answer.split(" ")
     for i in range(0, len(words), 8):
         piece = " ".join(words[i : i + 8])

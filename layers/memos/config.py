@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     answer_mode: Literal["extractive", "bedrock"] = "extractive"
     bedrock_chat_model: str = "anthropic.claude-3-haiku-20240307-v1:0"
 
+    # Session summaries: rule-based by default; "bedrock" uses the Converse API with this model.
+    summarizer: Literal["rules", "bedrock"] = "rules"
+    bedrock_summary_model: str = "amazon.nova-lite-v1:0"
+
+    # Rate limits per API key (a Redis token bucket locally; API Gateway usage plans in the cloud).
+    rate_limit_rps: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
+
     # Request limits (SPEC §2).
     max_body_bytes: int = 1024 * 1024
     max_batch_items: int = 500

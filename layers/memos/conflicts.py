@@ -11,15 +11,30 @@ import re
 
 _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     # (pattern, subject override, attribute override)
-    (re.compile(r"^(?:my|our) (?P<attr>[a-z][a-z ]{1,40}?) (?:is|are|was|has become|changed to) (?P<val>.+)$", re.I),
-     "user", None),
-    (re.compile(r"^(?P<subj>[A-Z][\w-]+(?: [A-Z][\w-]+)?)'s (?P<attr>[a-z][a-z ]{1,40}?) (?:is|are|was) (?P<val>.+)$"),
-     None, None),
+    (
+        re.compile(
+            r"^(?:my|our) (?P<attr>[a-z][a-z ]{1,40}?) (?:is|are|was|has become|changed to) (?P<val>.+)$",
+            re.I,
+        ),
+        "user",
+        None,
+    ),
+    (
+        re.compile(
+            r"^(?P<subj>[A-Z][\w-]+(?: [A-Z][\w-]+)?)'s (?P<attr>[a-z][a-z ]{1,40}?) (?:is|are|was) (?P<val>.+)$"
+        ),
+        None,
+        None,
+    ),
     (re.compile(r"^i (?:now )?(?:live|am living|reside) in (?P<val>.+)$", re.I), "user", "home city"),
     (re.compile(r"^i (?:have )?moved to (?P<val>.+)$", re.I), "user", "home city"),
     (re.compile(r"^i (?:now )?work (?:at|for) (?P<val>.+)$", re.I), "user", "employer"),
     (re.compile(r"^i am (?P<val>\d{1,3}) years old", re.I), "user", "age"),
-    (re.compile(r"^(?P<subj>[A-Z][\w-]+) (?:now )?(?:lives|moved) (?:in|to) (?P<val>.+)$"), None, "home city"),
+    (
+        re.compile(r"^(?P<subj>[A-Z][\w-]+) (?:now )?(?:lives|moved) (?:in|to) (?P<val>.+)$"),
+        None,
+        "home city",
+    ),
     (re.compile(r"^(?P<subj>[A-Z][\w-]+) (?:now )?works (?:at|for) (?P<val>.+)$"), None, "employer"),
     (re.compile(r"^我(?:现在)?住在(?P<val>.+)$"), "user", "home city"),
     (re.compile(r"^我(?:现在)?在(?P<val>.+?)工作"), "user", "employer"),

@@ -81,8 +81,12 @@ def _policy_arrays(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "ttl_e": [p.ttl_days.episodic for _, p in policies],
         "ttl_s": [p.ttl_days.semantic for _, p in policies],
         "ttl_p": [p.ttl_days.procedural for _, p in policies],
-        "d_hl": d.decay_half_life_days, "d_floor": d.min_importance, "d_kinds": ",".join(d.decay_kinds),
-        "d_ttl_e": d.ttl_days.episodic, "d_ttl_s": d.ttl_days.semantic, "d_ttl_p": d.ttl_days.procedural,
+        "d_hl": d.decay_half_life_days,
+        "d_floor": d.min_importance,
+        "d_kinds": ",".join(d.decay_kinds),
+        "d_ttl_e": d.ttl_days.episodic,
+        "d_ttl_s": d.ttl_days.semantic,
+        "d_ttl_p": d.ttl_days.procedural,
     }
 
 
@@ -107,12 +111,19 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
     touched_sessions: set[tuple[str, str]] = set()
     while time.monotonic() - start < time_budget_s:
         with db.connection() as conn:
-            ids = [r["id"] for r in conn.execute(
-                "SELECT id FROM memories WHERE status = 'active' AND id > %s ORDER BY id LIMIT %s",
-                (cursor, batch_size)).fetchall()]
+            ids = [
+                r["id"]
+                for r in conn.execute(
+                    "SELECT id FROM memories WHERE status = 'active' AND id > %s ORDER BY id LIMIT %s",
+                    (cursor, batch_size),
+                ).fetchall()
+            ]
             if not ids:
-                conn.execute("UPDATE decay_runs SET status = 'done', finished_at = now(), cursor_id = NULL,"
-                             " scanned = scanned + 0 WHERE id = %s", (report.run_id,))
+                conn.execute(
+                    "UPDATE decay_runs SET status = 'done', finished_at = now(), cursor_id = NULL,"
+                    " scanned = scanned + 0 WHERE id = %s",
+                    (report.run_id,),
+                )
                 conn.commit()
                 report.finished = True
                 break
@@ -121,9 +132,21 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
             by_session: dict[tuple[str, str], list[str]] = defaultdict(list)
             for r in expired:
                 by_session[(r["namespace"], r["session_id"])].append(str(r["id"]))
-            audit.record_many(conn, [
-                ("expire", ns, sid, None, {"memory_ids": mids, "count": len(mids), "run_id": str(report.run_id)})
-                for (ns, sid), mids in by_session.items()], actor, None)
+            audit.record_many(
+                conn,
+                [
+                    (
+                        "expire",
+                        ns,
+                        sid,
+                        None,
+                        {"memory_ids": mids, "count": len(mids), "run_id": str(report.run_id)},
+                    )
+                    for (ns, sid), mids in by_session.items()
+                ],
+                actor,
+                None,
+            )
             cursor = ids[-1]
             report.scanned += len(ids)
             report.expired += len(expired)
@@ -139,9 +162,19 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
 
     report.seconds = round(time.monotonic() - start, 3)
     with db.connection() as conn:
-        audit.record(conn, "decay", actor=actor, details={
-            "run_id": str(report.run_id), "scanned": report.scanned, "decayed": report.decayed,
-            "expired": report.expired, "finished": report.finished, "seconds": report.seconds})
+        audit.record(
+            conn,
+            "decay",
+            actor=actor,
+            details={
+                "run_id": str(report.run_id),
+                "scanned": report.scanned,
+                "decayed": report.decayed,
+                "expired": report.expired,
+                "finished": report.finished,
+                "seconds": report.seconds,
+            },
+        )
         conn.commit()
     l1 = WorkingMemory()
     for ns, sid in touched_sessions:  # expired turns must leave the session windows too

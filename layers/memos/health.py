@@ -11,7 +11,7 @@ from memos.models import DependencyStatus, HealthResponse
 from memos.working_memory import WorkingMemory
 
 
-def _probe(check: Any) -> DependencyStatus:
+def probe(check: Any) -> DependencyStatus:
     start = time.perf_counter()
     try:
         check()
@@ -35,8 +35,8 @@ def _queue() -> None:
 
 
 def health() -> HealthResponse:
-    deps = {"postgres": _probe(_postgres), "redis": _probe(lambda: WorkingMemory().client.ping())}
+    deps = {"postgres": probe(_postgres), "redis": probe(lambda: WorkingMemory().client.ping())}
     if get_settings().condense_queue_url:
-        deps["queue"] = _probe(_queue)
+        deps["queue"] = probe(_queue)
     ok = all(d.status == "ok" for d in deps.values())
     return HealthResponse(status="ok" if ok else "degraded", version=__version__, dependencies=deps)

@@ -26,6 +26,7 @@ from memos.conflicts import fact_key
 from memos.embeddings import get_embedder
 from memos.errors import Conflict
 from memos.importance import initial_importance
+from memos.lexical import indexed_text, record_terms
 from memos.long_term import NewMemory
 from memos.models import IngestedMemory, IngestItem, IngestResponse
 from memos.observability import logger, metrics
@@ -64,7 +65,9 @@ def ingest(
     policy = policies.get_policy(namespace)
     planned = [_plan(item, policy) for item in items]
     events: list[AuditEvent] = [
-        ("redact", namespace, p.item.session_id, None, {"count": p.redactions}) for p in planned if p.redactions
+        ("redact", namespace, p.item.session_id, None, {"count": p.redactions})
+        for p in planned
+        if p.redactions
     ]
 
     with db.connection() as conn:
@@ -82,6 +85,7 @@ def ingest(
         long_term.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == "active"]
         entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
+        record_terms(conn, namespace, [indexed_text(m.text, m.metadata) for m in live])
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
         jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]
@@ -122,14 +126,25 @@ def _mark_exact_duplicates(conn: psycopg.Connection[Any], namespace: str, planne
 def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetime) -> None:
     """Build the rows to insert (embedded in one call); repeats within the request point at the first."""
     originals = [p for p in fresh if p.same_as is None]
-    vectors = get_embedder().embed([p.text for p in originals]) if originals else []
+    # Who said it is part of what a turn means ("What did Ana adopt?"), for vectors as for words.
+    vectors: Any = (
+        get_embedder().embed([indexed_text(p.text, p.item.metadata) for p in originals]) if originals else []
+    )
     for p, vec in zip(originals, vectors, strict=True):
         ttl_days = getattr(policy.ttl_days, p.item.kind)
         p.memory = NewMemory(
-            id=uuid.uuid4(), namespace=namespace, session_id=p.item.session_id, role=p.item.role,
-            kind=p.item.kind, text=p.text, metadata=p.item.metadata, occurred_at=p.item.occurred_at or now,
+            id=uuid.uuid4(),
+            namespace=namespace,
+            session_id=p.item.session_id,
+            role=p.item.role,
+            kind=p.item.kind,
+            text=p.text,
+            metadata=p.item.metadata,
+            occurred_at=p.item.occurred_at or now,
             importance=initial_importance(p.text, p.item.role, p.item.kind, p.item.importance),
-            content_hash=p.key[1], tokens=count_tokens(p.text), embedding=vec,
+            content_hash=p.key[1],
+            tokens=count_tokens(p.text),
+            embedding=vec,
             expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
             fact_key=fact_key(p.text) if p.item.kind == "semantic" else None,
         )
@@ -139,7 +154,9 @@ def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetim
     fresh[:] = originals
 
 
-def _mark_near_duplicates(conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned], policy: Policy) -> None:
+def _mark_near_duplicates(
+    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned], policy: Policy
+) -> None:
     """Near duplicates (cosine ≥ policy.dedup_threshold): a session's recent turns for episodic
     memories, the namespace's live facts and procedures for the other kinds; earlier items of the
     same request count too."""
@@ -149,8 +166,9 @@ def _mark_near_duplicates(conn: psycopg.Connection[Any], namespace: str, fresh: 
     facts = [p for p in fresh if p.item.kind != "episodic"]
     pools: dict[str | None, tuple[list[UUID], list[np.ndarray]]] = defaultdict(lambda: ([], []))
     if turns:
-        for r in long_term.recent_embeddings(conn, namespace, sorted({p.item.session_id for p in turns}),
-                                             RECENT_TURNS_FOR_NEAR_DUP):
+        for r in long_term.recent_embeddings(
+            conn, namespace, sorted({p.item.session_id for p in turns}), RECENT_TURNS_FOR_NEAR_DUP
+        ):
             pools[r["session_id"]][0].append(r["id"])
             pools[r["session_id"]][1].append(_as_array(r["embedding"]))
     if facts:
@@ -179,7 +197,7 @@ def _find_conflicts(conn: psycopg.Connection[Any], namespace: str, fresh: list[_
     keyed = [p for p in fresh if p.memory is not None and p.memory.fact_key]
     if not keyed:
         return
-    current = long_term.facts_by_key(conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory}))
+    current = long_term.facts_by_key(conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory and p.memory.fact_key}))
     for p in keyed:  # later items in a request supersede earlier ones with the same key
         assert p.memory is not None and p.memory.fact_key is not None
         old = current.get(p.memory.fact_key)
@@ -188,7 +206,9 @@ def _find_conflicts(conn: psycopg.Connection[Any], namespace: str, fresh: list[_
         current[p.memory.fact_key] = p.memory.id
 
 
-def _number_turns(conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]) -> dict[str, dict[str, Any]]:
+def _number_turns(
+    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]
+) -> dict[str, dict[str, Any]]:
     counts: dict[str, tuple[int, int]] = {}
     for p in fresh:
         assert p.memory is not None
@@ -203,8 +223,13 @@ def _number_turns(conn: psycopg.Connection[Any], namespace: str, fresh: list[_Pl
     return sessions
 
 
-def _resolve_lost_races(conn: psycopg.Connection[Any], namespace: str, planned: list[_Planned],
-                        fresh: list[_Planned], inserted: set[UUID]) -> None:
+def _resolve_lost_races(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    planned: list[_Planned],
+    fresh: list[_Planned],
+    inserted: set[UUID],
+) -> None:
     """A concurrent request stored the same text first: report its row as the original."""
     lost = [p for p in fresh if p.memory is not None and p.memory.id not in inserted]
     if lost:
@@ -222,16 +247,41 @@ def _audit_events(namespace: str, planned: list[_Planned]) -> list[AuditEvent]:
     for p in planned:
         sid = p.item.session_id
         if p.duplicate_of is not None:
-            events.append(("dedup", namespace, sid, p.duplicate_of, {"match": "exact", "duplicate_of": str(p.duplicate_of)}))
+            events.append(
+                (
+                    "dedup",
+                    namespace,
+                    sid,
+                    p.duplicate_of,
+                    {"match": "exact", "duplicate_of": str(p.duplicate_of)},
+                )
+            )
         elif p.memory is not None and p.near_duplicate_of is not None:
-            events.append(("dedup", namespace, sid, p.memory.id,
-                           {"match": "near", "duplicate_of": str(p.near_duplicate_of)}))
+            events.append(
+                (
+                    "dedup",
+                    namespace,
+                    sid,
+                    p.memory.id,
+                    {"match": "near", "duplicate_of": str(p.near_duplicate_of)},
+                )
+            )
         elif p.memory is not None:
             by_session.setdefault(sid, []).append(str(p.memory.id))
             if p.supersedes is not None:
-                events.append(("supersede", namespace, sid, p.supersedes,
-                               {"superseded_by": str(p.memory.id), "fact_key": p.memory.fact_key}))
-    events.extend(("ingest", namespace, s, None, {"memory_ids": ids, "count": len(ids)}) for s, ids in by_session.items())
+                events.append(
+                    (
+                        "supersede",
+                        namespace,
+                        sid,
+                        p.supersedes,
+                        {"superseded_by": str(p.memory.id), "fact_key": p.memory.fact_key},
+                    )
+                )
+    events.extend(
+        ("ingest", namespace, s, None, {"memory_ids": ids, "count": len(ids)})
+        for s, ids in by_session.items()
+    )
     return events
 
 
@@ -250,9 +300,24 @@ def _outcome(p: _Planned) -> IngestedMemory:
 def _push_l1(namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingMemory) -> None:
     turns: dict[str, list[dict[str, Any]]] = {}
     for m in live:
-        turns.setdefault(m.session_id, []).append(long_term.window_entry(
-            {"id": m.id, "role": m.role, "text": m.text, "occurred_at": m.occurred_at, "turn_no": m.turn_no,
-             "tokens": m.tokens}))
+        turns.setdefault(m.session_id, []).append(
+            long_term.window_entry(
+                {
+                    "id": m.id,
+                    "role": m.role,
+                    "text": m.text,
+                    "occurred_at": m.occurred_at,
+                    "turn_no": m.turn_no,
+                    "tokens": m.tokens,
+                }
+            )
+        )
     for session_id, entries in turns.items():
-        l1.push(namespace, session_id, entries, policy.l1_window_size, policy.l1_ttl_seconds,
-                create=entries[0]["turn_no"] == 1)
+        l1.push(
+            namespace,
+            session_id,
+            entries,
+            policy.l1_window_size,
+            policy.l1_ttl_seconds,
+            create=entries[0]["turn_no"] == 1,
+        )

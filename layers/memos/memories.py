@@ -104,7 +104,15 @@ def _snapshot(conn: Any, row: dict[str, Any], change: str) -> None:
     conn.execute(
         "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (memory_id, version) DO NOTHING",
-        (row["id"], row["version"], row["text"], db.jsonb(row["metadata"]), row["importance"], row["status"], change),
+        (
+            row["id"],
+            row["version"],
+            row["text"],
+            db.jsonb(row["metadata"]),
+            row["importance"],
+            row["status"],
+            change,
+        ),
     )
 
 
@@ -138,8 +146,13 @@ def update_memory(
         except UniqueViolation as exc:
             raise Conflict("another live memory already has this text") from exc
         audit.record(
-            conn, "update", namespace=row["namespace"], session_id=row["session_id"], actor=who.key_id,
-            memory_id=memory_id, request_id=request_id,
+            conn,
+            "update",
+            namespace=row["namespace"],
+            session_id=row["session_id"],
+            actor=who.key_id,
+            memory_id=memory_id,
+            request_id=request_id,
             details={"fields": sorted(changes), "from_version": row["version"]},
         )
         out = long_term.get_memory(conn, memory_id)
@@ -160,8 +173,14 @@ def delete_memory(who: Identity, memory_id: UUID, *, request_id: str | None) -> 
             (memory_id,),
         )
         audit.record(
-            conn, "delete", namespace=row["namespace"], session_id=row["session_id"], actor=who.key_id,
-            memory_id=memory_id, request_id=request_id, details={"previous_status": row["status"]},
+            conn,
+            "delete",
+            namespace=row["namespace"],
+            session_id=row["session_id"],
+            actor=who.key_id,
+            memory_id=memory_id,
+            request_id=request_id,
+            details={"previous_status": row["status"]},
         )
         conn.commit()
     working_memory.WorkingMemory().invalidate(row["namespace"], row["session_id"])
@@ -187,7 +206,9 @@ class MemoryHistory(BaseModel):
 def history(who: Identity, memory_id: UUID) -> MemoryHistory:
     """Every earlier version, and the memories linked to this one by dedup or supersede."""
     with db.connection() as conn:
-        row = conn.execute(f"SELECT {long_term.MEMORY_COLUMNS} FROM memories WHERE id = %s", (memory_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT {long_term.MEMORY_COLUMNS} FROM memories WHERE id = %s", (memory_id,)
+        ).fetchone()
         if row is None or not who.can_see(row["namespace"]):
             raise NotFound("no such memory")
         who.require("memory:read")

@@ -19,6 +19,30 @@ Kind = Literal["episodic", "semantic", "procedural"]
 Layer = Literal["L1", "L2", "L3"]
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+def _no_nul_deep(value: Any) -> Any:
+    """PostgreSQL text and jsonb cannot hold NUL characters, in values or keys."""
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(str(k))
+            _no_nul_deep(v)
+    elif isinstance(value, list):
+        for v in value:
+            _no_nul_deep(v)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_no_nul_deep)]
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("timestamps must include a timezone (ISO 8601, e.g. 2024-05-01T10:00:00Z)")
@@ -34,8 +58,8 @@ class Strict(BaseModel):
 
 class MemoryFields(Strict):
     role: Role
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    metadata: Metadata = Field(default_factory=dict)
     occurred_at: AwareDatetime | None = None
     kind: Kind = "episodic"
     importance: float | None = Field(None, ge=0, le=1)
@@ -57,8 +81,8 @@ class IngestRequest(Strict):
     namespace: Namespace
     session_id: SessionId | None = None
     role: Role | None = None
-    text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
-    metadata: dict[str, Any] | None = None
+    text: Text | None = Field(None, max_length=MAX_TEXT_CHARS)
+    metadata: Metadata | None = None
     occurred_at: AwareDatetime | None = None
     kind: Kind | None = None
     importance: float | None = Field(None, ge=0, le=1)
@@ -110,12 +134,12 @@ class QueryFilters(Strict):
     session_ids: list[SessionId] | None = Field(None, max_length=100)
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
-    metadata: dict[str, str | int | float | bool] | None = None
+    metadata: Annotated[dict[str, str | int | float | bool], AfterValidator(_no_nul_deep)] | None = None
 
 
 class QueryRequest(Strict):
     namespace: Namespace
-    query: str = Field(min_length=1, max_length=4_000)
+    query: Text = Field(min_length=1, max_length=4_000)
     session_id: SessionId | None = None
     scope: Literal["namespace", "session"] = "namespace"
     top_k: int = Field(8, ge=1, le=100)
@@ -208,8 +232,8 @@ class MemoryPage(BaseModel):
 
 
 class MemoryPatch(Strict):
-    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS)
-    metadata: dict[str, Any] | None = None
+    text: Text | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS)
+    metadata: Metadata | None = None
     importance: float | None = Field(None, ge=0, le=1)
 
     @model_validator(mode="after")
@@ -234,7 +258,7 @@ class SessionReset(Strict):
 
 class AnswerRequest(Strict):
     namespace: Namespace
-    question: str = Field(min_length=1, max_length=4_000)
+    question: Text = Field(min_length=1, max_length=4_000)
     session_id: SessionId | None = None
     scope: Literal["namespace", "session"] = "namespace"
     top_k: int = Field(8, ge=1, le=100)
@@ -249,8 +273,13 @@ class AnswerRequest(Strict):
 
     def as_query(self) -> QueryRequest:
         return QueryRequest(
-            namespace=self.namespace, query=self.question, session_id=self.session_id, scope=self.scope,
-            top_k=self.top_k, token_budget=self.token_budget, filters=self.filters,
+            namespace=self.namespace,
+            query=self.question,
+            session_id=self.session_id,
+            scope=self.scope,
+            top_k=self.top_k,
+            token_budget=self.token_budget,
+            filters=self.filters,
         )
 
 

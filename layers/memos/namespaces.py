@@ -27,8 +27,12 @@ def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -
     who.require("admin", namespace)
     deleted: dict[str, int] = {}
     with db.connection() as conn:
-        sessions = [r["session_id"] for r in conn.execute(
-            "SELECT session_id FROM sessions WHERE namespace = %s", (namespace,)).fetchall()]
+        sessions = [
+            r["session_id"]
+            for r in conn.execute(
+                "SELECT session_id FROM sessions WHERE namespace = %s", (namespace,)
+            ).fetchall()
+        ]
         deleted["memories"] = conn.execute("DELETE FROM memories WHERE namespace = %s", (namespace,)).rowcount
         deleted["sessions"] = conn.execute("DELETE FROM sessions WHERE namespace = %s", (namespace,)).rowcount
         for table in _TABLES:
@@ -36,8 +40,14 @@ def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -
         if not any(deleted.values()):
             conn.rollback()
             raise NotFound("no such namespace")
-        audit.record(conn, "namespace_delete", namespace=namespace, actor=who.key_id, request_id=request_id,
-                     details=deleted)
+        audit.record(
+            conn,
+            "namespace_delete",
+            namespace=namespace,
+            actor=who.key_id,
+            request_id=request_id,
+            details=deleted,
+        )
         conn.commit()
     l1 = WorkingMemory()
     for session_id in sessions:

@@ -28,9 +28,18 @@ def sqs_client() -> Any:
         with _lock:
             if _sqs is None:
                 import boto3
+                from botocore.config import Config
 
                 s = get_settings()
-                _sqs = boto3.client("sqs", region_name=s.aws_region, endpoint_url=s.aws_endpoint_url)
+                # Bounded: an unreachable queue must not stall ingest or ops for boto3's default minute.
+                _sqs = boto3.client(
+                    "sqs",
+                    region_name=s.aws_region,
+                    endpoint_url=s.aws_endpoint_url,
+                    config=Config(
+                        connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
+                    ),
+                )
     return _sqs
 
 
@@ -78,9 +87,12 @@ def maybe_enqueue_condensation(
     if not get_settings().condense_queue_url:
         return None
     pending = session["condense_enqueued_turn"] > session["condensed_through_turn"]
+    # A job lost on the way (send failed, or dead-lettered) must not stop the session condensing
+    # for good: once another threshold's worth of turns arrives, enqueue again (condense is idempotent).
+    stale = session["turn_count"] - session["condense_enqueued_turn"] >= policy.condense_after_turns
     new_turns = session["turn_count"] - session["condensed_through_turn"]
     new_tokens = session["token_count"] - session["condensed_token_count"]
-    if pending or new_turns <= 0:
+    if (pending and not stale) or new_turns <= 0:
         return None
     if new_turns < policy.condense_after_turns and new_tokens < policy.condense_after_tokens:
         return None

@@ -37,7 +37,13 @@ def put_policy(
             "SELECT settings FROM policies WHERE namespace = %s FOR UPDATE", (namespace,)
         ).fetchone()
         before = row["settings"] if row else {}
-        stored = {**before, **overrides}
+        stored = dict(before)
+        for key, value in overrides.items():  # nested settings (weights, ttl_days) merge key by key
+            stored[key] = (
+                {**before[key], **value}
+                if isinstance(value, dict) and isinstance(before.get(key), dict)
+                else value
+            )
         policy = merge(stored)  # raises pydantic.ValidationError on bad values
         conn.execute(
             "INSERT INTO policies (namespace, settings) VALUES (%s, %s) ON CONFLICT (namespace) DO UPDATE"

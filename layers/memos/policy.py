@@ -9,18 +9,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+DecayKind = Literal["episodic", "semantic", "procedural"]
+
 
 class RetrievalWeights(BaseModel):
     """score = Σ weight * component (each component in [0, 1]); see docs/RETRIEVAL.md."""
 
     model_config = ConfigDict(extra="forbid")
 
-    vector: float = Field(0.40, ge=0, le=5)
-    lexical: float = Field(0.30, ge=0, le=5)
-    recency: float = Field(0.10, ge=0, le=5)
+    vector: float = Field(0.35, ge=0, le=5)
+    lexical: float = Field(0.40, ge=0, le=5)
+    recency: float = Field(0.05, ge=0, le=5)
     importance: float = Field(0.10, ge=0, le=5)
     entity: float = Field(0.05, ge=0, le=5)
-    session: float = Field(0.05, ge=0, le=5)
+    session: float = Field(0.05, ge=0, le=5, description="applies when the query names a session")
+    temporal: float = Field(0.30, ge=0, le=5, description="applies when the query names a time")
 
 
 class KindTTL(BaseModel):
@@ -41,9 +44,13 @@ class Policy(BaseModel):
     dedup_threshold: float = Field(0.95, ge=0.5, le=1.0, description="cosine similarity for near-duplicates")
     conflict_mode: Literal["supersede", "keep_both"] = "supersede"
     decay_half_life_days: float = Field(30.0, gt=0, le=3650)
+    recency_half_life_days: float = Field(
+        30.0, gt=0, le=3650, description="ranking: age behind the newest candidate"
+    )
     min_importance: float = Field(0.05, ge=0, le=1, description="decayed importance below this expires")
-    decay_kinds: list[Literal["episodic", "semantic", "procedural"]] = Field(
-        default_factory=lambda: ["episodic"], description="kinds whose importance decays (facts and procedures keep)"
+    decay_kinds: list[DecayKind] = Field(
+        default_factory=lambda: list[DecayKind](["episodic"]),
+        description="kinds whose importance decays (facts and procedures keep)",
     )
     ttl_days: KindTTL = Field(default_factory=KindTTL)
     pii_redaction: bool = False

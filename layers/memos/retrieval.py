@@ -1,13 +1,20 @@
-"""Query: hybrid candidates (pgvector ANN + full text + the session's L1 window), scored with
-explained components, then fitted into a context pack.
+"""Query: hybrid candidates, scored with explained components, fitted into a context pack.
 
-score = Σ_c w_c · c / Σ_c w_c over components c in [0, 1] (weights from the namespace policy):
-  vector     cosine similarity of query and memory embeddings (clipped at 0)
-  lexical    full-text rank (ts_rank_cd) relative to the best lexical match among the candidates
-  recency    2^(-age / half_life) of the event time (occurred_at)
-  importance the memory's current importance
-  entity     share of the query's entities the memory mentions (L3; 0 until entities exist)
-  session    1 when the memory belongs to the asking session
+Candidates (per namespace, or per session with scope=session, after filters): the nearest
+memories by embedding (pgvector), the best full-text matches (PostgreSQL FTS, an OR of the
+query's words that are not near-ubiquitous in the namespace), the nearest memories inside the
+time range the question names, and the asking session's L1 window.
+
+    score = Σ_c w_c · c / Σ_c w_c      over the components that apply (weights: namespace policy)
+
+  vector      cosine similarity, relative to the best candidate's (best = 1)
+  lexical     Okapi BM25 with the namespace's own term statistics, relative to the best candidate's
+  recency     2^(-(newest event time among candidates - this one's) / recency_half_life)
+  importance  the memory's current importance (ingest signals, access, decay)
+  entity      share of the query's known entities (L3) this memory is evidence for
+  session     1 for the asking session's memories (applies when the query names a session)
+  temporal    1 inside the time range the question names ("in May 2023", "last week"), decaying
+              with distance outside it (applies only when the question names a time)
 """
 
 from __future__ import annotations
@@ -16,25 +23,26 @@ import math
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import psycopg
 
-from memos import context_pack, db, long_term, policies
+from memos import context_pack, db, entities, lexical, long_term, policies
 from memos.embeddings import get_embedder
 from memos.models import FilteredCandidate, Layer, QueryRequest, QueryResponse, QueryResult
 from memos.observability import metrics
 from memos.policy import Policy
-from memos.text import STOPWORDS, words
+from memos.text import STOPWORDS, content_terms, stem, words
+from memos.timeexpr import TimeRange, parse_time_range
 from memos.working_memory import WorkingMemory
 
 CANDIDATE_FLOOR = 40  # candidates per retriever, at least; more for larger top_k
+UBIQUITOUS = 0.3  # words in more than this share of a namespace's memories do not select candidates
 
 _SELECT = (
     "SELECT id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"
-    " 1 - (embedding <=> %(qvec)s) AS vsim, {lex} AS lex FROM memories"
+    " 1 - (embedding <=> %(qvec)s) AS vsim FROM memories"
 )
 
 
@@ -50,9 +58,11 @@ class Candidate:
         return self.row["id"]
 
 
-def tsquery_text(query: str) -> str:
-    """OR of the query's content words: recall first, ranking sorts it out."""
+def tsquery_text(query: str, stats: lexical.Stats | None = None) -> str:
+    """OR of the query's content words (recall first; BM25 ranks), minus near-ubiquitous ones."""
     terms = [w for w in words(query) if w.isascii() and w.isalnum() and w not in STOPWORDS]
+    if stats is not None and stats.docs >= 20:
+        terms = [w for w in terms if stats.df.get(stem(w), 0) / stats.docs <= UBIQUITOUS]
     return " | ".join(dict.fromkeys(terms))
 
 
@@ -86,39 +96,69 @@ def _filters_sql(req: QueryRequest) -> tuple[str, dict[str, Any]]:
 
 
 def fetch_candidates(
-    conn: psycopg.Connection[Any], req: QueryRequest, qvec: Any, limit: int
+    conn: psycopg.Connection[Any], req: QueryRequest, qvec: Any, limit: int, tsq: str, when: TimeRange | None
 ) -> list[dict[str, Any]]:
     where, params = _filters_sql(req)
-    tsq = tsquery_text(req.query)
     params.update(qvec=qvec, tsq=tsq, n=limit)
-    lex = "ts_rank_cd(tsv, to_tsquery('english', %(tsq)s), 32)" if tsq else "0.0::real"
-    select = _SELECT.format(lex=lex)
     rows = conn.execute(
-        f"{select} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
+        f"{_SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
     ).fetchall()
     if tsq:
         rows += conn.execute(
-            f"{select} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s) ORDER BY lex DESC LIMIT %(n)s",
+            f"{_SELECT} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s)"
+            " ORDER BY ts_rank_cd(tsv, to_tsquery('english', %(tsq)s), 32) DESC LIMIT %(n)s",
             params,
+        ).fetchall()
+    if when is not None:
+        rows += conn.execute(
+            f"{_SELECT} WHERE {where} AND occurred_at >= %(t0)s AND occurred_at < %(t1)s"
+            " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s",
+            {**params, "t0": when.start, "t1": when.end},
         ).fetchall()
     return rows
 
 
-def score_candidates(cands: list[Candidate], req: QueryRequest, policy: Policy, now: datetime) -> None:
+def score_candidates(
+    cands: list[Candidate],
+    req: QueryRequest,
+    policy: Policy,
+    stats: lexical.Stats,
+    when: TimeRange | None,
+    entity_overlap: dict[UUID, float],
+) -> None:
     w = policy.weights.model_dump()
+    if not req.session_id:
+        w.pop("session")
+    if when is None:
+        w.pop("temporal")
     total_w = sum(w.values()) or 1.0
-    best_lex = max((float(c.row["lex"]) for c in cands), default=0.0) or 1.0
-    half_life_s = policy.decay_half_life_days * 86_400
+    qterms = content_terms(req.query)
+    bm = {
+        c.id: lexical.bm25(
+            qterms, content_terms(lexical.indexed_text(c.row["text"], c.row["metadata"])), stats
+        )
+        for c in cands
+    }
+    best_bm = max(bm.values(), default=0.0) or 1.0
+    best_v = max((float(c.row["vsim"]) for c in cands), default=0.0)
+    best_v = best_v if best_v > 0 else 1.0
+    newest = max((c.row["occurred_at"] for c in cands), default=None)
+    half_life_s = policy.recency_half_life_days * 86_400
+    width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
     for c in cands:
-        age_s = max(0.0, (now - c.row["occurred_at"]).total_seconds())
         comp = {
-            "vector": max(0.0, float(c.row["vsim"])),
-            "lexical": float(c.row["lex"]) / best_lex,
-            "recency": math.pow(2.0, -age_s / half_life_s),
+            "vector": max(0.0, float(c.row["vsim"])) / best_v,
+            "lexical": bm[c.id] / best_bm,
+            "recency": math.pow(2.0, -(newest - c.row["occurred_at"]).total_seconds() / half_life_s)
+            if newest
+            else 0.0,
             "importance": float(c.row["importance"]),
-            "entity": 0.0,
-            "session": 1.0 if req.session_id and c.row["session_id"] == req.session_id else 0.0,
+            "entity": entity_overlap.get(c.id, 0.0),
         }
+        if "session" in w:
+            comp["session"] = 1.0 if c.row["session_id"] == req.session_id else 0.0
+        if when is not None:
+            comp["temporal"] = math.pow(2.0, -when.distance_days(c.row["occurred_at"]) / width)
         c.components = {k: round(v, 4) for k, v in comp.items()}
         c.score = round(sum(w[k] * v for k, v in comp.items()) / total_w, 4)
 
@@ -130,12 +170,15 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
     budget = req.token_budget or policy.default_token_budget
     qvec = get_embedder().embed([req.query])[0]
     timings["embed"] = _ms(t0)
-    now = datetime.now(UTC)
+    when = parse_time_range(req.query)
     l1 = l1 or WorkingMemory()
 
     with db.connection() as conn:
         t = time.perf_counter()
-        rows = fetch_candidates(conn, req, qvec, max(CANDIDATE_FLOOR, req.top_k * 4))
+        stats = lexical.load_stats(conn, req.namespace, content_terms(req.query))
+        rows = fetch_candidates(
+            conn, req, qvec, max(CANDIDATE_FLOOR, req.top_k * 4), tsquery_text(req.query, stats), when
+        )
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
         if req.session_id:
@@ -160,8 +203,12 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
             if str(c.id) in window_ids:
                 c.layer = "L1"
         cands = list(unique.values())
-        score_candidates(cands, req, policy, now)
+        t = time.perf_counter()
+        q_entities = entities.query_entities(conn, req.namespace, req.query)
+        overlap = entities.memory_entity_overlap(conn, req.namespace, q_entities, [c.id for c in cands])
+        score_candidates(cands, req, policy, stats, when, overlap)
         cands.sort(key=lambda c: (-c.score, str(c.id)))
+        timings["rank"] = _ms(t)
 
         filtered: list[FilteredCandidate] = []
         kept: list[Candidate] = []
@@ -175,13 +222,9 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
 
         t = time.perf_counter()
         pack, over_budget, usage = context_pack.build(
-            req,
-            summary,
-            window if req.session_id else [],
-            kept,
-            budget,
-            all_candidates=cands,
+            req, summary, window if req.session_id else [], kept, budget, all_candidates=cands
         )
+        pack.entities = [{"name": e} for e in sorted(q_entities)]
         filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
         query_id = uuid.uuid4()
         context_pack.store(conn, query_id, req, pack, usage)

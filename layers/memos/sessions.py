@@ -52,7 +52,13 @@ def unlink_and_delete(conn: psycopg.Connection[Any], where: str, params: tuple[A
 
 
 def reset_session(
-    who: Identity, namespace: str, session_id: str, *, confirm: bool, dry_run: bool, clear_audit: bool,
+    who: Identity,
+    namespace: str,
+    session_id: str,
+    *,
+    confirm: bool,
+    dry_run: bool,
+    clear_audit: bool,
     request_id: str | None,
 ) -> ResetResult:
     who.require("memory:write", namespace)
@@ -69,16 +75,25 @@ def reset_session(
 
         counts = ResetCounts(
             memories=count("SELECT count(*) AS n FROM memories WHERE namespace = %s AND session_id = %s"),
-            summaries=count("SELECT count(*) AS n FROM condensations WHERE namespace = %s AND session_id = %s"),
-            context_packs=count("SELECT count(*) AS n FROM context_packs WHERE namespace = %s AND session_id = %s"),
-            pending_jobs=int(bool(session and session["condense_enqueued_turn"] > session["condensed_through_turn"])),
+            summaries=count(
+                "SELECT count(*) AS n FROM condensations WHERE namespace = %s AND session_id = %s"
+            ),
+            context_packs=count(
+                "SELECT count(*) AS n FROM context_packs WHERE namespace = %s AND session_id = %s"
+            ),
+            pending_jobs=int(
+                bool(session and session["condense_enqueued_turn"] > session["condensed_through_turn"])
+            ),
             l1_windows=int(WorkingMemory().exists(namespace, session_id)),
             entity_evidence=count(
                 "SELECT count(*) AS n FROM entities WHERE namespace = %s AND evidence && ARRAY("
                 "SELECT id FROM memories WHERE namespace = entities.namespace AND session_id = %s)"
             ),
-            audit_events=count("SELECT count(*) AS n FROM audit_events WHERE namespace = %s AND session_id = %s")
-            if clear_audit else 0,
+            audit_events=count(
+                "SELECT count(*) AS n FROM audit_events WHERE namespace = %s AND session_id = %s"
+            )
+            if clear_audit
+            else 0,
         )
         if dry_run:
             conn.rollback()
@@ -91,8 +106,15 @@ def reset_session(
         conn.execute("DELETE FROM sessions WHERE namespace = %s AND session_id = %s", key)
         if clear_audit:
             conn.execute("DELETE FROM audit_events WHERE namespace = %s AND session_id = %s", key)
-        audit.record(conn, "reset", namespace=namespace, session_id=session_id, actor=who.key_id,
-                     request_id=request_id, details=counts.model_dump())
+        audit.record(
+            conn,
+            "reset",
+            namespace=namespace,
+            session_id=session_id,
+            actor=who.key_id,
+            request_id=request_id,
+            details=counts.model_dump(),
+        )
         conn.commit()
     WorkingMemory().clear(namespace, session_id)
     return ResetResult(namespace=namespace, session_id=session_id, dry_run=False, counts=counts)

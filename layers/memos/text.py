@@ -173,12 +173,15 @@ def content_hash(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to meet 'hiking' and 'hikes' at 'hik'."""
+    """A light suffix stripper: 'move', 'moved', 'moves' and 'moving' all meet at 'mov'."""
     if len(word) <= 3 or _CJK.match(word):
         return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
     return word
 
 

@@ -17,12 +17,17 @@ def seed(api, ns):
         {"session_id": "s", "role": "user", "text": "My daughter Inês starts school in September."},
         {"session_id": "s", "role": "assistant", "text": "Congratulations on the move!"},
     ]
-    return [m["memory_id"] for m in api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})[1]["memories"]]
+    return [
+        m["memory_id"]
+        for m in api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})[1]["memories"]
+    ]
 
 
 def test_extractive_answer_quotes_the_supporting_sentence_with_a_citation(api, ns):
     ids = seed(api, ns)
-    status, body, _ = api.call("POST", "/v1/answer", {"namespace": ns, "question": "When did we move to Lisbon?"})
+    status, body, _ = api.call(
+        "POST", "/v1/answer", {"namespace": ns, "question": "When did we move to Lisbon?"}
+    )
     assert status == 200 and body["mode"] == "extractive"
     assert "We moved to Lisbon in 2021." in body["answer"]
     assert body["citations"][0] == ids[0]
@@ -31,17 +36,22 @@ def test_extractive_answer_quotes_the_supporting_sentence_with_a_citation(api, n
 
 def test_no_supporting_memory_says_so(api, ns):
     seed(api, ns)
-    body = api.call("POST", "/v1/answer", {"namespace": ns, "question": "What is the capital of Mongolia?"})[1]
+    body = api.call("POST", "/v1/answer", {"namespace": ns, "question": "What is the capital of Mongolia?"})[
+        1
+    ]
     assert body["answer"] == answer_mod.NO_MEMORY and body["citations"] == []
 
 
 def test_stream_sends_context_deltas_and_done(api, ns):
     seed(api, ns)
-    status, body, headers = api.call("POST", "/v1/answer/stream",
-                                     {"namespace": ns, "question": "Which school does Inês start?"})
+    status, body, headers = api.call(
+        "POST", "/v1/answer/stream", {"namespace": ns, "question": "Which school does Inês start?"}
+    )
     assert status == 200 and headers["content-type"].startswith("text/event-stream")
-    events = [(b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: ")))
-              for b in body.strip().split("\n\n")]
+    events = [
+        (b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: ")))
+        for b in body.strip().split("\n\n")
+    ]
     names = [e for e, _ in events]
     assert names[0] == "context" and names[-1] == "done" and "delta" in names
     streamed = "".join(d["text"] for e, d in events if e == "delta")
@@ -57,15 +67,28 @@ def test_bedrock_mode_answers_from_the_context_pack(api, ns, env):
     ids = seed(api, ns)
     client = boto3.client("bedrock-runtime", region_name="us-east-1")
     stub = Stubber(client)
-    stub.add_response("converse", {
-        "output": {"message": {"role": "assistant", "content": [{"text": "You moved to Lisbon in 2021."}]}},
-        "stopReason": "end_turn", "usage": {"inputTokens": 50, "outputTokens": 9, "totalTokens": 59},
-        "metrics": {"latencyMs": 12},
-    }, {"modelId": answer_mod.get_settings().bedrock_chat_model, "system": [{"text": _any_text()}],
-        "messages": _any_text(), "inferenceConfig": {"maxTokens": 400, "temperature": 0}})
+    stub.add_response(
+        "converse",
+        {
+            "output": {
+                "message": {"role": "assistant", "content": [{"text": "You moved to Lisbon in 2021."}]}
+            },
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 50, "outputTokens": 9, "totalTokens": 59},
+            "metrics": {"latencyMs": 12},
+        },
+        {
+            "modelId": answer_mod.get_settings().bedrock_chat_model,
+            "system": [{"text": _any_text()}],
+            "messages": _any_text(),
+            "inferenceConfig": {"maxTokens": 400, "temperature": 0},
+        },
+    )
     with stub:
-        result = answer_mod.answer(AnswerRequest(namespace=ns, question="When did we move to Lisbon?"),
-                                   bedrock=answer_mod.BedrockAnswerer(client))
+        result = answer_mod.answer(
+            AnswerRequest(namespace=ns, question="When did we move to Lisbon?"),
+            bedrock=answer_mod.BedrockAnswerer(client),
+        )
     assert result.mode == "llm" and result.answer == "You moved to Lisbon in 2021."
     assert ids[0] in {str(c) for c in result.citations}
     stub.assert_no_pending_responses()
@@ -80,7 +103,9 @@ def test_bedrock_failure_is_a_clean_503(api, ns, env):
 
     with stub:
         try:
-            answer_mod.answer(AnswerRequest(namespace=ns, question="Lisbon?"), bedrock=answer_mod.BedrockAnswerer(client))
+            answer_mod.answer(
+                AnswerRequest(namespace=ns, question="Lisbon?"), bedrock=answer_mod.BedrockAnswerer(client)
+            )
         except DependencyUnavailable as exc:
             assert "Bedrock" in exc.message
         else:

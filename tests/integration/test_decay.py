@@ -7,14 +7,22 @@ from memos.decay import run_decay
 
 
 def ingest(api, ns, texts, kind="episodic", session="s"):
-    body = api.call("POST", "/v1/ingest", {"namespace": ns, "items": [
-        {"session_id": session, "role": "user", "text": t, "kind": kind} for t in texts]})[1]
+    body = api.call(
+        "POST",
+        "/v1/ingest",
+        {
+            "namespace": ns,
+            "items": [{"session_id": session, "role": "user", "text": t, "kind": kind} for t in texts],
+        },
+    )[1]
     return [m["memory_id"] for m in body["memories"]]
 
 
 def age(db_conn, ids, days):
-    db_conn.execute("UPDATE memories SET created_at = created_at - make_interval(days => %s) WHERE id = ANY(%s::uuid[])",
-                    (days, ids))
+    db_conn.execute(
+        "UPDATE memories SET created_at = created_at - make_interval(days => %s) WHERE id = ANY(%s::uuid[])",
+        (days, ids),
+    )
 
 
 def test_idle_episodic_memories_decay_and_expire_while_facts_keep(api, ns, db_conn):
@@ -22,23 +30,36 @@ def test_idle_episodic_memories_decay_and_expire_while_facts_keep(api, ns, db_co
     fact = ingest(api, ns, ["Customer prefers invoices by post"], kind="semantic")
     fresh = ingest(api, ns, ["printer toner arrived today"])
     age(db_conn, old_turns + fact, 400)
-    before = {r["id"]: r["importance"] for r in db_conn.execute(
-        "SELECT id::text, importance FROM memories WHERE namespace = %s", (ns,)).fetchall()}
+    before = {
+        r["id"]: r["importance"]
+        for r in db_conn.execute(
+            "SELECT id::text, importance FROM memories WHERE namespace = %s", (ns,)
+        ).fetchall()
+    }
     report = run_decay(batch_size=7)
     assert report.finished and report.batches >= 1
-    rows = {r["id"]: r for r in db_conn.execute(
-        "SELECT id::text, status, importance FROM memories WHERE namespace = %s", (ns,)).fetchall()}
+    rows = {
+        r["id"]: r
+        for r in db_conn.execute(
+            "SELECT id::text, status, importance FROM memories WHERE namespace = %s", (ns,)
+        ).fetchall()
+    }
     assert all(rows[i]["status"] == "expired" for i in old_turns)
     assert rows[fact[0]]["status"] == "active" and rows[fact[0]]["importance"] == before[fact[0]]
     assert rows[fresh[0]]["status"] == "active"
-    q = api.call("POST", "/v1/query", {"namespace": ns, "query": "printer", "top_k": 20, "session_id": "s"})[1]
-    returned = {r["memory_id"] for r in q["results"]} | {t["memory_id"] for t in q["context_pack"]["l1_window"]}
+    q = api.call("POST", "/v1/query", {"namespace": ns, "query": "printer", "top_k": 20, "session_id": "s"})[
+        1
+    ]
+    returned = {r["memory_id"] for r in q["results"]} | {
+        t["memory_id"] for t in q["context_pack"]["l1_window"]
+    }
     assert returned.isdisjoint(old_turns) and fresh[0] in returned
     page = api.call("GET", f"/v1/memories?namespace={ns}")[1]
     assert {m["memory_id"] for m in page["memories"]}.isdisjoint(old_turns)
     assert all(i not in api.call("GET", f"/v1/namespaces/{ns}/export")[1] for i in old_turns)
-    expire = db_conn.execute("SELECT details FROM audit_events WHERE namespace = %s AND action = 'expire'",
-                             (ns,)).fetchall()
+    expire = db_conn.execute(
+        "SELECT details FROM audit_events WHERE namespace = %s AND action = 'expire'", (ns,)
+    ).fetchall()
     assert sorted(i for e in expire for i in e["details"]["memory_ids"]) == sorted(old_turns)
 
 
@@ -47,8 +68,12 @@ def test_access_slows_decay(api, ns, db_conn):
     db_conn.execute("UPDATE memories SET access_count = 20 WHERE id = %s", (a,))
     age(db_conn, [a, b], 45)
     run_decay()
-    imp = {r["id"]: r["importance"] for r in db_conn.execute(
-        "SELECT id::text, importance FROM memories WHERE id = ANY(%s::uuid[])", ([a, b],)).fetchall()}
+    imp = {
+        r["id"]: r["importance"]
+        for r in db_conn.execute(
+            "SELECT id::text, importance FROM memories WHERE id = ANY(%s::uuid[])", ([a, b],)
+        ).fetchall()
+    }
     assert imp[a] > imp[b]
 
 
@@ -58,8 +83,12 @@ def test_policy_ttl_per_kind_expires_old_procedures(api, ns, db_conn):
     [new] = ingest(api, ns, ["Use metric units"], kind="procedural")
     age(db_conn, [old], 8)
     run_decay()
-    status = {r["id"]: r["status"] for r in db_conn.execute(
-        "SELECT id::text, status FROM memories WHERE namespace = %s", (ns,)).fetchall()}
+    status = {
+        r["id"]: r["status"]
+        for r in db_conn.execute(
+            "SELECT id::text, status FROM memories WHERE namespace = %s", (ns,)
+        ).fetchall()
+    }
     assert status == {old: "expired", new: "active"}
 
 
@@ -71,3 +100,15 @@ def test_a_run_out_of_time_resumes_from_its_cursor(api, ns, db_conn):
     assert second.finished and second.run_id == first.run_id
     run = db_conn.execute("SELECT status, scanned FROM decay_runs WHERE id = %s", (second.run_id,)).fetchone()
     assert run["status"] == "done" and run["scanned"] >= 30
+
+
+def test_the_local_timer_invokes_the_decay_handler_with_a_scheduled_event(api, ns, db_conn):
+    from infra.local.workers import DecayTimer
+
+    [old] = ingest(api, ns, ["a stale remark about lunch"])
+    age(db_conn, [old], 400)
+    result = DecayTimer(interval_s=3600).run_once()
+    assert result["finished"] is True and result["scanned"] >= 1
+    assert (
+        db_conn.execute("SELECT status FROM memories WHERE id = %s", (old,)).fetchone()["status"] == "expired"
+    )

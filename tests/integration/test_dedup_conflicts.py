@@ -6,8 +6,11 @@ from memos import policies
 
 
 def ingest(api, ns, text, kind="episodic", session="s"):
-    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "session_id": session, "role": "user",
-                                                      "text": text, "kind": kind})
+    status, body, _ = api.call(
+        "POST",
+        "/v1/ingest",
+        {"namespace": ns, "session_id": session, "role": "user", "text": text, "kind": kind},
+    )
     assert status == 200, body
     return body["memories"][0]
 
@@ -17,9 +20,13 @@ def test_a_near_duplicate_turn_is_stored_linked_and_kept_out_of_retrieval(api, n
     # Punctuation makes a different exact hash, but the same words: a near duplicate.
     near = ingest(api, ns, "The deployment pipeline failed on the integration tests step!!")
     assert near["status"] == "duplicate" and near["memory_id"] != first["memory_id"]
-    row = db_conn.execute("SELECT status, duplicate_of FROM memories WHERE id = %s", (near["memory_id"],)).fetchone()
+    row = db_conn.execute(
+        "SELECT status, duplicate_of FROM memories WHERE id = %s", (near["memory_id"],)
+    ).fetchone()
     assert row["status"] == "duplicate" and str(row["duplicate_of"]) == first["memory_id"]
-    q = api.call("POST", "/v1/query", {"namespace": ns, "query": "deployment pipeline failed", "top_k": 10})[1]
+    q = api.call("POST", "/v1/query", {"namespace": ns, "query": "deployment pipeline failed", "top_k": 10})[
+        1
+    ]
     assert [r["memory_id"] for r in q["results"]] == [first["memory_id"]]
 
 
@@ -27,11 +34,16 @@ def test_near_duplicate_detection_uses_the_policy_threshold(api, ns, db_conn):
     policies.put_policy(ns, {"dedup_threshold": 0.6}, actor=None, request_id=None)
     a = ingest(api, ns, "Book a table for four people at the Italian place on Friday")
     b = ingest(api, ns, "Book a table for four people at the Italian restaurant on Friday evening")
-    assert b["status"] == "duplicate" and b["duplicate_of"] == a["memory_id"] and b["memory_id"] != a["memory_id"]
+    assert (
+        b["status"] == "duplicate"
+        and b["duplicate_of"] == a["memory_id"]
+        and b["memory_id"] != a["memory_id"]
+    )
     hist = api.call("GET", f"/v1/memories/{a['memory_id']}/history")[1]
     assert hist["duplicates"] == [b["memory_id"]]
-    audit = db_conn.execute("SELECT details FROM audit_events WHERE namespace = %s AND action = 'dedup'",
-                            (ns,)).fetchall()
+    audit = db_conn.execute(
+        "SELECT details FROM audit_events WHERE namespace = %s AND action = 'dedup'", (ns,)
+    ).fetchall()
     assert [e["details"]["match"] for e in audit] == ["near"]
     other = ingest(api, ns, "The cat knocked over the plant")
     assert other["status"] == "created"
@@ -41,16 +53,24 @@ def test_a_contradicting_fact_supersedes_the_old_one_which_stays_in_history(api,
     old = ingest(api, ns, "My phone number is 555-0100", kind="semantic")
     new = ingest(api, ns, "My phone number is 555-0199", kind="semantic")
     assert new["status"] == "superseded" and new["supersedes"] == old["memory_id"]
-    row = db_conn.execute("SELECT status, superseded_by FROM memories WHERE id = %s", (old["memory_id"],)).fetchone()
+    row = db_conn.execute(
+        "SELECT status, superseded_by FROM memories WHERE id = %s", (old["memory_id"],)
+    ).fetchone()
     assert row["status"] == "superseded" and str(row["superseded_by"]) == new["memory_id"]
     hist = api.call("GET", f"/v1/memories/{old['memory_id']}/history")[1]
     assert hist["memory"]["status"] == "superseded" and hist["memory"]["superseded_by"] == new["memory_id"]
-    assert hist["versions"][-1]["text"] == "My phone number is 555-0100" and hist["versions"][-1]["change"] == "superseded"
+    assert (
+        hist["versions"][-1]["text"] == "My phone number is 555-0100"
+        and hist["versions"][-1]["change"] == "superseded"
+    )
     q = api.call("POST", "/v1/query", {"namespace": ns, "query": "phone number", "top_k": 10})[1]
     assert [r["memory_id"] for r in q["results"]] == [new["memory_id"]]
-    audit = db_conn.execute("SELECT memory_id, details FROM audit_events WHERE namespace = %s AND action = 'supersede'",
-                            (ns,)).fetchone()
-    assert str(audit["memory_id"]) == old["memory_id"] and audit["details"]["superseded_by"] == new["memory_id"]
+    audit = db_conn.execute(
+        "SELECT memory_id, details FROM audit_events WHERE namespace = %s AND action = 'supersede'", (ns,)
+    ).fetchone()
+    assert (
+        str(audit["memory_id"]) == old["memory_id"] and audit["details"]["superseded_by"] == new["memory_id"]
+    )
 
 
 def test_keep_both_mode_does_not_supersede(api, ns):
@@ -69,8 +89,9 @@ def test_pii_is_redacted_before_storage_when_the_policy_says_so(api, ns, db_conn
     m = ingest(api, ns, "Reach me at jane.doe@example.com or +1 415 555 0100")
     text = db_conn.execute("SELECT text FROM memories WHERE id = %s", (m["memory_id"],)).fetchone()["text"]
     assert "jane.doe@example.com" not in text and "[EMAIL]" in text and "[PHONE]" in text
-    event = db_conn.execute("SELECT details FROM audit_events WHERE namespace = %s AND action = 'redact'",
-                            (ns,)).fetchone()
+    event = db_conn.execute(
+        "SELECT details FROM audit_events WHERE namespace = %s AND action = 'redact'", (ns,)
+    ).fetchone()
     assert event["details"]["count"] == 2 and "example.com" not in str(event["details"])
 
 

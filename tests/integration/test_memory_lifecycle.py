@@ -12,8 +12,14 @@ from memos import working_memory
 
 
 def ingest(api, ns, texts, session="s", kind="episodic"):
-    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": [
-        {"session_id": session, "role": "user", "text": t, "kind": kind} for t in texts]})
+    status, body, _ = api.call(
+        "POST",
+        "/v1/ingest",
+        {
+            "namespace": ns,
+            "items": [{"session_id": session, "role": "user", "text": t, "kind": kind} for t in texts],
+        },
+    )
     assert status == 200, body
     return [m["memory_id"] for m in body["memories"]]
 
@@ -35,16 +41,21 @@ def visible_everywhere(api, ns, memory_id, probe: str) -> dict[str, bool]:
 
 def test_patch_keeps_the_old_version_and_reembeds(api, ns, db_conn):
     [mid] = ingest(api, ns, ["I drive a blue bicycle"])
-    status, body, _ = api.call("PATCH", f"/v1/memories/{mid}", {"text": "I drive a red scooter",
-                                                                "metadata": {"edited": True}})
+    status, body, _ = api.call(
+        "PATCH", f"/v1/memories/{mid}", {"text": "I drive a red scooter", "metadata": {"edited": True}}
+    )
     assert status == 200 and body["text"] == "I drive a red scooter" and body["metadata"] == {"edited": True}
     hist = api.call("GET", f"/v1/memories/{mid}/history")[1]
     assert [v["text"] for v in hist["versions"]] == ["I drive a blue bicycle"]
     assert hist["versions"][0]["change"] == "update"
     q = api.call("POST", "/v1/query", {"namespace": ns, "query": "red scooter"})[1]
     assert q["results"][0]["memory_id"] == mid and q["results"][0]["components"]["lexical"] > 0
-    assert db_conn.execute("SELECT count(*) AS n FROM audit_events WHERE memory_id = %s AND action = 'update'",
-                           (mid,)).fetchone()["n"] == 1
+    assert (
+        db_conn.execute(
+            "SELECT count(*) AS n FROM audit_events WHERE memory_id = %s AND action = 'update'", (mid,)
+        ).fetchone()["n"]
+        == 1
+    )
 
 
 def test_patch_rejects_empty_and_null_changes(api, ns):
@@ -67,8 +78,12 @@ def test_deleted_memory_is_gone_from_every_read_path(api, ns, db_conn):
     assert not any(after.values()), after
     assert api.call("GET", f"/v1/memories/{mid}/history")[1]["memory"]["status"] == "deleted"
     assert api.call("DELETE", f"/v1/memories/{mid}")[0] == 404
-    assert db_conn.execute("SELECT count(*) AS n FROM audit_events WHERE memory_id = %s AND action = 'delete'",
-                           (mid,)).fetchone()["n"] == 1
+    assert (
+        db_conn.execute(
+            "SELECT count(*) AS n FROM audit_events WHERE memory_id = %s AND action = 'delete'", (mid,)
+        ).fetchone()["n"]
+        == 1
+    )
     assert visible_everywhere(api, ns, other, "weather mild")["query"]
 
 
@@ -81,18 +96,25 @@ def test_session_reset_dry_run_then_clears_everywhere(api, ns, db_conn, env):
     dry = api.call("POST", "/v1/sessions/reset", {"namespace": ns, "session_id": "gone", "dry_run": True})[1]
     assert dry["dry_run"] and dry["counts"]["memories"] == 2 and dry["counts"]["context_packs"] == 1
     assert dry["counts"]["l1_windows"] == 1
-    assert db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 3
+    assert (
+        db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 3
+    )
     done = api.call("POST", "/v1/sessions/reset", {"namespace": ns, "session_id": "gone", "confirm": True})[1]
     assert done["counts"] == dry["counts"]
     for table in ("memories", "context_packs", "sessions", "condensations"):
-        n = db_conn.execute(f"SELECT count(*) AS n FROM {table} WHERE namespace = %s AND session_id = 'gone'",
-                            (ns,)).fetchone()["n"]
+        n = db_conn.execute(
+            f"SELECT count(*) AS n FROM {table} WHERE namespace = %s AND session_id = 'gone'", (ns,)
+        ).fetchone()["n"]
         assert n == 0, table
     r = redis.Redis.from_url(env["redis_url"])
     assert not r.exists(working_memory.window_key(ns, "gone"))
     assert api.call("GET", f"/v1/memories/{kept}")[0] == 200
-    assert db_conn.execute("SELECT count(*) AS n FROM audit_events WHERE namespace = %s AND action = 'reset'",
-                           (ns,)).fetchone()["n"] == 1
+    assert (
+        db_conn.execute(
+            "SELECT count(*) AS n FROM audit_events WHERE namespace = %s AND action = 'reset'", (ns,)
+        ).fetchone()["n"]
+        == 1
+    )
 
 
 def test_namespace_delete_forgets_everything_and_is_audited(api, ns, db_conn):
@@ -102,8 +124,9 @@ def test_namespace_delete_forgets_everything_and_is_audited(api, ns, db_conn):
     assert status == 200 and body["deleted"]["memories"] == 3 and body["deleted"]["sessions"] == 2
     assert api.call("GET", f"/v1/memories?namespace={ns}")[1]["memories"] == []
     assert api.call("DELETE", f"/v1/namespaces/{ns}")[0] == 404
-    row = db_conn.execute("SELECT details FROM audit_events WHERE namespace = %s AND action = 'namespace_delete'",
-                          (ns,)).fetchone()
+    row = db_conn.execute(
+        "SELECT details FROM audit_events WHERE namespace = %s AND action = 'namespace_delete'", (ns,)
+    ).fetchone()
     assert row["details"]["memories"] == 3
 
 

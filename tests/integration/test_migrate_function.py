@@ -9,16 +9,23 @@ import pytest
 from functions.migrate.handler import handler
 from memos.errors import BadRequest
 
-CTX = SimpleNamespace(function_name="migrate", memory_limit_in_mb=512, invoked_function_arn="arn:aws:lambda:x",
-                      aws_request_id="r1")
+CTX = SimpleNamespace(
+    function_name="migrate",
+    memory_limit_in_mb=512,
+    invoked_function_arn="arn:aws:lambda:x",
+    aws_request_id="r1",
+)
 
 
 def test_create_and_update_apply_pending_migrations_and_delete_is_a_no_op(env):
     out = handler({"RequestType": "Create"}, CTX)
-    assert out["PhysicalResourceId"] == "memos-schema" and out["Data"]["Applied"] == "none"  # already migrated
+    assert (
+        out["PhysicalResourceId"] == "memos-schema" and out["Data"]["Applied"] == "none"
+    )  # already migrated
     assert handler({"RequestType": "Update", "PhysicalResourceId": "memos-schema"}, CTX)["Data"]
     assert handler({"RequestType": "Delete", "PhysicalResourceId": "memos-schema"}, CTX) == {
-        "PhysicalResourceId": "memos-schema"}
+        "PhysicalResourceId": "memos-schema"
+    }
 
 
 def test_bootstrap_invoke_creates_a_working_key(env):

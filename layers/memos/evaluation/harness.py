@@ -101,7 +101,9 @@ class _MemosSystem:
                 {
                     "session_id": api_name(sess_id),
                     "role": t.role,
-                    "text": turn_text(t),
+                    # MemOS gets the turn as a client would send it: the words said, and who said
+                    # them in metadata (indexed lexically); baselines index "speaker: text".
+                    "text": t.text,
                     "occurred_at": t.occurred_at.isoformat(),
                     "metadata": {"turn_id": t.id, "speaker": t.speaker},
                 }

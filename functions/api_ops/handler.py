@@ -1,0 +1,98 @@
+"""Ops reads: stats, pipeline, audit, condensations, context packs, the procedural registry.
+
+Every route takes an optional ``namespace``; without it a read covers every namespace the key's
+grant allows (see memos.ops.Visible). What each figure means: docs/OPS.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import AwareDatetime
+
+from functions.shared.api import identity, make_app, run
+from memos import ops
+from memos.models import NAME_PATTERN
+from memos.observability import logger, metrics
+
+app = make_app()
+
+NamespaceParam = Annotated[str | None, Query(pattern=NAME_PATTERN, description="only this namespace")]
+SessionParam = Annotated[str | None, Query(pattern=NAME_PATTERN)]
+CursorParam = Annotated[str | None, Query(max_length=300, description="next_cursor of the previous page")]
+
+
+def _visible(namespace: str | None) -> ops.Visible:
+    who = identity(app)
+    who.require("ops:read", namespace)
+    return ops.Visible(namespace, who)
+
+
+@app.get("/v1/ops/stats", summary="Memories by layer, kind and status; token savings; health; throughput")
+def get_stats(namespace: NamespaceParam = None) -> ops.OpsStats:
+    return ops.stats(_visible(namespace))
+
+
+@app.get("/v1/ops/pipeline", summary="Condensation queue, recent condensations and decay runs")
+def get_pipeline(
+    namespace: NamespaceParam = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> ops.OpsPipeline:
+    return ops.pipeline(_visible(namespace), limit)
+
+
+@app.get("/v1/ops/audit", summary="Audit events, newest first, cursor paging")
+def get_audit(
+    namespace: NamespaceParam = None,
+    session_id: SessionParam = None,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="ISO 8601 with timezone, inclusive")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="ISO 8601 with timezone, exclusive")] = None,
+    cursor: CursorParam = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ops.OpsAuditPage:
+    visible = _visible(namespace)
+    return ops.audit_events(
+        visible, session_id=session_id, action=action, since=since, until=until, cursor=cursor, limit=limit
+    )
+
+
+@app.get("/v1/ops/condensations", summary="Session condensations (rolling summaries), newest first")
+def get_condensations(
+    namespace: NamespaceParam = None,
+    session_id: SessionParam = None,
+    cursor: CursorParam = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ops.OpsCondensationPage:
+    visible = _visible(namespace)
+    return ops.condensations(visible, session_id=session_id, cursor=cursor, limit=limit)
+
+
+@app.get("/v1/ops/context_packs", summary="Stored context packs, newest first (pack with include_pack=true)")
+def get_context_packs(
+    namespace: NamespaceParam = None,
+    session_id: SessionParam = None,
+    include_pack: Annotated[bool, Query()] = False,
+    cursor: CursorParam = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ops.OpsContextPackPage:
+    visible = _visible(namespace)
+    return ops.context_packs(
+        visible, session_id=session_id, include_pack=include_pack, cursor=cursor, limit=limit
+    )
+
+
+@app.get("/v1/ops/procedural", summary="The prompt and tool registry: live procedural memories and tools")
+def get_procedural(
+    namespace: NamespaceParam = None,
+    cursor: CursorParam = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ops.OpsProcedural:
+    return ops.procedural(_visible(namespace), cursor=cursor, limit=limit)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run(app, event, context)

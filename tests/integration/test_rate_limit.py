@@ -1,0 +1,96 @@
+"""Per-key rate limits: a Redis token bucket; over the limit is a 429 with Retry-After; Redis down fails open."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+import redis
+
+from infra.local.services import free_port
+from memos import ratelimit
+from tests.conftest import Api, make_key
+from tests.integration.test_resilience import env_override
+
+
+@pytest.fixture
+def low_limit(monkeypatch):
+    """A 2-token bucket refilled at 1 token/s (the settings fields default to 50/s and 100)."""
+
+    def use(rate: float = 1.0, burst: int = 2) -> None:
+        monkeypatch.setattr(ratelimit, "get_settings", lambda: SimpleNamespace(rate_limit_rps=rate, rate_limit_burst=burst))
+
+    use()
+    return use
+
+
+def _query(api: Api, ns: str):
+    return api.call("POST", "/v1/query", {"namespace": ns, "query": "anything"})
+
+
+def test_a_key_over_its_burst_gets_429_in_the_error_shape_with_retry_after(low_limit, ns, db_conn):
+    api = Api(make_key(["memory:read", "memory:write"], [ns]))
+    assert _query(api, ns)[0] == 200
+    assert _query(api, ns)[0] == 200
+    status, body, headers = _query(api, ns)
+    assert status == 429
+    assert body == {"error": {"code": "rate_limited", "message": body["error"]["message"], "details": []}}
+    assert headers["retry-after"] == "1" and headers["x-request-id"]
+    # A throttled write never reaches the handler: nothing stored.
+    status, _, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "session_id": "s", "role": "user", "text": "x"})
+    assert status == 429
+    assert db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 0
+
+
+def test_the_bucket_refills_at_the_configured_rate(low_limit, ns):
+    low_limit(rate=20.0, burst=1)
+    api = Api(make_key(["memory:read"], [ns]))
+    assert _query(api, ns)[0] == 200
+    assert _query(api, ns)[0] == 429
+    time.sleep(0.12)  # 20 tokens/s: one token back after 50 ms
+    assert _query(api, ns)[0] == 200
+
+
+def test_each_key_has_its_own_bucket(low_limit, ns):
+    low_limit(rate=0.5, burst=1)
+    first = Api(make_key(["memory:read"], [ns]))
+    second = Api(make_key(["memory:read"], [ns]))
+    assert _query(first, ns)[0] == 200
+    assert _query(first, ns)[0] == 429
+    assert _query(second, ns)[0] == 200
+
+
+def test_public_routes_and_rejected_keys_are_not_limited_per_key(low_limit):
+    low_limit(rate=0.5, burst=1)
+    anon = Api(None)
+    assert all(anon.call("GET", "/v1/health")[0] == 200 for _ in range(3))
+    assert all(anon.call("POST", "/v1/query", {"namespace": "x", "query": "q"})[0] == 401 for _ in range(3))
+
+
+def test_the_bucket_is_one_hash_tagged_key_per_api_key(low_limit, ns, env):
+    api = Api(make_key(["memory:read"], [ns]))
+    assert _query(api, ns)[0] == 200
+    r = redis.Redis.from_url(env["redis_url"], decode_responses=True)
+    from functions.authorizer.handler import authorize
+
+    key_id = authorize({"Authorization": f"Bearer {api.key}"}).key_id
+    bucket = ratelimit.bucket_key(key_id)
+    assert bucket == f"memos:rl:{{{key_id}}}"
+    state = r.hgetall(bucket)
+    assert float(state["tokens"]) == pytest.approx(1.0, abs=0.01)
+    assert 0 < r.pttl(bucket) <= 3000  # expires once a full bucket would have refilled
+
+
+def test_with_redis_down_requests_are_allowed_fail_open(low_limit, ns):
+    low_limit(rate=0.5, burst=1)
+    api = Api(make_key(["memory:read"], [ns]))
+    with env_override(MEMOS_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
+        statuses = [_query(api, ns)[0] for _ in range(4)]
+    assert statuses == [200, 200, 200, 200]
+
+
+def test_a_rate_of_zero_turns_limiting_off(low_limit, ns):
+    low_limit(rate=0, burst=1)
+    api = Api(make_key(["memory:read"], [ns]))
+    assert [_query(api, ns)[0] for _ in range(4)] == [200] * 4
