@@ -27,9 +27,7 @@ def create_key(body: KeyCreateRequest) -> Response[KeyCreated]:
         key, row = keys_admin.create(conn, who, body.name, list(body.scopes), list(body.namespaces))
         conn.commit()
     created = KeyCreated(key=key, **KeyOut.from_row(row).model_dump())
-    return Response(
-        status_code=201, content_type=content_types.APPLICATION_JSON, body=created.model_dump(mode="json")
-    )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
 @app.get("/v1/keys", summary="Keys whose namespaces lie within the caller's grant (no secrets)")

@@ -30,6 +30,15 @@ def reset_process_state() -> None:
     reset_settings()
 
 
+def _import_handlers() -> None:
+    import importlib
+
+    from infra.routes import BACKGROUND_FUNCTIONS, ROUTES
+
+    for name in sorted({r.function for r in ROUTES} | set(BACKGROUND_FUNCTIONS)):
+        importlib.import_module(f"functions.{name}.handler")
+
+
 @dataclass
 class LocalStack:
     data_dir: Path
@@ -93,6 +102,7 @@ class LocalStack:
                 )
                 conn.commit()
 
+            _import_handlers()  # in this thread: concurrent first imports of Powertools modules race
             self.server = LocalServer(self.host, self.port, CONSOLE_DIR if CONSOLE_DIR.is_dir() else None)
             self.server.start()
             self._worker = CondensationWorker().start()

@@ -41,8 +41,8 @@ class Settings(BaseSettings):
 
     # Embeddings: ``hashing`` needs nothing; ``bedrock`` calls Titan; ``sentence-transformers``
     # loads a local model (extra ``local-embed``).
-    embedder: Literal["hashing", "bedrock", "sentence-transformers"] = "hashing"
-    embed_dim: int = Field(default=384, ge=16, le=4096)
+    embedder: Literal["static", "hashing", "bedrock", "sentence-transformers"] = "static"
+    embed_dim: int = Field(default=256, ge=16, le=4096)
     bedrock_embed_model: str = "amazon.titan-embed-text-v2:0"
     st_model: str = "all-MiniLM-L6-v2"
 

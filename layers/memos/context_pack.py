@@ -35,9 +35,19 @@ def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: st
 
 
 def _line(when: Any, role: str, text: str, session_id: str | None = None) -> str:
+    """One memory on its own line, with its date and session: how raw retrieved context reads."""
     day = str(when)[:10]
     where = f", {session_id}" if session_id else ""
     return f"- [{day}{where}] {role}: {text}"
+
+
+def _who(row: dict[str, Any]) -> str:
+    speaker = (row.get("metadata") or {}).get("speaker")
+    return speaker if isinstance(speaker, str) and speaker.strip() else str(row["role"])
+
+
+def _group_header(session_id: str, when: Any) -> str:
+    return f"### {session_id} {str(when)[:10]}"
 
 
 def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidates: list[Candidate]) -> int:
@@ -80,7 +90,7 @@ def build(
         room = max(0, int(budget * (SUMMARY_SHARE + WINDOW_SHARE)) - used - count_tokens(header))
         lines: list[str] = []
         for turn in reversed(window):  # newest first until the share is spent
-            line = _line(turn["occurred_at"], turn["role"], turn["text"])
+            line = f"- {turn['role']}: {turn['text']}"
             cost = count_tokens(line)
             if cost > room:
                 break
@@ -91,25 +101,32 @@ def build(
             parts += [header, *lines]
             used += count_tokens(header) + sum(count_tokens(x) for x in lines)
 
+    # Chosen memories, grouped under one "### session date" header per group (groups in order of
+    # their best score, memories in time order inside): the date and session are said once.
     in_window = {t["memory_id"] for t in window_out}
     items: list[dict[str, Any]] = []
     over: list[UUID] = []
     header = "## Relevant memories"
-    header_cost = count_tokens(header)
-    lines = []
+    groups: dict[tuple[str, str], list[Candidate]] = {}
     for c in chosen:
         if str(c.id) in in_window:
             continue
-        line = _line(c.row["occurred_at"], c.row["role"], c.row["text"], c.row["session_id"])
-        cost = count_tokens(line) + (0 if lines else header_cost)
+        key = (c.row["session_id"], str(c.row["occurred_at"])[:10])
+        line_cost = count_tokens(f"- {_who(c.row)}: {c.row['text']}")
+        cost = line_cost + (0 if key in groups else count_tokens(_group_header(*key)))
+        cost += 0 if groups else count_tokens(header)
         if used + cost > budget:
             over.append(c.id)
             continue
         used += cost
-        lines.append(line)
-        items.append({"memory_id": str(c.id), "score": c.score, "tokens": count_tokens(line)})
-    if lines:
-        parts += [header, *lines]
+        groups.setdefault(key, []).append(c)
+        items.append({"memory_id": str(c.id), "score": c.score, "tokens": line_cost})
+    if groups:
+        parts.append(header)
+        for (session_id, _day), members in groups.items():
+            members.sort(key=lambda c: c.row["occurred_at"])
+            parts.append(_group_header(session_id, members[0].row["occurred_at"]))
+            parts += [f"- {_who(c.row)}: {c.row['text']}" for c in members]
 
     text = "\n".join(parts)
     packed = count_tokens(text)

@@ -1,6 +1,8 @@
 """Embeddings behind one interface.
 
-- ``HashingEmbedder`` (default): no model, no network. Hashed features of stemmed content words,
+- ``StaticEmbedder`` (default, ``memos.static_embedder``): static token vectors distilled once from
+  all-MiniLM-L6-v2 and shipped with the package; numpy at run time, no model, no network.
+- ``HashingEmbedder``: no data at all. Hashed features of stemmed content words,
   word bigrams and character trigrams, signed and L2-normalised. Texts that share words or word
   pieces land close; unrelated texts land near-orthogonal. Deterministic across processes.
 - ``BedrockEmbedder``: Amazon Titan text embeddings v2 through boto3.
@@ -109,6 +111,10 @@ def get_embedder() -> Embedder:
         return BedrockEmbedder(settings)
     if settings.embedder == "sentence-transformers":
         return SentenceTransformerEmbedder(settings)
+    if settings.embedder == "static":
+        from memos.static_embedder import StaticEmbedder  # numpy only; loads data/static_minilm.npz once
+
+        return StaticEmbedder(settings.embed_dim)  # 384 pads the native 256 with zeros
     return HashingEmbedder(settings.embed_dim)
 
 

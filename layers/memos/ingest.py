@@ -32,11 +32,12 @@ from memos.models import IngestedMemory, IngestItem, IngestResponse
 from memos.observability import logger, metrics
 from memos.pipeline import maybe_enqueue_condensation
 from memos.policy import Policy
-from memos.text import content_hash
+from memos.text import content_hash, content_terms
 from memos.tokens import count_tokens
 from memos.working_memory import WorkingMemory
 
 RECENT_TURNS_FOR_NEAR_DUP = 50
+NEAR_DUP_WORD_OVERLAP = 0.6  # Jaccard of content words, on top of the policy's cosine threshold
 AuditEvent = tuple[str, str | None, str | None, UUID | None, dict[str, Any]]
 
 
@@ -165,28 +166,45 @@ def _mark_near_duplicates(
     turns = [p for p in fresh if p.item.kind == "episodic"]
     facts = [p for p in fresh if p.item.kind != "episodic"]
     pools: dict[str | None, tuple[list[UUID], list[np.ndarray]]] = defaultdict(lambda: ([], []))
+    pool_terms: dict[str | None, list[set[str]]] = defaultdict(list)
     if turns:
         for r in long_term.recent_embeddings(
             conn, namespace, sorted({p.item.session_id for p in turns}), RECENT_TURNS_FOR_NEAR_DUP
         ):
             pools[r["session_id"]][0].append(r["id"])
             pools[r["session_id"]][1].append(_as_array(r["embedding"]))
+            pool_terms[r["session_id"]].append(set(content_terms(r["text"])))
     if facts:
         for r in long_term.fact_embeddings(conn, namespace):
             pools[None][0].append(r["id"])
             pools[None][1].append(_as_array(r["embedding"]))
+            pool_terms[None].append(set(content_terms(r["text"])))
     for p in fresh:
         assert p.memory is not None
         ids, vecs = pools[p.key[0]]
         if vecs and p.supersedes is None:  # a new value for a known fact is a conflict, not a duplicate
             sims = np.stack(vecs) @ p.memory.embedding
-            best = int(np.argmax(sims))
-            if sims[best] >= policy.dedup_threshold:
-                p.near_duplicate_of = ids[best]
-                p.memory.status, p.memory.duplicate_of = "duplicate", ids[best]
+            terms = set(content_terms(p.text))
+            # Near means both: close in meaning (embedder-specific scale) and mostly the same words.
+            for best in np.argsort(-sims)[:3]:
+                if sims[best] < policy.dedup_threshold:
+                    break
+                if _jaccard(terms, pool_terms[p.key[0]][int(best)]) >= NEAR_DUP_WORD_OVERLAP:
+                    p.near_duplicate_of = ids[int(best)]
+                    p.memory.status, p.memory.duplicate_of = "duplicate", ids[int(best)]
+                    break
+            if p.near_duplicate_of is not None:
                 continue
         ids.append(p.memory.id)
         vecs.append(p.memory.embedding)
+        pool_terms[p.key[0]].append(set(content_terms(p.text)))
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    """Word overlap; texts that state different numbers (codes, dates, amounts) never match."""
+    if {t for t in a if t.isdigit()} != {t for t in b if t.isdigit()}:
+        return 0.0
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def _as_array(value: Any) -> np.ndarray:

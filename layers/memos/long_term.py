@@ -160,8 +160,8 @@ def recent_embeddings(
 ) -> list[dict[str, Any]]:
     """The last live episodic turns of each session, with their vectors (near-duplicate checks)."""
     return conn.execute(
-        "SELECT s.sid AS session_id, m.id, m.embedding FROM unnest(%s::text[]) AS s(sid)"
-        " CROSS JOIN LATERAL (SELECT id, embedding FROM memories WHERE namespace = %s AND session_id = s.sid"
+        "SELECT s.sid AS session_id, m.id, m.embedding, m.text FROM unnest(%s::text[]) AS s(sid)"
+        " CROSS JOIN LATERAL (SELECT id, embedding, text FROM memories WHERE namespace = %s AND session_id = s.sid"
         "   AND status = 'active' AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %s) AS m",
         (session_ids, namespace, per_session),
     ).fetchall()
@@ -170,7 +170,7 @@ def recent_embeddings(
 def fact_embeddings(conn: psycopg.Connection[Any], namespace: str) -> list[dict[str, Any]]:
     """Every live fact and procedure of the namespace (few, compared exactly)."""
     return conn.execute(
-        "SELECT id, embedding FROM memories WHERE namespace = %s AND status = 'active' AND kind <> 'episodic'",
+        "SELECT id, embedding, text FROM memories WHERE namespace = %s AND status = 'active' AND kind <> 'episodic'",
         (namespace,),
     ).fetchall()
 

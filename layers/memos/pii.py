@@ -14,6 +14,7 @@ issuer digit and a valid Luhn checksum, and labelled secrets need their label.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,16 +42,24 @@ _RULES: tuple[_Rule, ...] = (
         "private_key",
         re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
     ),
-    _Rule("secret", "aws_access_key_id", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b")),
+    _Rule(
+        "secret",
+        "aws_access_key_id",
+        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b"),
+    ),
     _Rule(
         "secret",
         "aws_secret_access_key",
-        re.compile(r"(?i)\baws_?secret_?(?:access_?)?key\b[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),
+        re.compile(
+            r"(?i)\baws_?secret_?(?:access_?)?key\b[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+        ),
         1,
     ),
     _Rule("secret", "api_token", re.compile(r"(?<![\w-])sk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_]{20,}")),
     _Rule("secret", "stripe_key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}")),
-    _Rule("secret", "github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
+    _Rule(
+        "secret", "github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")
+    ),
     _Rule("secret", "slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     _Rule("secret", "google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     _Rule("secret", "memos_key", re.compile(r"\bmemos_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")),
@@ -97,7 +106,11 @@ _RULES: tuple[_Rule, ...] = (
             r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
         ),
     ),
-    _Rule("card", "card", re.compile(r"(?<![\d.,/-])[2-6]\d{3}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,4})?(?![\d/-]|[.,]\d)")),
+    _Rule(
+        "card",
+        "card",
+        re.compile(r"(?<![\d.,/-])[2-6]\d{3}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,4})?(?![\d/-]|[.,]\d)"),
+    ),
     # International: +, a country code, then 7–14 more digits in groups (E.164 allows 15 in all).
     _Rule(
         "phone",
@@ -164,12 +177,14 @@ def _candidates(text: str) -> Iterator[tuple[int, int, _Rule]]:
 
 def find(text: str) -> list[dict[str, Any]]:
     """Non-overlapping findings in text order: ``{type, rule, start, end}``; no values."""
+    starts: list[int] = []  # accepted spans, kept sorted and disjoint
     taken: list[tuple[int, int, _Rule]] = []
     ordered = sorted(_candidates(text), key=lambda c: (_PRIORITY[c[2].type], c[0], -(c[1] - c[0])))
     for start, end, rule in ordered:
-        if all(end <= s or start >= e for s, e, _ in taken):
-            taken.append((start, end, rule))
-    taken.sort(key=lambda c: c[0])
+        i = bisect.bisect_right(starts, start)
+        if (i == 0 or taken[i - 1][1] <= start) and (i == len(taken) or end <= taken[i][0]):
+            starts.insert(i, start)
+            taken.insert(i, (start, end, rule))
     return [{"type": r.type, "rule": r.name, "start": s, "end": e} for s, e, r in taken]
 
 

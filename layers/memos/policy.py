@@ -17,8 +17,8 @@ class RetrievalWeights(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    vector: float = Field(0.35, ge=0, le=5)
-    lexical: float = Field(0.40, ge=0, le=5)
+    vector: float = Field(0.50, ge=0, le=5)
+    lexical: float = Field(0.30, ge=0, le=5)
     recency: float = Field(0.05, ge=0, le=5)
     importance: float = Field(0.10, ge=0, le=5)
     entity: float = Field(0.05, ge=0, le=5)

@@ -7,7 +7,8 @@ time range the question names, and the asking session's L1 window.
 
     score = Σ_c w_c · c / Σ_c w_c      over the components that apply (weights: namespace policy)
 
-  vector      cosine similarity, relative to the best candidate's (best = 1)
+  vector      cosine similarity, min-max scaled over the candidates (best = 1, worst = 0): embedders
+              differ in scale (static vectors of unrelated texts still score ~0.8)
   lexical     Okapi BM25 with the namespace's own term statistics, relative to the best candidate's
   recency     2^(-(newest event time among candidates - this one's) / recency_half_life)
   importance  the memory's current importance (ingest signals, access, decay)
@@ -100,6 +101,10 @@ def fetch_candidates(
 ) -> list[dict[str, Any]]:
     where, params = _filters_sql(req)
     params.update(qvec=qvec, tsq=tsq, n=limit)
+    # One HNSW graph serves every namespace: keep scanning past other tenants' neighbours
+    # (pgvector 0.8 iterative scan) instead of returning too few after the namespace filter.
+    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    conn.execute("SET LOCAL hnsw.ef_search = 100")
     rows = conn.execute(
         f"{_SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
     ).fetchall()
@@ -140,14 +145,15 @@ def score_candidates(
         for c in cands
     }
     best_bm = max(bm.values(), default=0.0) or 1.0
-    best_v = max((float(c.row["vsim"]) for c in cands), default=0.0)
-    best_v = best_v if best_v > 0 else 1.0
+    sims = [float(c.row["vsim"]) for c in cands]
+    low_v, best_v = (min(sims), max(sims)) if sims else (0.0, 1.0)
+    span_v = best_v - low_v if best_v > low_v else 1.0
     newest = max((c.row["occurred_at"] for c in cands), default=None)
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
     for c in cands:
         comp = {
-            "vector": max(0.0, float(c.row["vsim"])) / best_v,
+            "vector": (float(c.row["vsim"]) - low_v) / span_v if len(cands) > 1 else 1.0,
             "lexical": bm[c.id] / best_bm,
             "recency": math.pow(2.0, -(newest - c.row["occurred_at"]).total_seconds() / half_life_s)
             if newest

@@ -68,7 +68,21 @@ JSONISH = st.recursive(
 )
 HUGE = st.integers(min_value=20_001, max_value=1_200_000).map(lambda n: "é" * (n // 2) + "x" * (n - n // 2))
 BAD_NAMES = st.sampled_from(
-    ["", " ", "-x", "_x", "a" * 129, "ns/../other", "ns with space", "ns\x00", "名字", "*", "a*", "a,b", "%2F"]
+    [
+        "",
+        " ",
+        "-x",
+        "_x",
+        "a" * 129,
+        "ns/../other",
+        "ns with space",
+        "ns\x00",
+        "名字",
+        "*",
+        "a*",
+        "a,b",
+        "%2F",
+    ]
 )
 BAD_TIMES = st.sampled_from(
     [
@@ -85,7 +99,9 @@ BAD_TIMES = st.sampled_from(
         "２０２４-01-01T00:00:00Z",
     ]
 )
-UNICODE = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=("Cs",)), max_size=60)
+UNICODE = st.text(
+    alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=("Cs",)), max_size=60
+)
 JUNK = JSONISH | HUGE | BAD_NAMES | BAD_TIMES | UNICODE
 
 
@@ -121,7 +137,12 @@ def _valid_bodies(t: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("POST", "/v1/answer"): {"namespace": ns, "question": "What is Ana allergic to?", "top_k": 4},
         ("POST", "/v1/answer/stream"): {"namespace": ns, "question": "What is Ana allergic to?"},
-        ("POST", "/v1/sessions/reset"): {"namespace": ns, "session_id": "nobody", "confirm": False, "dry_run": True},
+        ("POST", "/v1/sessions/reset"): {
+            "namespace": ns,
+            "session_id": "nobody",
+            "confirm": False,
+            "dry_run": True,
+        },
         ("PATCH", "/v1/memories/{memory_id}"): {"text": "Ana is allergic to tree nuts", "importance": 0.7},
         ("PUT", "/v1/policy"): {"namespace": ns, "settings": {"l1_window_size": 30, "pii_redaction": False}},
         ("POST", "/v1/keys"): {"name": "fuzz", "scopes": ["memory:read"], "namespaces": [ns]},
@@ -197,7 +218,9 @@ def test_json_routes_answer_2xx_or_4xx_and_rejections_store_nothing(target, db_c
     elif kind == "jsonish":
         raw = _encode(data.draw(JSONISH, label="body"))
     else:
-        raw = data.draw(st.binary(max_size=300) | st.sampled_from([b"{", b"\xff\xfe{}", b"[]", b"null", b'{"a":']))
+        raw = data.draw(
+            st.binary(max_size=300) | st.sampled_from([b"{", b"\xff\xfe{}", b"[]", b"null", b'{"a":'])
+        )
     path = template.split("#")[0].replace("{memory_id}", target["memory_id"])
     _check(target, db_conn, method, path, raw)
 
@@ -231,7 +254,9 @@ def test_deeply_nested_json_is_a_clean_4xx(target, db_conn, route, depth):
     _check(target, db_conn, method, path, raw)
 
 
-@pytest.mark.parametrize("memory_id", ["x", "0" * 40, "%00", "..%2F..%2Fkeys", str(uuid.uuid4()).upper(), "1" * 300])
+@pytest.mark.parametrize(
+    "memory_id", ["x", "0" * 40, "%00", "..%2F..%2Fkeys", str(uuid.uuid4()).upper(), "1" * 300]
+)
 def test_malformed_path_ids_are_404(target, memory_id):
     for method in ("GET", "DELETE"):
         status, body, _ = target["api"].call(method, f"/v1/memories/{memory_id}")

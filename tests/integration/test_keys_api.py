@@ -38,7 +38,9 @@ def test_create_returns_the_key_once_and_it_works_within_its_grant(api, tenant, 
 
     agent = Api(key)
     ns = f"{tenant}-prod"
-    status, _, _ = agent.call("POST", "/v1/ingest", {"namespace": ns, "session_id": "s", "role": "user", "text": "hi"})
+    status, _, _ = agent.call(
+        "POST", "/v1/ingest", {"namespace": ns, "session_id": "s", "role": "user", "text": "hi"}
+    )
     assert status == 200
     assert agent.call("POST", "/v1/query", {"namespace": ns, "query": "hi"})[0] == 200
     assert agent.call("POST", "/v1/query", {"namespace": f"{tenant}x", "query": "hi"})[0] == 403

@@ -101,7 +101,9 @@ def world(env: dict[str, Any], admin_key: str) -> World:
         key_ids={},
     )
     w.admin = Api(admin_key)
-    w.mem[w.a_ns] = _seed(w.admin, w.a_ns, ["Alice Silva lives in Lisbon and likes espresso", "alpha marker"])[0]
+    w.mem[w.a_ns] = _seed(
+        w.admin, w.a_ns, ["Alice Silva lives in Lisbon and likes espresso", "alpha marker"]
+    )[0]
     w.mem[w.b_ns] = _seed(
         w.admin, w.b_ns, [f"Bruno Costa keeps the {w.b_mark} vault code in Porto", f"bravo {w.b_mark} marker"]
     )[0]
@@ -165,7 +167,9 @@ def _policy_body(w: World, ns: str) -> dict[str, Any]:
     doc = w.admin.call("GET", "/v1/openapi.json", key=None)[1] if w.admin else {}
     change = {"l1_window_size": 25}
     try:
-        ref = doc["paths"]["/v1/policy"]["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        ref = doc["paths"]["/v1/policy"]["put"]["requestBody"]["content"]["application/json"]["schema"][
+            "$ref"
+        ]
         props = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]].get("properties", {})
     except (KeyError, TypeError):
         props = {}
@@ -201,7 +205,10 @@ def _request(
     bodies: dict[tuple[str, str], tuple[str, Any]] = {
         ("GET", "/v1/health"): (p, None),
         ("GET", "/v1/openapi.json"): (p, None),
-        ("POST", "/v1/ingest"): (p, {"namespace": ns, "session_id": "s", "role": "user", "text": "matrix write"}),
+        ("POST", "/v1/ingest"): (
+            p,
+            {"namespace": ns, "session_id": "s", "role": "user", "text": "matrix write"},
+        ),
         ("GET", "/v1/memories"): (f"{p}?namespace={ns}", None),
         ("GET", "/v1/memories/{memory_id}"): (f"/v1/memories/{mid}", None),
         ("PATCH", "/v1/memories/{memory_id}"): (f"/v1/memories/{mid}", {"text": "patched by the matrix"}),
@@ -242,7 +249,7 @@ def _snapshot(db_conn: Any, env: dict[str, Any], ns: str) -> dict[str, Any]:
     snap: dict[str, Any] = {}
     for table in _namespace_tables(db_conn):
         snap[table] = db_conn.execute(
-            f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h"  # noqa: S608
+            f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h"
             f" FROM {table} t WHERE namespace = %s",
             (ns,),
         ).fetchone()
@@ -256,7 +263,11 @@ def _snapshot(db_conn: Any, env: dict[str, Any], ns: str) -> dict[str, Any]:
 
 
 def _is_error(body: Any) -> bool:
-    return isinstance(body, dict) and set(body) == {"error"} and {"code", "message", "details"} <= set(body["error"])
+    return (
+        isinstance(body, dict)
+        and set(body) == {"error"}
+        and {"code", "message", "details"} <= set(body["error"])
+    )
 
 
 def _assert_no_b_data(w: World, body: Any) -> None:
@@ -275,7 +286,9 @@ def _normalized(w: World, body: Any) -> str:
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method}:{r.path}")
 @pytest.mark.parametrize("key", KEYS)
-def test_security_matrix(world: World, key: str, route: Route, target: str, db_conn: Any, env: dict[str, Any]):
+def test_security_matrix(
+    world: World, key: str, route: Route, target: str, db_conn: Any, env: dict[str, Any]
+):
     if not _served(route):
         pytest.skip(f"{route.function} does not serve {route.method} {route.path} yet")
     w, api, who = world, world.apis[key], world.who[key]
@@ -308,7 +321,9 @@ def test_security_matrix(world: World, key: str, route: Route, target: str, db_c
         assert (status, _normalized(w, out)) == (status2, _normalized(w, out2))
 
 
-OPS_LISTINGS = [r for r in ROUTES if r.method == "GET" and (r.path.startswith("/v1/ops/") or r.path == "/v1/keys")]
+OPS_LISTINGS = [
+    r for r in ROUTES if r.method == "GET" and (r.path.startswith("/v1/ops/") or r.path == "/v1/keys")
+]
 
 
 @pytest.mark.parametrize("route", OPS_LISTINGS, ids=lambda r: r.path)

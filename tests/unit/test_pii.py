@@ -113,7 +113,11 @@ def test_near_miss_card_numbers_are_kept(text):
         ("sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123", "[SECRET]", "api_token"),
         ("token ghp_" + "a1B2c3D4e5" * 4 + " leaked", "token [SECRET] leaked", "github_token"),
         ("slack xoxb-123456789012-abcdefghijkl", "slack [SECRET]", "slack_token"),
-        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def", "Authorization: Bearer [SECRET]", "bearer_token"),
+        (
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def",
+            "Authorization: Bearer [SECRET]",
+            "bearer_token",
+        ),
         ("password: hunter2!", "password: [SECRET]", "password"),
         ("PASSWORD=s3cr3t, then log in", "PASSWORD=[SECRET], then log in", "password"),
         ('password: "correct horse battery"', "password: [SECRET]", "password"),
@@ -180,7 +184,10 @@ def test_redact_json_redacts_nested_strings_and_reports_their_paths():
     value = {"contact": {"emails": ["x@y.org", "none"]}, "n": 4111111111111111, "note": "+44 20 7946 0958"}
     out, findings = redact_json(value)
     assert out == {"contact": {"emails": ["[EMAIL]", "none"]}, "n": 4111111111111111, "note": "[PHONE]"}
-    assert [(f["path"], f["type"]) for f in findings] == [("$.contact.emails[0]", "email"), ("$.note", "phone")]
+    assert [(f["path"], f["type"]) for f in findings] == [
+        ("$.contact.emails[0]", "email"),
+        ("$.note", "phone"),
+    ]
 
 
 def test_luhn():

@@ -1,8 +1,8 @@
 """Plain baselines for the eval harness, each over one conversation's turns (as MemOS is per namespace).
 
 - ``BM25Index``: Okapi BM25 (k1=1.2, b=0.75) over lowercase words without stopwords; no stemming.
-- ``VectorIndex``: cosine similarity over ``HashingEmbedder(384)`` vectors, the same embedder
-  MemOS uses by default, without lexical, recency or importance signals.
+- ``VectorIndex``: cosine similarity over the vectors of the configured embedder (``MEMOS_EMBEDDER``,
+  the same one MemOS uses), without lexical, recency or importance signals.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from memos.embeddings import HashingEmbedder
+from memos.embeddings import Embedder, get_embedder
 from memos.text import STOPWORDS
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -58,8 +58,9 @@ class BM25Index:
 
 
 class VectorIndex:
-    def __init__(self, texts: Sequence[str], dim: int = 384) -> None:
-        self.embedder = HashingEmbedder(dim)
+    def __init__(self, texts: Sequence[str], embedder: Embedder | None = None) -> None:
+        self.embedder = embedder or get_embedder()
+        dim = self.embedder.dim
         self.matrix = self.embedder.embed(list(texts)) if texts else np.zeros((0, dim), dtype=np.float32)
 
     def scores(self, query: str) -> np.ndarray:

@@ -1,0 +1,83 @@
+"""Cold start: import time of each function's handler module, in a fresh interpreter.
+
+    python bench/bench_coldstart.py [--quick | --full] [--repeat R]
+
+For every function in infra/routes.py (API_FUNCTIONS and BACKGROUND_FUNCTIONS) this runs
+``python -X importtime -c "import functions.<name>.handler"`` R times and reports the median of the
+summed self times (the whole import graph, Python start-up excluded), plus the top-level packages
+that cost the most. The SPEC target is <= 200 ms per handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from typing import Any
+
+from bench_common import ROOT, machine, table, write_result
+
+TARGET_MS = 200.0
+
+
+def import_profile(module: str) -> tuple[float, dict[str, float]]:
+    """(total ms, ms per top-level package) of importing ``module`` in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers")])}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=True,
+    )  # fmt: skip
+    per_pkg: dict[str, float] = defaultdict(float)
+    total = 0.0
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cum, name = (part.strip() for part in line[len("import time:") :].split("|"))
+        total += int(self_us)
+        per_pkg[name.strip().split(".")[0]] += int(self_us)
+    return total / 1000, {k: v / 1000 for k, v in per_pkg.items()}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="3 runs per handler (default)")
+    ap.add_argument("--full", action="store_true", help="7 runs per handler")
+    ap.add_argument("--repeat", type=int)
+    args = ap.parse_args(argv)
+    mode = "full" if args.full else "quick"
+    repeat = args.repeat or (7 if args.full else 3)
+    started = machine()
+    from infra.routes import API_FUNCTIONS, BACKGROUND_FUNCTIONS
+
+    results: dict[str, Any] = {}
+    for name in [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS]:
+        runs = [import_profile(f"functions.{name}.handler") for _ in range(repeat)]
+        totals = [t for t, _ in runs]
+        best = runs[totals.index(sorted(totals)[len(totals) // 2])][1]
+        top = sorted(best.items(), key=lambda kv: -kv[1])[:6]
+        results[name] = {
+            "median_ms": round(statistics.median(totals), 1),
+            "min_ms": round(min(totals), 1),
+            "max_ms": round(max(totals), 1),
+            "top_packages_ms": {k: round(v, 1) for k, v in top},
+        }
+    print(f"\nHandler import time (python -X importtime, median of {repeat}; target <= {TARGET_MS:.0f} ms)")
+    table(
+        ("function", "median ms", "min", "max", "ok", "top imports (ms)"),
+        [
+            (
+                name, r["median_ms"], r["min_ms"], r["max_ms"], "yes" if r["median_ms"] <= TARGET_MS else "NO",
+                ", ".join(f"{k} {v:.0f}" for k, v in list(r["top_packages_ms"].items())[:4]),
+            )
+            for name, r in results.items()
+        ],
+    )  # fmt: skip
+    write_result("coldstart", mode, {"repeat": repeat, "target_ms": TARGET_MS, "functions": results}, started)
+    return results
+
+
+if __name__ == "__main__":
+    main()

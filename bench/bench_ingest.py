@@ -1,0 +1,231 @@
+"""Ingest throughput and latency, in process (``memos.ingest.ingest``) and over HTTP (``POST /v1/ingest``).
+
+    python bench/bench_ingest.py [--quick | --full] [--batches N] [--singles N]
+
+Batches of 500 items into one namespace (50 sessions), then single-item ingests. The in-process
+batch run is instrumented: the embedder call, the memories INSERT, and the other steps are timed
+separately, and the same batches are ingested once more with the HNSW index dropped, so the share
+of the index in the insert cost is measured, not guessed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from bench_common import (
+    Http,
+    TextSource,
+    admin_conn,
+    local_stack,
+    machine,
+    pct,
+    set_nodelay,
+    table,
+    write_result,
+)
+
+BATCH = 500
+
+
+class Phases:
+    """Accumulated wall time of wrapped functions (a profiler with a handful of named probes)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - t
+
+        return timed
+
+
+def instrument(phases: Phases) -> Callable[[], None]:
+    """Wrap the steps of memos.ingest.ingest; returns a function that undoes it."""
+    from memos import audit, entities, ingest, long_term, pipeline
+
+    embedder = ingest.get_embedder()
+
+    class TimedEmbedder:
+        dim = embedder.dim
+
+        def embed(self, texts: list[str]) -> Any:
+            return phases.wrap("embed", embedder.embed)(texts)
+
+    patches: list[tuple[Any, str, Any]] = [
+        (ingest, "get_embedder", lambda: TimedEmbedder()),
+        (long_term, "insert_memories", None),
+        (long_term, "find_live_hashes", None),
+        (long_term, "reserve_turns", None),
+        (ingest, "_mark_near_duplicates", None),
+        (ingest, "record_terms", None),
+        (entities, "record_mentions", None),
+        (audit, "record_many", None),
+        (ingest, "_push_l1", None),
+        (ingest, "maybe_enqueue_condensation", None),
+        (pipeline.CondensationJob, "send", None),
+    ]
+    saved = []
+    for mod, name, replacement in patches:
+        original = getattr(mod, name)
+        saved.append((mod, name, original))
+        label = {"maybe_enqueue_condensation": "condensation_check", "send": "sqs_send"}.get(
+            name, name.lstrip("_")
+        )
+        setattr(mod, name, replacement or phases.wrap(label, original))
+
+    def undo() -> None:
+        for mod, name, original in saved:
+            setattr(mod, name, original)
+
+    return undo
+
+
+def batch_in_process(namespace: str, batches: list[list[dict[str, Any]]]) -> tuple[float, Phases]:
+    from memos.ingest import ingest
+    from memos.models import IngestItem
+
+    parsed = [[IngestItem.model_validate(i) for i in b] for b in batches]
+    phases = Phases()
+    undo = instrument(phases)
+    try:
+        t = time.perf_counter()
+        for items in parsed:
+            ingest(namespace, items, actor="bench")
+        return time.perf_counter() - t, phases
+    finally:
+        undo()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes (the default)")
+    ap.add_argument("--full", action="store_true", help="larger sizes")
+    ap.add_argument("--batches", type=int, help="batches of 500 per run")
+    ap.add_argument("--singles", type=int, help="single-item ingests per path")
+    args = ap.parse_args(argv)
+    mode = "full" if args.full else "quick"
+    n_batches = args.batches or (20 if args.full else 6)
+    n_singles = args.singles or (500 if args.full else 200)
+    started = machine()
+    texts = TextSource(seed=11)
+    out: dict[str, Any] = {"batch_size": BATCH, "batches": n_batches}
+    from memos.models import IngestItem
+
+    with local_stack() as stack:
+        http = Http(stack.url, stack.api_key or "")
+        # Warm up both paths (imports, pools, prepared statements) outside the measurement.
+        from memos.ingest import ingest
+
+        ingest("bench-warm", [IngestItem.model_validate(i) for i in texts.items(20, 2)])
+        http.post("/v1/ingest", {"namespace": "bench-warm", "items": texts.items(20, 2)})
+
+        rows = []
+        # 1. in process, batches of 500, HNSW index in place (the schema as shipped)
+        batches = [texts.items(BATCH, 50) for _ in range(n_batches)]
+        secs, phases = batch_in_process("bench-batch-inproc", batches)
+        n = BATCH * n_batches
+        out["batch_in_process"] = {"memories": n, "seconds": round(secs, 3), "per_s": round(n / secs, 1)}
+        out["batch_in_process_phases_s"] = {k: round(v, 3) for k, v in sorted(phases.seconds.items())}
+        rows.append(("batch, in process (HNSW)", n, secs, n / secs))
+
+        # 2. over HTTP, same shape
+        batches = [texts.items(BATCH, 50) for _ in range(n_batches)]
+        t = time.perf_counter()
+        for b in batches:
+            status, body = http.post("/v1/ingest", {"namespace": "bench-batch-http", "items": b})
+            assert status == 200, (status, body)
+        secs = time.perf_counter() - t
+        out["batch_http"] = {"memories": n, "seconds": round(secs, 3), "per_s": round(n / secs, 1)}
+        rows.append(("batch, HTTP (HNSW)", n, secs, n / secs))
+
+        # 3. in process without the HNSW index: what the index costs per insert
+        with admin_conn() as conn:
+            hnsw = conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw'"
+            ).fetchone()
+            conn.execute("DROP INDEX memories_embedding_hnsw")
+        batches = [texts.items(BATCH, 50) for _ in range(n_batches)]
+        secs_no, phases_no = batch_in_process("bench-batch-noindex", batches)
+        out["batch_in_process_no_hnsw"] = {
+            "memories": n,
+            "seconds": round(secs_no, 3),
+            "per_s": round(n / secs_no, 1),
+        }
+        out["batch_in_process_no_hnsw_phases_s"] = {
+            k: round(v, 3) for k, v in sorted(phases_no.seconds.items())
+        }
+        rows.append(("batch, in process (no HNSW index)", n, secs_no, n / secs_no))
+        with admin_conn() as conn:
+            t = time.perf_counter()
+            conn.execute(hnsw["indexdef"])
+            out["hnsw_rebuild_s"] = round(time.perf_counter() - t, 2)
+            out["rows_at_rebuild"] = conn.execute("SELECT count(*) AS n FROM memories").fetchone()["n"]
+
+        print(f"\nBatch ingest ({n_batches} batches of {BATCH}, 50 sessions, fresh store)")
+        table(("path", "memories", "seconds", "memories/s"), rows)
+        print("\nwhere the in-process batch time goes (seconds, HNSW vs no index):")
+        keys = sorted(set(phases.seconds) | set(phases_no.seconds), key=lambda k: -phases.seconds.get(k, 0))
+        table(
+            ("step", "with HNSW", "no HNSW"),
+            [(k, phases.seconds.get(k, 0.0), phases_no.seconds.get(k, 0.0)) for k in keys]
+            + [
+                ("(total)", out["batch_in_process"]["seconds"], secs_no),
+                (
+                    "(rest: planning, pydantic, commit)",
+                    out["batch_in_process"]["seconds"] - sum(phases.seconds.values()),
+                    secs_no - sum(phases_no.seconds.values()),
+                ),
+            ],
+        )
+
+        # 4. single-item ingests
+        singles = texts.items(n_singles, 20)
+        from memos.ingest import ingest as ingest_fn
+
+        lat_in: list[float] = []
+        for item in singles:
+            parsed = [IngestItem.model_validate(item)]
+            t = time.perf_counter()
+            ingest_fn("bench-single-inproc", parsed, actor="bench")
+            lat_in.append(time.perf_counter() - t)
+        out["single_in_process"] = pct(lat_in)
+        http.close()
+        for label, nodelay in (("single_http", False), ("single_http_nodelay", True)):
+            set_nodelay(stack, nodelay)
+            http = Http(stack.url, stack.api_key or "")
+            lat_http: list[float] = []
+            for item in texts.items(n_singles, 20):
+                body = {"namespace": "bench-" + label.replace("_", "-"), **item}
+                t = time.perf_counter()
+                status, resp = http.post("/v1/ingest", body)
+                lat_http.append(time.perf_counter() - t)
+                assert status == 200, (status, resp)
+            http.close()
+            out[label] = pct(lat_http)
+        print(f"\nSingle ingest ({n_singles} each, 20 sessions)")
+        table(
+            ("path", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms"),
+            [
+                (name, r["n"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["mean_ms"])
+                for name, r in (
+                    ("in process", out["single_in_process"]),
+                    ("HTTP (server as shipped)", out["single_http"]),
+                    ("HTTP (server with TCP_NODELAY)", out["single_http_nodelay"]),
+                )
+            ],
+        )
+    write_result("ingest", mode, out, started)
+    return out
+
+
+if __name__ == "__main__":
+    main()

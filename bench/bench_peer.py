@@ -1,0 +1,216 @@
+"""Side by side with a peer: MemOS vs mem0 (``infer=False``) on the same PostgreSQL + pgvector.
+
+    python bench/bench_peer.py [--quick | --full] [--memories N] [--queries Q] [--peer-python PATH]
+
+mem0 is not a project dependency: it runs from its own virtualenv (default ``/tmp/mem0venv``,
+created with ``python3.11 -m venv /tmp/mem0venv && /tmp/mem0venv/bin/pip install mem0ai
+psycopg[binary] psycopg-pool pgvector numpy``), in a subprocess, against the local stack's
+embedded PostgreSQL (its own table in the same database). Both sides use the same embedder:
+MemOS's static embedder (``layers/memos/static_embedder.py``, numpy only), plugged into mem0 in
+place of its OpenAI embedder, so neither side calls a model or the network. mem0 gets no LLM call
+(``infer=False`` stores messages as given); a dummy OpenAI key only satisfies its constructor.
+
+Measured on each side, in process: adding N messages in calls of 20 (mem0 ``add(messages)``,
+MemOS ``ingest`` of 20 items), single adds (p50/p95), and searches (mem0 ``search(top_k=8)``,
+MemOS ``retrieval.query(top_k=8)``); the ratio is MemOS time / mem0 time (below 1: MemOS faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CHUNK = 20
+
+
+def _pct(samples: list[float]) -> dict[str, float]:
+    s = sorted(x * 1000 for x in samples)
+    return {
+        "n": len(s),
+        "p50_ms": round(s[len(s) // 2], 3),
+        "p95_ms": round(s[min(len(s) - 1, int(0.95 * len(s)))], 3),
+        "mean_ms": round(sum(s) / len(s), 3),
+    }
+
+
+def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
+    """Runs inside the mem0 virtualenv: no memos imports except the static embedder file."""
+    import importlib.util
+
+    os.environ.setdefault("MEM0_TELEMETRY", "False")
+    os.environ.setdefault("OPENAI_API_KEY", "sk-not-used")
+    spec = importlib.util.spec_from_file_location("static_embedder", ROOT / "layers/memos/static_embedder.py")
+    assert spec and spec.loader
+    se = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(se)
+    static = se.StaticEmbedder(workload["dim"])
+
+    from mem0 import Memory
+
+    class StaticMem0Embedder:
+        def embed(self, text: Any, memory_action: Any = None) -> list[float]:
+            return static.embed([text])[0].tolist()
+
+    config = {
+        "vector_store": {
+            "provider": "pgvector",
+            "config": {
+                "connection_string": db_url,
+                "collection_name": "mem0_bench",
+                "embedding_model_dims": workload["dim"],
+                "hnsw": True,
+            },
+        },
+        "history_db_path": str(Path(workload["tmp"]) / "mem0_history.db"),
+    }
+    m = Memory.from_config(config)
+    m.embedding_model = StaticMem0Embedder()
+    user = "peer-user"
+    out: dict[str, Any] = {
+        "mem0_version": __import__("mem0").__version__ if hasattr(__import__("mem0"), "__version__") else "?"
+    }
+    msgs = workload["messages"]
+    t = time.perf_counter()
+    for lo in range(0, len(msgs), CHUNK):
+        m.add(msgs[lo : lo + CHUNK], user_id=user, infer=False)
+    out["bulk_s"] = time.perf_counter() - t
+    lat = []
+    for msg in workload["singles"]:
+        t = time.perf_counter()
+        m.add([msg], user_id=user, infer=False)
+        lat.append(time.perf_counter() - t)
+    out["single"] = _pct(lat)
+    lat = []
+    for q in workload["queries"]:
+        t = time.perf_counter()
+        m.search(q, filters={"user_id": user}, top_k=8)
+        lat.append(time.perf_counter() - t)
+    out["search"] = _pct(lat)
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute("SELECT count(*) FROM mem0_bench").fetchone()
+        out["rows_stored"] = row[0] if row else 0
+    return out
+
+
+def memos_side(workload: dict[str, Any]) -> dict[str, Any]:
+    from memos.ingest import ingest
+    from memos.models import IngestItem, QueryRequest
+    from memos.retrieval import query
+
+    ns = "peer-user"
+    items = [
+        IngestItem(session_id="s1", role=msg["role"], text=msg["content"]) for msg in workload["messages"]
+    ]
+    out: dict[str, Any] = {}
+    t = time.perf_counter()
+    for lo in range(0, len(items), CHUNK):
+        ingest(ns, items[lo : lo + CHUNK], actor="bench")
+    out["bulk_s"] = time.perf_counter() - t
+    lat = []
+    for msg in workload["singles"]:
+        item = IngestItem(session_id="s2", role=msg["role"], text=msg["content"])
+        t = time.perf_counter()
+        ingest(ns, [item], actor="bench")
+        lat.append(time.perf_counter() - t)
+    out["single"] = _pct(lat)
+    lat = []
+    for q in workload["queries"]:
+        t = time.perf_counter()
+        query(QueryRequest(namespace=ns, query=q, top_k=8))
+        lat.append(time.perf_counter() - t)
+    out["search"] = _pct(lat)
+    from memos import db
+
+    with db.connection() as conn:
+        out["rows_stored"] = conn.execute(
+            "SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)
+        ).fetchone()["n"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1,000 memories, 100 queries (default)")
+    ap.add_argument("--full", action="store_true", help="5,000 memories, 300 queries")
+    ap.add_argument("--memories", type=int)
+    ap.add_argument("--queries", type=int)
+    ap.add_argument("--peer-python", default=os.environ.get("MEM0_PYTHON", "/tmp/mem0venv/bin/python"))
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:  # inside the mem0 virtualenv
+        workload = json.loads(Path(args.worker).read_text())
+        print(json.dumps(mem0_worker(workload["db_url"], workload)))
+        return {}
+
+    import tempfile
+
+    from bench_common import TextSource, local_stack, machine, table, write_result
+
+    mode = "full" if args.full else "quick"
+    n = args.memories or (5_000 if args.full else 1_000)
+    n_q = args.queries or (300 if args.full else 100)
+    started = machine()
+    if not Path(args.peer_python).exists():
+        print(f"peer skipped: no mem0 interpreter at {args.peer_python} (see this file's docstring)")
+        write_result("peer", mode, {"skipped": f"no mem0 interpreter at {args.peer_python}"}, started)
+        return {}
+    texts = TextSource(seed=41)
+    from memos.config import get_settings
+
+    workload: dict[str, Any] = {
+        "dim": get_settings().embed_dim,
+        "messages": [
+            {"role": "user" if i % 2 == 0 else "assistant", "content": texts.text()} for i in range(n)
+        ],
+        "singles": [{"role": "user", "content": texts.text()} for _ in range(100)],
+        "queries": [texts.query() for _ in range(n_q)],
+    }
+    with tempfile.TemporaryDirectory(prefix="memos-peer-") as tmp, local_stack():
+        workload["tmp"] = tmp
+        workload["db_url"] = os.environ["MEMOS_DATABASE_URL"]
+        wl = Path(tmp) / "workload.json"
+        wl.write_text(json.dumps(workload))
+        memos = memos_side(workload)
+        proc = subprocess.run(
+            [args.peer_python, str(Path(__file__).resolve()), "--worker", str(wl)],
+            capture_output=True, text=True, timeout=1800, cwd=tmp,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            write_result(
+                "peer",
+                mode,
+                {"skipped": "mem0 worker failed", "stderr": proc.stderr[-3000:], "memos": memos},
+                started,
+            )
+            return {}
+        mem0 = json.loads(proc.stdout.strip().splitlines()[-1])
+    rows = [
+        ("add N in calls of 20 (s)", n, memos["bulk_s"], mem0["bulk_s"], memos["bulk_s"] / mem0["bulk_s"]),
+        ("  = memories/s", n, n / memos["bulk_s"], n / mem0["bulk_s"], mem0["bulk_s"] / memos["bulk_s"]),
+        ("single add p50 (ms)", 100, memos["single"]["p50_ms"], mem0["single"]["p50_ms"], memos["single"]["p50_ms"] / mem0["single"]["p50_ms"]),
+        ("single add p95 (ms)", 100, memos["single"]["p95_ms"], mem0["single"]["p95_ms"], memos["single"]["p95_ms"] / mem0["single"]["p95_ms"]),
+        ("search p50 (ms)", n_q, memos["search"]["p50_ms"], mem0["search"]["p50_ms"], memos["search"]["p50_ms"] / mem0["search"]["p50_ms"]),
+        ("search p95 (ms)", n_q, memos["search"]["p95_ms"], mem0["search"]["p95_ms"], memos["search"]["p95_ms"] / mem0["search"]["p95_ms"]),
+    ]  # fmt: skip
+    print(
+        f"\nMemOS vs mem0 {mem0.get('mem0_version')} (infer=False), same PostgreSQL, same static embedder, in process"
+    )
+    table(("measure", "n", "MemOS", "mem0", "MemOS/mem0"), rows)
+    print("(for memories/s the ratio is MemOS/mem0 throughput: above 1 means MemOS is faster)")
+    out = {"memories": n, "queries": n_q, "memos": memos, "mem0": mem0, "rows": [list(r) for r in rows]}
+    write_result("peer", mode, out, started)
+    return out
+
+
+if __name__ == "__main__":
+    main()

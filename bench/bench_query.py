@@ -1,0 +1,218 @@
+"""Query latency with N memories in the queried namespace and M in the store across K namespaces.
+
+    python bench/bench_query.py [--quick | --full] [--ns-rows N] [--total-rows M] [--namespaces K] [--queries Q]
+
+The store is bulk-loaded with binary COPY straight into ``memories`` (loading 1M rows through the
+API would take hours at a few hundred rows/s): every NOT NULL column is filled the way ingest fills
+it (content hash, token count, importance, embedding of the indexed text with the configured
+embedder), term statistics are recorded per namespace with ``memos.lexical.record_terms``, session
+counters are set, and the HNSW index is dropped before the load and rebuilt after it (the schema's
+own definition). Then Q queries (questions from the eval set with random names, and chat sentences)
+run in process (``memos.retrieval.query``) and over HTTP (``POST /v1/query``), with and without a
+session_id (which adds the L1 window from Redis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from typing import Any
+
+from bench_common import (
+    Http,
+    TextSource,
+    admin_conn,
+    bulk_load,
+    local_stack,
+    machine,
+    pct,
+    set_nodelay,
+    table,
+    write_result,
+)
+
+TARGET = "bench-q-main"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--quick", action="store_true", help="10k in the namespace, 50k in 50 namespaces (default)"
+    )
+    ap.add_argument(
+        "--full", action="store_true", help="SPEC sizes: 100k in the namespace, 1M in 1,000 namespaces"
+    )
+    ap.add_argument("--ns-rows", type=int)
+    ap.add_argument("--total-rows", type=int)
+    ap.add_argument("--namespaces", type=int)
+    ap.add_argument("--queries", type=int)
+    args = ap.parse_args(argv)
+    mode = "full" if args.full else "quick"
+    n_ns = args.ns_rows or (100_000 if args.full else 10_000)
+    total = args.total_rows or (1_000_000 if args.full else 50_000)
+    k = args.namespaces or (1_000 if args.full else 50)
+    n_q = args.queries or (300 if args.full else 200)
+    if args.ns_rows or args.total_rows or args.namespaces:
+        mode = f"{n_ns // 1000}k-{total // 1000}k-{k}ns"
+    started = machine()
+    texts = TextSource(seed=23)
+    others = k - 1
+    per_other = (total - n_ns) // max(others, 1)
+    layout = {TARGET: n_ns, **{f"bench-q-{i:04d}": per_other for i in range(others)}}
+    out: dict[str, Any] = {
+        "namespace_rows": n_ns,
+        "store_rows": sum(layout.values()),
+        "namespaces": len(layout),
+        "queries": n_q,
+    }
+    print(f"bulk-loading {out['store_rows']:,} rows across {len(layout):,} namespaces ({n_ns:,} in {TARGET})")
+
+    with local_stack() as stack:
+        with admin_conn() as conn:
+            t = time.perf_counter()
+            out["load_s"] = bulk_load(conn, layout, texts, age_days=120)
+            out["load_s"]["total_s"] = round(time.perf_counter() - t, 2)
+            out["table_mb"] = conn.execute(
+                "SELECT pg_total_relation_size('memories') / 1048576 AS mb"
+            ).fetchone()["mb"]
+        print(f"loaded: {out['load_s']}")
+
+        from memos.models import QueryRequest
+        from memos.retrieval import query
+
+        queries = [texts.query() for _ in range(n_q)]
+        sessions = [f"s{i % 50}" for i in range(n_q)]
+        for q in queries[:20]:  # warm: imports, pool, prepared statements, pages in cache
+            query(QueryRequest(namespace=TARGET, query=q))
+
+        results: dict[str, Any] = {}
+        breakdown: dict[str, dict[str, list[float]]] = {}
+        n_vec: list[int] = []
+
+        def run_in_process(label: str, with_session: bool) -> None:
+            lat, parts = [], defaultdict(list)
+            for q, sid in zip(queries, sessions, strict=True):
+                req = QueryRequest(namespace=TARGET, query=q, session_id=sid if with_session else None)
+                t = time.perf_counter()
+                resp = query(req)
+                lat.append(time.perf_counter() - t)
+                for name, ms in resp.timings_ms.items():
+                    parts[name].append(ms)
+            results[label] = pct(lat)
+            breakdown[label] = parts
+
+        def run_http(label: str, with_session: bool, nodelay: bool) -> None:
+            set_nodelay(stack, nodelay)
+            http = Http(stack.url, stack.api_key or "")
+            http.post("/v1/query", {"namespace": TARGET, "query": "warm up"})
+            lat = []
+            for q, sid in zip(queries, sessions, strict=True):
+                body: dict[str, Any] = {"namespace": TARGET, "query": q}
+                if with_session:
+                    body["session_id"] = sid
+                t = time.perf_counter()
+                status, resp = http.post("/v1/query", body)
+                lat.append(time.perf_counter() - t)
+                assert status == 200, (status, resp)
+            http.close()
+            results[label] = pct(lat)
+
+        run_in_process("in process", False)
+        run_in_process("in process, with session_id", True)
+        run_http("HTTP (server as shipped)", False, False)
+        run_http("HTTP, with session_id (as shipped)", True, False)
+        run_http("HTTP (server with TCP_NODELAY)", False, True)
+        run_http("HTTP, with session_id (TCP_NODELAY)", True, True)
+
+        # How many rows the vector retriever returns, and which plan it gets, at this size.
+        from memos.embeddings import get_embedder
+
+        with admin_conn() as conn:
+            for q in queries[:30]:
+                vec = get_embedder().embed([q])[0]
+                n_vec.append(
+                    conn.execute(
+                        "SELECT count(*) AS n FROM (SELECT id FROM memories WHERE namespace = %s AND status = 'active'"
+                        " AND (expires_at IS NULL OR expires_at > now()) ORDER BY embedding <=> %s LIMIT 40) x",
+                        (TARGET, vec),
+                    ).fetchone()["n"]
+                )
+            plan = conn.execute(
+                "EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM memories WHERE namespace = %s AND status = 'active'"
+                " AND (expires_at IS NULL OR expires_at > now()) ORDER BY embedding <=> %s LIMIT 40",
+                (TARGET, get_embedder().embed([queries[0]])[0]),
+            ).fetchall()
+            # The candidate step's SQL, timed statement by statement (same SQL as memos.retrieval).
+            from memos import lexical, retrieval
+            from memos.text import content_terms
+
+            sql_ms: dict[str, list[float]] = defaultdict(list)
+            for q in queries[:50]:
+                req = QueryRequest(namespace=TARGET, query=q)
+                where, params = retrieval._filters_sql(req)
+                t = time.perf_counter()
+                stats = lexical.load_stats(conn, TARGET, content_terms(q))
+                sql_ms["term_stats"].append((time.perf_counter() - t) * 1000)
+                params.update(qvec=get_embedder().embed([q])[0], tsq=retrieval.tsquery_text(q, stats), n=40)
+                t = time.perf_counter()
+                conn.execute(
+                    f"{retrieval._SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
+                ).fetchall()
+                sql_ms["vector_ann"].append((time.perf_counter() - t) * 1000)
+                if params["tsq"]:
+                    t = time.perf_counter()
+                    conn.execute(
+                        f"{retrieval._SELECT} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s)"
+                        " ORDER BY ts_rank_cd(tsv, to_tsquery('english', %(tsq)s), 32) DESC LIMIT %(n)s",
+                        params,
+                    ).fetchall()
+                    sql_ms["full_text"].append((time.perf_counter() - t) * 1000)
+            out["candidate_sql_ms"] = {
+                k: {
+                    "p50": round(statistics.median(v), 2),
+                    "p95": round(sorted(v)[int(0.95 * (len(v) - 1))], 2),
+                }
+                for k, v in sql_ms.items()
+            }
+        out["vector_candidates_returned"] = {"mean": statistics.mean(n_vec), "min": min(n_vec), "asked": 40}
+        out["vector_query_plan"] = [r["QUERY PLAN"] for r in plan]
+
+    out["latency"] = results
+    out["in_process_breakdown_ms"] = {
+        label: {name: round(statistics.median(v), 3) for name, v in parts.items()}
+        for label, parts in breakdown.items()
+    }
+    print(
+        f"\nQuery latency ({n_q} queries; {n_ns:,} rows in the namespace, {out['store_rows']:,} in the store)"
+    )
+    table(
+        ("path", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms"),
+        [
+            (label, r["n"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["mean_ms"])
+            for label, r in results.items()
+        ],
+    )
+    print("\nin-process median per step (ms, from timings_ms):")
+    names = sorted({n for parts in out["in_process_breakdown_ms"].values() for n in parts})
+    table(
+        ("path", *names),
+        [
+            (label, *(parts.get(n, 0.0) for n in names))
+            for label, parts in out["in_process_breakdown_ms"].items()
+        ],
+    )
+    print("\ncandidate SQL, statement by statement (ms):")
+    table(
+        ("statement", "p50", "p95"),
+        [(k, v["p50"], v["p95"]) for k, v in out.get("candidate_sql_ms", {}).items()],
+    )
+    print(f"\nvector retriever returned {out['vector_candidates_returned']} rows; plan:")
+    print("\n".join("  " + line[:160] for line in out["vector_query_plan"]))
+    write_result("query", mode, out, started)
+    return out
+
+
+if __name__ == "__main__":
+    main()

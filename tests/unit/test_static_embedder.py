@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from memos.embeddings import cosine
+from memos.static_embedder import StaticEmbedder, basic_tokenize, load_table, tokenize, wordpiece
+
+
+@pytest.fixture(scope="module")
+def emb() -> StaticEmbedder:
+    return StaticEmbedder()
+
+
+def test_dimension_comes_from_the_shipped_file(emb):
+    table = load_table()
+    assert emb.dim == emb.native_dim == table.vectors.shape[1] == table.meta["dim"]
+    assert len(table.tokens) == len(table.vectors) == table.meta["tokens"]
+    assert not any(t.startswith("[unused") or t in ("[CLS]", "[SEP]", "[PAD]") for t in table.tokens)
+
+
+def test_rows_are_deterministic_normalised_float32(emb):
+    a = emb.embed(["Maya is allergic to peanuts", "Maya is allergic to peanuts", "Quarterly revenue"])
+    assert a.shape == (3, emb.dim)
+    assert a.dtype == np.float32
+    assert np.array_equal(a[0], a[1])
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(a[0], StaticEmbedder().embed(["Maya is allergic to peanuts"])[0])
+
+
+def test_related_words_are_closer_than_unrelated(emb):
+    dog, puppy, invoice, job, career, banana = emb.embed(
+        ["dog", "puppy", "invoice", "job", "career", "banana"]
+    )
+    assert cosine(dog, puppy) > cosine(dog, invoice) + 0.2
+    assert cosine(job, career) > cosine(job, banana) + 0.2
+
+
+def test_a_paraphrase_finds_the_turn_that_shares_no_word_with_it(emb):
+    q, job, home = emb.embed(
+        [
+            "How does Umar earn a living these days?",
+            "Umar: I start my new job as a nurse next week.",
+            "Umar: We finally moved into our new apartment in Galway!",
+        ]
+    )
+    assert cosine(q, job) > cosine(q, home)
+
+
+def test_empty_and_unknown_texts_get_a_valid_vector(emb):
+    out = emb.embed(["", "   ", "😀 🎉", "dog"])
+    assert out.shape == (4, emb.dim)
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    assert not np.isnan(out).any()
+    assert emb.embed([]).shape == (0, emb.dim)
+
+
+def test_other_dimensions_truncate_or_zero_pad():
+    native = StaticEmbedder()
+    texts = ["a dog in the park", "an invoice for March"]
+    padded = StaticEmbedder(native.dim + 128).embed(texts)
+    assert padded.shape == (2, native.dim + 128)
+    assert np.allclose(padded[:, native.dim :], 0.0)
+    assert np.allclose(padded[:, : native.dim], native.embed(texts), atol=1e-6)
+    small = StaticEmbedder(64).embed(texts)
+    assert small.shape == (2, 64)
+    assert np.allclose(np.linalg.norm(small, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError):
+        StaticEmbedder(0)
+
+
+def test_basic_tokenization_lowercases_strips_accents_splits_punctuation_and_cjk():
+    assert basic_tokenize("Café, naïve—Zoë's!") == ["cafe", ",", "naive", "—", "zoe", "'", "s", "!"]
+    assert basic_tokenize("東京 is\tbig") == ["東", "京", "is", "big"]
+    assert basic_tokenize("x^2 a_b $5") == ["x", "^", "2", "a", "_", "b", "$", "5"]
+    assert basic_tokenize("un\x01known") == ["unknown"]
+
+
+def test_wordpiece_is_greedy_longest_match_first():
+    assert load_table().row_of["dog"] >= 0
+    assert wordpiece("dog") == ["dog"]
+    assert wordpiece("invoice") == ["in", "##vo", "##ice"]
+    assert wordpiece("unhappiness") == ["un", "##ha", "##pp", "##iness"]
+    assert wordpiece("😀") == ["[UNK]"]
+    assert wordpiece("a" * 101) == ["[UNK]"]
+    assert tokenize("Playing paella, don't!") == ["playing", "pa", "##ella", ",", "don", "'", "t", "!"]
