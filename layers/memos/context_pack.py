@@ -23,15 +23,38 @@ if TYPE_CHECKING:
 SUMMARY_SHARE, WINDOW_SHARE = 0.3, 0.3
 
 
+def without_forgotten(conn: psycopg.Connection[Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary minus items whose every source memory was since deleted, expired or superseded:
+    forgetting a memory also takes it out of what summaries hand to agents."""
+    ids = {mid for items in summary.values() if isinstance(items, list) for item in items
+           if isinstance(item, dict) for mid in item.get("memory_ids") or []}
+    if not ids:
+        return summary
+    live = {str(r["id"]) for r in conn.execute(
+        "SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND status = 'active'"
+        " AND (expires_at IS NULL OR expires_at > now())", (sorted(ids),)).fetchall()}
+    out: dict[str, Any] = {}
+    for key, items in summary.items():
+        if isinstance(items, list) and items and isinstance(items[0], dict) and "memory_ids" in items[0]:
+            out[key] = [i for i in items if not i.get("memory_ids") or set(i["memory_ids"]) & live]
+        else:
+            out[key] = items
+    return out
+
+
 def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str | None) -> str | None:
     if not session_id:
         return None
     row = conn.execute(
-        "SELECT summary_text FROM condensations WHERE namespace = %s AND session_id = %s AND status = 'done'"
+        "SELECT summary FROM condensations WHERE namespace = %s AND session_id = %s AND status = 'done'"
         " ORDER BY to_turn DESC LIMIT 1",
         (namespace, session_id),
     ).fetchone()
-    return row["summary_text"] if row else None
+    if not row or not row["summary"]:
+        return None
+    from memos.summarizer import render
+
+    return render(without_forgotten(conn, row["summary"])) or None
 
 
 def _line(when: Any, role: str, text: str, session_id: str | None = None) -> str:

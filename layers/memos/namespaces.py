@@ -74,6 +74,15 @@ def export_lines(who: Identity, namespace: str) -> Iterator[str]:
             (namespace,),
         ).fetchall()
         conn.rollback()
+    from memos.context_pack import without_forgotten
+    from memos.summarizer import render
+
+    with db.connection() as conn:
+        for s in summaries:
+            if s["summary"]:
+                s["summary"] = without_forgotten(conn, s["summary"])
+                s["summary_text"] = render(s["summary"])
+        conn.rollback()
     for kind, batch in (("memory", rows), ("summary", summaries), ("entity", entities)):
         for row in batch:
             yield json.dumps({"type": kind, "namespace": namespace, **_plain(row)}, default=str)

@@ -24,8 +24,6 @@ from typing import Any
 from memos.config import get_settings
 from memos.observability import logger
 
-DEFAULT_RATE_PER_S = 50.0
-DEFAULT_BURST = 100
 RETRY_REDIS_AFTER_S = 5.0
 
 # KEYS[1]: the bucket; ARGV: rate per second, burst, cost. Returns {allowed, tokens, retry_ms}.
@@ -126,9 +124,7 @@ _limiter = _Limiter()
 def limits() -> tuple[float, int]:
     """(rate per second, burst) from the settings; a rate ≤ 0 turns limiting off."""
     settings = get_settings()
-    rate = float(getattr(settings, "rate_limit_rps", DEFAULT_RATE_PER_S))
-    burst = int(getattr(settings, "rate_limit_burst", DEFAULT_BURST))
-    return rate, max(1, burst)
+    return float(settings.rate_limit_rps), max(1, int(settings.rate_limit_burst))
 
 
 def check(key_id: str) -> Decision:
