@@ -47,6 +47,9 @@ def env(services: dict[str, Any]) -> Iterator[dict[str, Any]]:
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Headroom for the shared admin key; the rate-limit tests set their own low limits.
+        "MEMOS_RATE_LIMIT_RPS": "100000",
+        "MEMOS_RATE_LIMIT_BURST": "100000",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     saved = {k: os.environ.get(k) for k in values}

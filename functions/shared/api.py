@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import psycopg
 import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -51,6 +52,10 @@ def make_app() -> APIGatewayRestResolver:
     @app.exception_handler(RecursionError)
     def _too_deep(exc: RecursionError) -> Response:
         return error_response(400, "invalid_json", "the request body is nested too deeply")
+
+    @app.exception_handler(psycopg.DataError)
+    def _unstorable(exc: psycopg.DataError) -> Response:
+        return error_response(422, "validation_error", "a value cannot be stored (for example a NUL character)")
 
     @app.exception_handler(pydantic.ValidationError)
     def _invalid_domain(exc: pydantic.ValidationError) -> Response:

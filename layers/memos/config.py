@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     bedrock_summary_model: str = "amazon.nova-lite-v1:0"
 
     # Rate limits per API key (a Redis token bucket locally; API Gateway usage plans in the cloud).
-    rate_limit_rps: float = Field(default=50.0, gt=0)
+    rate_limit_rps: float = Field(default=50.0, ge=0, description="0 turns the local limiter off")
     rate_limit_burst: int = Field(default=100, ge=1)
 
     # Request limits (SPEC §2).

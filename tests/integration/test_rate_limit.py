@@ -19,7 +19,9 @@ def low_limit(monkeypatch):
     """A 2-token bucket refilled at 1 token/s (the settings fields default to 50/s and 100)."""
 
     def use(rate: float = 1.0, burst: int = 2) -> None:
-        monkeypatch.setattr(ratelimit, "get_settings", lambda: SimpleNamespace(rate_limit_rps=rate, rate_limit_burst=burst))
+        monkeypatch.setattr(
+            ratelimit, "get_settings", lambda: SimpleNamespace(rate_limit_rps=rate, rate_limit_burst=burst)
+        )
 
     use()
     return use
@@ -38,9 +40,13 @@ def test_a_key_over_its_burst_gets_429_in_the_error_shape_with_retry_after(low_l
     assert body == {"error": {"code": "rate_limited", "message": body["error"]["message"], "details": []}}
     assert headers["retry-after"] == "1" and headers["x-request-id"]
     # A throttled write never reaches the handler: nothing stored.
-    status, _, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "session_id": "s", "role": "user", "text": "x"})
+    status, _, _ = api.call(
+        "POST", "/v1/ingest", {"namespace": ns, "session_id": "s", "role": "user", "text": "x"}
+    )
     assert status == 429
-    assert db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 0
+    assert (
+        db_conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)).fetchone()["n"] == 0
+    )
 
 
 def test_the_bucket_refills_at_the_configured_rate(low_limit, ns):
@@ -94,3 +100,46 @@ def test_a_rate_of_zero_turns_limiting_off(low_limit, ns):
     low_limit(rate=0, burst=1)
     api = Api(make_key(["memory:read"], [ns]))
     assert [_query(api, ns)[0] for _ in range(4)] == [200] * 4
+
+
+@pytest.fixture
+def cluster_redis(tmp_path):
+    """A one-node Redis Cluster owning every slot: what ElastiCache cluster mode looks like."""
+    import shutil
+    import subprocess
+
+    port = free_port()
+    args = ["--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes"]
+    args += ["--cluster-config-file", str(tmp_path / "nodes.conf"), "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", *args, "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        plain = redis.Redis(port=port, socket_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                plain.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+                break
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        while plain.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") < 0:
+            time.sleep(0.05)
+        yield redis.RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_bucket_script_runs_on_a_cluster_mode_redis(cluster_redis):
+    bucket = ratelimit.TokenBucket(cluster_redis)
+    key_id = "4f1c1d1e-0000-4000-8000-000000000001"
+    decisions = [bucket.take(key_id, rate_per_s=0.5, burst=2) for _ in range(3)]
+    assert [d.allowed for d in decisions] == [True, True, False]
+    assert decisions[2].retry_after_s == pytest.approx(2.0, abs=0.05)
+    assert decisions[2].retry_after_header == "2"
+    assert cluster_redis.keyslot(ratelimit.bucket_key(key_id)) == cluster_redis.keyslot(f"{{{key_id}}}")
