@@ -119,3 +119,5 @@ def test_memos_demo_shows_ranked_results_and_token_savings(services, tmp_path):
     assert "re-sending one turn reports: duplicate" in out.stdout
     assert re.search(r"1\. \[0\.\d+ L[12]\] user: Important: I'm vegetarian", out.stdout)
     assert re.search(r"saved \d+%", out.stdout)
+    assert re.search(r"condensations \(SQS → condense handler\): [1-9]", out.stdout)
+    assert re.search(r"ops/stats condensations: [1-9]\d* × \d+ → \d+ tokens", out.stdout)
