@@ -99,3 +99,17 @@ def test_without_the_policy_text_is_stored_as_sent(api, ns, db_conn):
     m = ingest(api, ns, "Reach me at jane.doe@example.com")
     text = db_conn.execute("SELECT text FROM memories WHERE id = %s", (m["memory_id"],)).fetchone()["text"]
     assert text == "Reach me at jane.doe@example.com"
+
+
+def test_include_filtered_explains_superseded_and_duplicate_memories(api, ns):
+    policies.put_policy(ns, {"dedup_threshold": 0.6}, actor=None, request_id=None)
+    old = ingest(api, ns, "My phone number is 555-0100", kind="semantic")
+    ingest(api, ns, "My phone number is 555-0199", kind="semantic")
+    first = ingest(api, ns, "Book a table for four people at the Italian place on Friday")
+    dup = ingest(api, ns, "Book a table for four people at the Italian place on Friday!")
+    assert dup["status"] == "duplicate" and dup["memory_id"] != first["memory_id"]
+    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "phone number table Italian",
+                                          "include_filtered": True})[1]
+    reasons = {f["memory_id"]: f["reason"] for f in body["filtered"]}
+    assert reasons[old["memory_id"]] == "superseded" and reasons[dup["memory_id"]] == "duplicate"
+    assert old["memory_id"] not in {r["memory_id"] for r in body["results"]}
