@@ -55,7 +55,9 @@ def make_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(psycopg.DataError)
     def _unstorable(exc: psycopg.DataError) -> Response:
-        return error_response(422, "validation_error", "a value cannot be stored (for example a NUL character)")
+        return error_response(
+            422, "validation_error", "a value cannot be stored (for example a NUL character)"
+        )
 
     @app.exception_handler(pydantic.ValidationError)
     def _invalid_domain(exc: pydantic.ValidationError) -> Response:

@@ -75,7 +75,9 @@ def seed(client: MemosClient) -> int:
     from datetime import datetime, timedelta
 
     # A low threshold so the demo shows a condensation: every 5 turns of a session, one job.
-    client.request("PUT", "/v1/policy", {"namespace": NAMESPACE, "settings": {"condense_after_turns": 5}}).ok()
+    client.request(
+        "PUT", "/v1/policy", {"namespace": NAMESPACE, "settings": {"condense_after_turns": 5}}
+    ).ok()
     items = []
     for session_id, start, turns in SESSIONS:
         t0 = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -128,15 +130,19 @@ def show_governance(client: MemosClient, wait_s: float = 15.0) -> None:
         time.sleep(0.5)
     print(f"\ncondensations (SQS → condense handler): {len(done)} done")
     for c in done[:2]:
-        print(f"  {c['session_id']} turns {c['from_turn']}-{c['to_turn']}: {c['tokens_before']} → {c['tokens_after']}"
-              " tokens")
+        print(
+            f"  {c['session_id']} turns {c['from_turn']}-{c['to_turn']}: {c['tokens_before']} → {c['tokens_after']}"
+            " tokens"
+        )
         for line in (c["summary_text"] or "").splitlines()[:4]:
             print(f"     {line}")
     tokens = client.request("GET", f"/v1/ops/stats?namespace={NAMESPACE}").ok()["tokens"]
     for source in ("context_packs", "condensations"):
         t = tokens[source]
         ratio = f"{t['savings_ratio']:.0%}" if t["savings_ratio"] is not None else "n/a"
-        print(f"  ops/stats {source}: {t['count']} × {t['tokens_in']} → {t['tokens_out']} tokens (saved {ratio})")
+        print(
+            f"  ops/stats {source}: {t['count']} × {t['tokens_in']} → {t['tokens_out']} tokens (saved {ratio})"
+        )
 
 
 def run_demo(base_url: str, api_key: str) -> None:

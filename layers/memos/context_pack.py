@@ -26,13 +26,24 @@ SUMMARY_SHARE, WINDOW_SHARE = 0.3, 0.3
 def without_forgotten(conn: psycopg.Connection[Any], summary: dict[str, Any]) -> dict[str, Any]:
     """The summary minus items whose every source memory was since deleted, expired or superseded:
     forgetting a memory also takes it out of what summaries hand to agents."""
-    ids = {mid for items in summary.values() if isinstance(items, list) for item in items
-           if isinstance(item, dict) for mid in item.get("memory_ids") or []}
+    ids = {
+        mid
+        for items in summary.values()
+        if isinstance(items, list)
+        for item in items
+        if isinstance(item, dict)
+        for mid in item.get("memory_ids") or []
+    }
     if not ids:
         return summary
-    live = {str(r["id"]) for r in conn.execute(
-        "SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND status = 'active'"
-        " AND (expires_at IS NULL OR expires_at > now())", (sorted(ids),)).fetchall()}
+    live = {
+        str(r["id"])
+        for r in conn.execute(
+            "SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND status = 'active'"
+            " AND (expires_at IS NULL OR expires_at > now())",
+            (sorted(ids),),
+        ).fetchall()
+    }
     out: dict[str, Any] = {}
     for key, items in summary.items():
         if isinstance(items, list) and items and isinstance(items[0], dict) and "memory_ids" in items[0]:

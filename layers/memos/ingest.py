@@ -215,7 +215,9 @@ def _find_conflicts(conn: psycopg.Connection[Any], namespace: str, fresh: list[_
     keyed = [p for p in fresh if p.memory is not None and p.memory.fact_key]
     if not keyed:
         return
-    current = long_term.facts_by_key(conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory and p.memory.fact_key}))
+    current = long_term.facts_by_key(
+        conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory and p.memory.fact_key})
+    )
     for p in keyed:  # later items in a request supersede earlier ones with the same key
         assert p.memory is not None and p.memory.fact_key is not None
         old = current.get(p.memory.fact_key)

@@ -123,19 +123,25 @@ def fetch_candidates(
     return rows
 
 
-def kept_out_by_governance(conn: psycopg.Connection[Any], req: QueryRequest, qvec: Any) -> list[FilteredCandidate]:
+def kept_out_by_governance(
+    conn: psycopg.Connection[Any], req: QueryRequest, qvec: Any
+) -> list[FilteredCandidate]:
     """Memories near the query that governance keeps out of retrieval, with the reason:
     ``duplicate`` (linked to its original), ``superseded`` (a newer fact replaced it) or ``expired``
     (decay or TTL). Deleted memories are forgotten and never listed."""
     where, params = _filters_sql(req)
-    where = where.replace("status = 'active' AND (expires_at IS NULL OR expires_at > now())",
-                          "(status IN ('duplicate', 'superseded', 'expired') OR (status = 'active' AND expires_at <= now()))")
+    where = where.replace(
+        "status = 'active' AND (expires_at IS NULL OR expires_at > now())",
+        "(status IN ('duplicate', 'superseded', 'expired') OR (status = 'active' AND expires_at <= now()))",
+    )
     rows = conn.execute(
         f"SELECT id, status FROM memories WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT 20",
         {**params, "qvec": qvec},
     ).fetchall()
-    return [FilteredCandidate(memory_id=r["id"], reason="expired" if r["status"] == "active" else r["status"])
-            for r in rows]
+    return [
+        FilteredCandidate(memory_id=r["id"], reason="expired" if r["status"] == "active" else r["status"])
+        for r in rows
+    ]
 
 
 def score_candidates(

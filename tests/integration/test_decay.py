@@ -59,7 +59,9 @@ def test_idle_episodic_memories_decay_and_expire_while_facts_keep(api, ns, db_co
     assert all(i not in api.call("GET", f"/v1/namespaces/{ns}/export")[1] for i in old_turns)
     answer = api.call("POST", "/v1/answer", {"namespace": ns, "question": "What about the printer jam?"})[1]
     assert set(answer["citations"]).isdisjoint(old_turns)
-    explained = api.call("POST", "/v1/query", {"namespace": ns, "query": "printer", "include_filtered": True})[1]
+    explained = api.call(
+        "POST", "/v1/query", {"namespace": ns, "query": "printer", "include_filtered": True}
+    )[1]
     assert {f["reason"] for f in explained["filtered"] if f["memory_id"] in old_turns} == {"expired"}
     expire = db_conn.execute(
         "SELECT details FROM audit_events WHERE namespace = %s AND action = 'expire'", (ns,)

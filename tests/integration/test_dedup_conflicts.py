@@ -108,8 +108,11 @@ def test_include_filtered_explains_superseded_and_duplicate_memories(api, ns):
     first = ingest(api, ns, "Book a table for four people at the Italian place on Friday")
     dup = ingest(api, ns, "Book a table for four people at the Italian place on Friday!")
     assert dup["status"] == "duplicate" and dup["memory_id"] != first["memory_id"]
-    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "phone number table Italian",
-                                          "include_filtered": True})[1]
+    body = api.call(
+        "POST",
+        "/v1/query",
+        {"namespace": ns, "query": "phone number table Italian", "include_filtered": True},
+    )[1]
     reasons = {f["memory_id"]: f["reason"] for f in body["filtered"]}
     assert reasons[old["memory_id"]] == "superseded" and reasons[dup["memory_id"]] == "duplicate"
     assert old["memory_id"] not in {r["memory_id"] for r in body["results"]}

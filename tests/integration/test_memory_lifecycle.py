@@ -142,12 +142,14 @@ def test_export_is_json_lines_of_live_memories(api, ns):
 def test_a_deleted_memory_leaves_the_session_summary_too(api, ns):
     from memos.condensation import condense
 
-    keep, gone = ingest(api, ns, ["I prefer window seats on flights", "My locker code is 4711"])
+    _, gone = ingest(api, ns, ["I prefer window seats on flights", "My locker code is 4711"])
     assert condense({"job_id": f"{ns}/s/2", "namespace": ns, "session_id": "s", "through_turn": 2}) == "done"
     before = api.call("POST", "/v1/query", {"namespace": ns, "query": "locker", "session_id": "s"})[1]
     assert "4711" in (before["context_pack"]["summary"] or "")
     api.call("DELETE", f"/v1/memories/{gone}")
     after = api.call("POST", "/v1/query", {"namespace": ns, "query": "locker", "session_id": "s"})[1]
-    assert "4711" not in after["context_pack"]["text"] and "window seats" in (after["context_pack"]["summary"] or "")
+    assert "4711" not in after["context_pack"]["text"] and "window seats" in (
+        after["context_pack"]["summary"] or ""
+    )
     export = api.call("GET", f"/v1/namespaces/{ns}/export")[1]
     assert "4711" not in export and "window seats" in export
