@@ -14,7 +14,7 @@ class Route:
     method: str
     path: str  # API Gateway resource path, e.g. /v1/memories/{memory_id}
     function: str  # folder under functions/
-    scope: str | None
+    scope: str | None  # None: public (health only); "any": any valid key
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,11 @@ BACKGROUND_FUNCTIONS: dict[str, FunctionSpec] = {
 }
 
 WRITE, READ, OPS, ADMIN = "memory:write", "memory:read", "ops:read", "admin"
+ANY_KEY = "any"  # any valid key, whatever its scopes
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/health", "api_public", None),
-    Route("GET", "/v1/openapi.json", "api_public", None),
+    Route("GET", "/v1/openapi.json", "api_public", ANY_KEY),
     Route("POST", "/v1/ingest", "api_memory", WRITE),
     Route("GET", "/v1/memories", "api_memory", READ),
     Route("GET", "/v1/memories/{memory_id}", "api_memory", READ),

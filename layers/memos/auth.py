@@ -39,7 +39,7 @@ class Identity:
         return False
 
     def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
+        return scope == "any" or scope in self.scopes or "admin" in self.scopes
 
     def require(self, scope: str, namespace: str | None = None) -> None:
         if not self.has_scope(scope):

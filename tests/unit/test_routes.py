@@ -21,7 +21,7 @@ def test_every_route_is_served_by_its_function_and_nothing_else():
         assert _served(function) == expected, function
 
 
-def test_routes_are_unique_and_public_only_for_health_and_openapi():
+def test_routes_are_unique_and_only_health_is_public():
     keys = [(r.method, r.path) for r in ROUTES]
     assert len(keys) == len(set(keys))
-    assert {r.path for r in ROUTES if r.scope is None} == {"/v1/health", "/v1/openapi.json"}
+    assert {r.path for r in ROUTES if r.scope is None} == {"/v1/health"}
