@@ -55,12 +55,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "finished": rep.finished,
                 }
             )
+            with admin_conn() as conn:  # HOT updates skip index maintenance (incl. the HNSW index)
+                st = conn.execute(
+                    "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'memories'"
+                ).fetchone()
+                time.sleep(0.6)  # statistics are flushed asynchronously
+                st = conn.execute(
+                    "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'memories'"
+                ).fetchone()
+            passes[-1]["updates_so_far"] = st["n_tup_upd"]
+            passes[-1]["hot_updates_so_far"] = st["n_tup_hot_upd"]
         out["passes"] = passes
     print(f"\nDecay over {rows:,} memories in {k} namespaces (batches of 20,000, HNSW index in place)")
     table(
-        ("pass", "scanned", "decayed", "expired", "batches", "seconds", "rows/s"),
+        ("pass", "scanned", "decayed", "expired", "batches", "seconds", "rows/s", "row updates (HOT)"),
         [
-            (p["pass"], p["scanned"], p["decayed"], p["expired"], p["batches"], p["seconds"], p["rows_per_s"])
+            (
+                p["pass"],
+                p["scanned"],
+                p["decayed"],
+                p["expired"],
+                p["batches"],
+                p["seconds"],
+                p["rows_per_s"],
+                f"{p['updates_so_far']:,} ({p['hot_updates_so_far']:,})",
+            )
             for p in passes
         ],
     )
