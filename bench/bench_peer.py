@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:  # inside the mem0 virtualenv
-        workload = json.loads(Path(args.worker).read_text())
-        print(json.dumps(mem0_worker(workload["db_url"], workload)))
+        given = json.loads(Path(args.worker).read_text())
+        print(json.dumps(mem0_worker(given["db_url"], given)))
         return {}
 
     import tempfile

@@ -30,7 +30,7 @@ from memos.lexical import indexed_text, record_terms
 from memos.long_term import NewMemory
 from memos.models import IngestedMemory, IngestItem, IngestResponse
 from memos.observability import logger, metrics
-from memos.pipeline import maybe_enqueue_condensation
+from memos.pipeline import maybe_enqueue_condensation, send_jobs
 from memos.policy import Policy
 from memos.text import content_hash, content_terms
 from memos.tokens import count_tokens
@@ -93,8 +93,7 @@ def ingest(
         conn.commit()
 
     enqueued = [job for job in jobs if job is not None]
-    for job in enqueued:
-        job.send()
+    send_jobs(enqueued)
     _push_l1(namespace, live, policy, l1 or WorkingMemory())
     created = len(live)
     metrics.add_metric(name="MemoriesIngested", unit="Count", value=created)
@@ -166,19 +165,19 @@ def _mark_near_duplicates(
     turns = [p for p in fresh if p.item.kind == "episodic"]
     facts = [p for p in fresh if p.item.kind != "episodic"]
     pools: dict[str | None, tuple[list[UUID], list[np.ndarray]]] = defaultdict(lambda: ([], []))
-    pool_terms: dict[str | None, list[set[str]]] = defaultdict(list)
+    pool_texts: dict[str | None, list[str]] = defaultdict(list)  # words compared only when vectors are close
     if turns:
         for r in long_term.recent_embeddings(
             conn, namespace, sorted({p.item.session_id for p in turns}), RECENT_TURNS_FOR_NEAR_DUP
         ):
             pools[r["session_id"]][0].append(r["id"])
             pools[r["session_id"]][1].append(_as_array(r["embedding"]))
-            pool_terms[r["session_id"]].append(set(content_terms(r["text"])))
+            pool_texts[r["session_id"]].append(r["text"])
     if facts:
         for r in long_term.fact_embeddings(conn, namespace):
             pools[None][0].append(r["id"])
             pools[None][1].append(_as_array(r["embedding"]))
-            pool_terms[None].append(set(content_terms(r["text"])))
+            pool_texts[None].append(r["text"])
     for p in fresh:
         assert p.memory is not None
         ids, vecs = pools[p.key[0]]
@@ -189,7 +188,10 @@ def _mark_near_duplicates(
             for best in np.argsort(-sims)[:3]:
                 if sims[best] < policy.dedup_threshold:
                     break
-                if _jaccard(terms, pool_terms[p.key[0]][int(best)]) >= NEAR_DUP_WORD_OVERLAP:
+                if (
+                    _jaccard(terms, set(content_terms(pool_texts[p.key[0]][int(best)])))
+                    >= NEAR_DUP_WORD_OVERLAP
+                ):
                     p.near_duplicate_of = ids[int(best)]
                     p.memory.status, p.memory.duplicate_of = "duplicate", ids[int(best)]
                     break
@@ -197,7 +199,7 @@ def _mark_near_duplicates(
                 continue
         ids.append(p.memory.id)
         vecs.append(p.memory.embedding)
-        pool_terms[p.key[0]].append(set(content_terms(p.text)))
+        pool_texts[p.key[0]].append(p.text)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

@@ -80,6 +80,40 @@ class CondensationJob:
             return False
 
 
+def send_jobs(jobs: list[CondensationJob]) -> int:
+    """Send jobs in SendMessageBatch calls of ten; returns how many the queue accepted."""
+    queue_url = get_settings().condense_queue_url
+    if not queue_url or not jobs:
+        return 0
+    sent = 0
+    for start in range(0, len(jobs), 10):
+        chunk = jobs[start : start + 10]
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": json.dumps(
+                    {
+                        "job_id": j.job_id,
+                        "namespace": j.namespace,
+                        "session_id": j.session_id,
+                        "through_turn": j.through_turn,
+                    }
+                ),
+            }
+            for i, j in enumerate(chunk)
+        ]
+        try:
+            out = sqs_client().send_message_batch(QueueUrl=queue_url, Entries=entries)
+            sent += len(out.get("Successful", []))
+            for failure in out.get("Failed", []):
+                logger.warning(
+                    "condensation enqueue failed", extra={"job_id": chunk[int(failure["Id"])].job_id}
+                )
+        except Exception as exc:  # lost jobs re-arm once the session gains another threshold of turns
+            logger.warning("condensation enqueue failed", extra={"jobs": len(chunk), "error": str(exc)})
+    return sent
+
+
 def maybe_enqueue_condensation(
     conn: psycopg.Connection[Any], namespace: str, session_id: str, session: dict[str, Any], policy: Policy
 ) -> CondensationJob | None:

@@ -40,6 +40,7 @@ from memos.working_memory import WorkingMemory
 
 CANDIDATE_FLOOR = 40  # candidates per retriever, at least; more for larger top_k
 UBIQUITOUS = 0.3  # words in more than this share of a namespace's memories do not select candidates
+LEXICAL_TERMS = 4  # the rarest query words that select full-text candidates
 
 _SELECT = (
     "SELECT id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"
@@ -60,11 +61,17 @@ class Candidate:
 
 
 def tsquery_text(query: str, stats: lexical.Stats | None = None) -> str:
-    """OR of the query's content words (recall first; BM25 ranks), minus near-ubiquitous ones."""
-    terms = [w for w in words(query) if w.isascii() and w.isalnum() and w not in STOPWORDS]
+    """OR of the query's rarest content words (recall first; BM25 ranks afterwards).
+
+    Words in more than UBIQUITOUS of the namespace select nothing useful, and only the
+    LEXICAL_TERMS rarest words select candidates: in a large namespace every extra common word
+    multiplies the rows PostgreSQL must rank before its LIMIT (docs/BENCHMARKS.md).
+    """
+    terms = list(dict.fromkeys(w for w in words(query) if w.isascii() and w.isalnum() and w not in STOPWORDS))
     if stats is not None and stats.docs >= 20:
         terms = [w for w in terms if stats.df.get(stem(w), 0) / stats.docs <= UBIQUITOUS]
-    return " | ".join(dict.fromkeys(terms))
+        terms = sorted(terms, key=lambda w: stats.df.get(stem(w), 0))[:LEXICAL_TERMS]
+    return " | ".join(terms)
 
 
 def _filters_sql(req: QueryRequest) -> tuple[str, dict[str, Any]]:
@@ -109,11 +116,15 @@ def fetch_candidates(
         f"{_SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
     ).fetchall()
     if tsq:
-        rows += conn.execute(
-            f"{_SELECT} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s)"
-            " ORDER BY ts_rank_cd(tsv, to_tsquery('english', %(tsq)s), 32) DESC LIMIT %(n)s",
-            params,
-        ).fetchall()
+        # The two rarest words together first: few rows to rank even in a large namespace. Only
+        # when that finds too little, any of the rarest words (ranking cost grows with matches).
+        terms = tsq.split(" | ")
+        lexical_rows: list[dict[str, Any]] = []
+        if len(terms) >= 2:
+            lexical_rows = _full_text(conn, where, {**params, "tsq": " & ".join(terms[:2])})
+        if len(lexical_rows) < limit // 2:
+            lexical_rows += _full_text(conn, where, params)
+        rows += lexical_rows
     if when is not None:
         rows += conn.execute(
             f"{_SELECT} WHERE {where} AND occurred_at >= %(t0)s AND occurred_at < %(t1)s"
@@ -142,6 +153,14 @@ def kept_out_by_governance(
         FilteredCandidate(memory_id=r["id"], reason="expired" if r["status"] == "active" else r["status"])
         for r in rows
     ]
+
+
+def _full_text(conn: psycopg.Connection[Any], where: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return conn.execute(
+        f"{_SELECT} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s)"
+        " ORDER BY ts_rank_cd(tsv, to_tsquery('english', %(tsq)s), 32) DESC LIMIT %(n)s",
+        params,
+    ).fetchall()
 
 
 def score_candidates(

@@ -36,3 +36,6 @@ CREATE TABLE namespace_stats (
     docs        bigint NOT NULL DEFAULT 0,
     total_terms bigint NOT NULL DEFAULT 0
 );
+
+-- Room on each page for importance and status updates (decay) to stay HOT where they can.
+ALTER TABLE memories SET (fillfactor = 85);
