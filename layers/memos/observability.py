@@ -7,7 +7,6 @@ the infra stack) still records every invocation and its AWS calls' latency at th
 from __future__ import annotations
 
 import warnings
-
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
