@@ -11,7 +11,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.api import identity, make_app, request_id, run
-from functions.shared.idempotency import register_context, run_once
 from memos import ingest, memories, namespaces, sessions
 from memos.errors import NotFound
 from memos.memories import MemoryHistory
@@ -30,6 +29,7 @@ from memos.observability import logger, metrics
 from memos.sessions import ResetResult
 
 app = make_app()
+_context: dict[str, Any] = {}  # the current invocation's Lambda context (one invocation at a time)
 
 NameQuery = Annotated[str, Query(pattern=NAME_PATTERN)]
 
@@ -45,6 +45,10 @@ def post_ingest(body: IngestRequest) -> IngestResponse:
 
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
     if key:
+        # Imported on first use: Powertools idempotency pulls boto3 in (~100 ms of cold start).
+        from functions.shared.idempotency import register_context, run_once
+
+        register_context(_context.get("lambda"))
         return IngestResponse.model_validate(
             run_once("ingest", _do, who.key_id, key, body.model_dump(mode="json"))
         )
@@ -129,5 +133,5 @@ def _name(value: str) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    register_context(context)
+    _context["lambda"] = context
     return run(app, event, context)
