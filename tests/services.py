@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,25 @@ def start_sqs() -> MotoSqs:
     sqs = MotoSqs()
     sqs.start(max_receive_count=3, visibility_timeout_s=1)
     return sqs
+
+
+@contextmanager
+def env_override(**values: str | None) -> Iterator[None]:
+    """Run with some MEMOS_* variables changed (None unsets one), process caches reset both ways."""
+    from infra.local.stack import reset_process_state
+
+    saved = {k: os.environ.get(k) for k in values}
+
+    def apply(vals: dict[str, str | None]) -> None:
+        for k, v in vals.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        reset_process_state()
+
+    apply(values)
+    try:
+        yield
+    finally:
+        apply(saved)

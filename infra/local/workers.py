@@ -10,21 +10,48 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any
+from typing import Any, Self
 
 from memos.observability import logger
 
 
-class CondensationWorker:
+class _Background:
+    """A daemon thread running ``_run`` until ``stop()``; ``start()`` returns self for chaining."""
+
+    thread_name = "memos-worker"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class CondensationWorker(_Background):
+    thread_name = "memos-condense-worker"
+
     def __init__(
         self, queue_url: str | None = None, *, batch_size: int = 10, wait_s: int = 1, idle_s: float = 0.2
     ) -> None:
+        super().__init__()
         self._queue_url = queue_url
         self.batch_size = max(1, min(10, batch_size))
         self.wait_s = max(0, min(1, wait_s))  # ≤ 1 s so stop() is prompt
         self.idle_s = idle_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._arn: str | None = None
         self.processed = 0
         self.failed = 0
@@ -45,19 +72,6 @@ class CondensationWorker:
             attrs = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
             self._arn = str(attrs["Attributes"]["QueueArn"])
         return self._arn
-
-    def start(self) -> CondensationWorker:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="memos-condense-worker", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -124,28 +138,16 @@ class CondensationWorker:
         }
 
 
-class DecayTimer:
+class DecayTimer(_Background):
     """Local stand-in for the EventBridge schedule: invokes the decay handler every interval with a
     scheduled-event-shaped event, as the rule does in the cloud."""
 
+    thread_name = "memos-decay-timer"
+
     def __init__(self, interval_s: float = 300.0) -> None:
+        super().__init__()
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.runs = 0
-
-    def start(self) -> DecayTimer:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="memos-decay-timer", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
 
     def run_once(self) -> dict[str, Any]:
         import datetime

@@ -3,9 +3,7 @@ or row ever comes from a namespace outside the caller's grant."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -13,9 +11,9 @@ import boto3
 import pytest
 
 from infra.local.services import free_port
-from infra.local.stack import reset_process_state
 from memos.auth import hash_key
 from tests.conftest import Api, make_key
+from tests.services import env_override
 
 # Texts far apart from each other, so near-duplicate detection leaves every one of them alone.
 DISTINCT = [
@@ -105,26 +103,6 @@ def remove_own_messages(client, urls, marker):
                     others.append(m["ReceiptHandle"])
         for handle in others:
             client.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
-
-
-@contextmanager
-def env_override(**values):
-    saved = {k: os.environ.get(k) for k in values}
-    for k, v in values.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    reset_process_state()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        reset_process_state()
 
 
 def assert_error(status, body, expected_status, code=None):

@@ -11,7 +11,7 @@ import redis
 from infra.local.services import free_port
 from memos import ratelimit
 from tests.conftest import Api, make_key
-from tests.integration.test_resilience import env_override
+from tests.services import env_override
 
 
 @pytest.fixture

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-from contextlib import contextmanager
 
 import psycopg
 import pytest
 import redis
 
 from infra.local.services import free_port
-from infra.local.stack import reset_process_state
 from memos import working_memory
 from memos.config import get_settings
 from memos.migrate import apply_migrations
-
-
-@contextmanager
-def env_override(**values: str):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    reset_process_state()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        reset_process_state()
+from tests.services import env_override
 
 
 def ingest(api, ns, texts, session="s"):
