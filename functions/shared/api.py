@@ -140,4 +140,9 @@ def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dic
         response = app.resolve(event, context)
     response.setdefault("headers", {})
     response["headers"]["x-request-id"] = rid
+    origin = get_settings().cors_allow_origin
+    if origin:  # the hosted console calls from its own origin; preflights are API Gateway's
+        response["headers"]["Access-Control-Allow-Origin"] = origin
+        response["headers"]["Access-Control-Expose-Headers"] = "x-request-id"
+        response["headers"]["Vary"] = "Origin"
     return response

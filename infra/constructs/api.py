@@ -25,10 +25,18 @@ _ERROR_TEMPLATE = (
 )
 
 
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "x-api-key", "Idempotency-Key")
+
+
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig, compute: Compute) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvConfig, compute: Compute, cors_origin: str
+    ) -> None:
         super().__init__(scope, construct_id)
+        self.cors_origin = cors_origin
         self.functions: dict[str, lambda_.Function] = {name: compute.function(name) for name in API_FUNCTIONS}
+        for fn in self.functions.values():  # handlers add the CORS headers to their own responses
+            fn.add_environment("MEMOS_CORS_ALLOW_ORIGIN", cors_origin)
         self.authorizer_function = compute.function("authorizer")
         # Keys arrive in either of two headers, and API Gateway rejects a request that lacks any
         # configured identity source before calling the authorizer. So: no identity sources and no
@@ -53,6 +61,15 @@ class Api(Construct):
             rest_api_name=f"memos-{config.name}",
             description="MemOS API v1",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The console (CloudFront) calls the API from its own origin: preflights are answered
+            # by API Gateway itself (mock integration, no authorizer), for that origin only.
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=[cors_origin],
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                expose_headers=["x-request-id"],
+                max_age=Duration.minutes(10),
+            ),
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
@@ -96,6 +113,17 @@ class Api(Construct):
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         for route in ROUTES:
             self.methods[(route.method, route.path)] = self._add_route(route)
+
+        for node in self.rest_api.root.node.find_all():
+            if isinstance(node, apigw.Method) and node.http_method == "OPTIONS":
+                acknowledge(
+                    node,
+                    {
+                        "APIG4": "CORS preflight: a mock integration that only returns the allowed origin, "
+                        "methods and headers; browsers send preflights without credentials.",
+                        "COG4": "CORS preflight (see APIG4): no data, no Lambda, nothing to authorize.",
+                    },
+                )
 
         if config.waf_enabled:
             self._add_waf(config)
@@ -161,6 +189,11 @@ class Api(Construct):
                 f"Gw{code}",
                 type=response_type,
                 templates={"application/json": _ERROR_TEMPLATE % code},
+                # so the console can read a 401/403/429 made by the gateway, not only by handlers
+                response_headers={
+                    "Access-Control-Allow-Origin": f"'{self.cors_origin}'",
+                    "Access-Control-Expose-Headers": "'x-request-id'",
+                },
             )
 
     def _add_waf(self, config: EnvConfig) -> None:

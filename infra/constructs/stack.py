@@ -29,10 +29,10 @@ class MemosStack(cdk.Stack):
         self.compute = Compute(self, "Functions", config=config, network=self.network, data=self.data)
         # The queue comes first: every function gets its URL in the environment.
         self.pipeline = Pipeline(self, "Pipeline", config=config, compute=self.compute)
-        self.api = Api(self, "Api", config=config, compute=self.compute)
+        self.console = ConsoleHosting(self, "Console", config=config)
+        self.api = Api(self, "Api", config=config, compute=self.compute, cors_origin=self.console.url)
         self.schedule = Schedule(self, "Schedule", config=config, compute=self.compute)
         self.migrations = Migrations(self, "Migrations", config=config, compute=self.compute, data=self.data)
-        self.console = ConsoleHosting(self, "Console", config=config)
         self.observability = Observability(
             self,
             "Observability",

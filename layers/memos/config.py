@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     rate_limit_rps: float = Field(default=50.0, ge=0, description="0 turns the local limiter off")
     rate_limit_burst: int = Field(default=100, ge=1)
 
+    # The hosted console's origin (https://<cloudfront domain>): API responses allow it by CORS.
+    cors_allow_origin: str | None = None
+
     # Request limits (SPEC §2).
     max_body_bytes: int = 1024 * 1024
     max_batch_items: int = 500

@@ -63,11 +63,40 @@ def integrated_function(method: dict[str, Any]) -> str:
 
 
 def api_methods(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    """Route methods by (method, path); CORS preflights (OPTIONS) are checked on their own."""
     paths = resource_paths(synth)
     return {
         (m["Properties"]["HttpMethod"], paths[m["Properties"]["ResourceId"]["Ref"]]): m
         for m in synth.of_type("AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] != "OPTIONS"
     }
+
+
+def test_cors_preflights_are_gateway_mocks_for_the_console_origin_only(synth: Synth) -> None:
+    preflights = [
+        m
+        for m in synth.of_type("AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
+    paths = resource_paths(synth)
+    [cdn] = synth.of_type("AWS::CloudFront::Distribution")  # the console's distribution
+    routed = {
+        paths[m["Properties"]["ResourceId"]["Ref"]]
+        for m in preflights
+        if "Ref" in m["Properties"]["ResourceId"]
+    }
+    assert {r.path for r in ROUTES} <= routed
+    for m in preflights:
+        props = m["Properties"]
+        assert props["AuthorizationType"] == "NONE" and props["Integration"]["Type"] == "MOCK"
+        origin = props["Integration"]["IntegrationResponses"][0]["ResponseParameters"][
+            "method.response.header.Access-Control-Allow-Origin"
+        ]
+        assert "*" not in str(origin) and cdn in str(origin)  # the console's CloudFront origin only
+    for fn_id in function_ids_by_name(synth).values():
+        env = synth.resources[fn_id]["Properties"]["Environment"]["Variables"]
+        if "MEMOS_CORS_ALLOW_ORIGIN" in env:
+            assert cdn in str(env["MEMOS_CORS_ALLOW_ORIGIN"])
 
 
 # --- resources -------------------------------------------------------------------------------
