@@ -8,7 +8,7 @@ PORT   ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis
+.PHONY: dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,16 @@ dev: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/memos demo
 
-## Integration and e2e tests need redis-server: installed here when missing and we are root.
+## Integration and e2e tests need redis-server, the console tests Debian's Chromium: installed
+## here when missing and we are root (else the tests fail and say what to install).
 redis:
-	@command -v redis-server >/dev/null 2>&1 || [ -n "$$MEMOS_TEST_REDIS_URL" ] || \
-	  { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) ; } || \
-	  { echo "redis-server is required (apt-get install redis-server) or set MEMOS_TEST_REDIS_URL"; exit 1; }
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || [ -n "$$MEMOS_TEST_REDIS_URL" ] || missing="$$missing redis-server"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing (apt-get install$$missing)"; exit 1; fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
