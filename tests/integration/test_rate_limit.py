@@ -102,13 +102,30 @@ def test_a_rate_of_zero_turns_limiting_off(low_limit, ns):
     assert [_query(api, ns)[0] for _ in range(4)] == [200] * 4
 
 
+def _port_with_free_cluster_bus() -> int:
+    """A free port P whose cluster bus port P + 10000 is free and valid (≤ 65535)."""
+    import socket
+
+    for _ in range(200):
+        port = free_port()
+        if port + 10_000 > 65_535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10_000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port pair free for a cluster-mode redis-server")
+
+
 @pytest.fixture
 def cluster_redis(tmp_path):
     """A one-node Redis Cluster owning every slot: what ElastiCache cluster mode looks like."""
     import shutil
     import subprocess
 
-    port = free_port()
+    port = _port_with_free_cluster_bus()
     args = ["--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes"]
     args += ["--cluster-config-file", str(tmp_path / "nodes.conf"), "--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(
@@ -117,7 +134,8 @@ def cluster_redis(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        plain = redis.Redis(port=port, socket_timeout=0.5)
+        # 127.0.0.1, not "localhost": the server binds IPv4 only and localhost may resolve to ::1.
+        plain = redis.Redis(host="127.0.0.1", port=port, socket_timeout=0.5)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -128,6 +146,8 @@ def cluster_redis(tmp_path):
                     raise
                 time.sleep(0.05)
         while plain.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") < 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the one-node cluster did not reach cluster_state:ok")
             time.sleep(0.05)
         yield redis.RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
     finally:
