@@ -13,7 +13,7 @@ from uuid import UUID
 
 import psycopg
 
-from memos import db
+from memos import db, long_term
 from memos.models import ContextPack, QueryRequest, TokenUsage
 from memos.tokens import count_tokens
 
@@ -36,14 +36,7 @@ def without_forgotten(conn: psycopg.Connection[Any], summary: dict[str, Any]) ->
     }
     if not ids:
         return summary
-    live = {
-        str(r["id"])
-        for r in conn.execute(
-            "SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND status = 'active'"
-            " AND (expires_at IS NULL OR expires_at > now())",
-            (sorted(ids),),
-        ).fetchall()
-    }
+    live = long_term.live_ids(conn, ids)
     out: dict[str, Any] = {}
     for key, items in summary.items():
         if isinstance(items, list) and items and isinstance(items[0], dict) and "memory_ids" in items[0]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,9 @@ import numpy as np
 import psycopg
 
 from memos.db import jsonb
+
+# A memory every read path may return: not a duplicate, superseded, expired or deleted one.
+LIVE = "status = 'active' AND (expires_at IS NULL OR expires_at > now())"
 
 MEMORY_COLUMNS = (
     "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at, importance,"
@@ -187,12 +190,7 @@ def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str])
 def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]]) -> None:
     """Mark each old fact superseded by its new one, keeping its last version in history."""
     for old, new in pairs:
-        conn.execute(
-            "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
-            " SELECT id, version, text, metadata, importance, status, 'superseded' FROM memories WHERE id = %s"
-            " ON CONFLICT (memory_id, version) DO NOTHING",
-            (old,),
-        )
+        snapshot_version(conn, old, "superseded")
         conn.execute(
             "UPDATE memories SET status = 'superseded', superseded_by = %s, version = version + 1, updated_at = now()"
             " WHERE id = %s AND status = 'active'",
@@ -200,18 +198,29 @@ def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]])
         )
 
 
+def snapshot_version(conn: psycopg.Connection[Any], memory_id: UUID, change: str) -> None:
+    """Keep the memory's current version in memory_versions before it changes (same transaction)."""
+    conn.execute(
+        "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
+        " SELECT id, version, text, metadata, importance, status, %s FROM memories WHERE id = %s"
+        " ON CONFLICT (memory_id, version) DO NOTHING",
+        (change, memory_id),
+    )
+
+
+def live_ids(conn: psycopg.Connection[Any], ids: Collection[str]) -> set[str]:
+    """Which of these memory ids are still live (see LIVE)."""
+    if not ids:
+        return set()
+    rows = conn.execute(
+        f"SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND {LIVE}", (sorted(ids),)
+    ).fetchall()
+    return {str(r["id"]) for r in rows}
+
+
 def only_live(conn: psycopg.Connection[Any], window: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop window turns that were deleted, expired or superseded since they were cached."""
-    if not window:
-        return window
-    live = {
-        str(r["id"])
-        for r in conn.execute(
-            "SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND status = 'active'"
-            " AND (expires_at IS NULL OR expires_at > now())",
-            ([t["memory_id"] for t in window],),
-        ).fetchall()
-    }
+    live = live_ids(conn, [t["memory_id"] for t in window])
     return [t for t in window if t["memory_id"] in live]
 
 

@@ -16,7 +16,7 @@ from memos.auth import Identity
 from memos.errors import BadRequest, Conflict, NotFound
 from memos.models import MemoryOut, MemoryPage
 
-LIVE = "status = 'active' AND (expires_at IS NULL OR expires_at > now())"
+LIVE = long_term.LIVE
 
 
 def to_out(row: dict[str, Any]) -> MemoryOut:
@@ -99,23 +99,6 @@ def _visible_row(conn: Any, who: Identity, memory_id: UUID, *, for_update: bool 
     return dict(row)
 
 
-def _snapshot(conn: Any, row: dict[str, Any], change: str) -> None:
-    """Keep the row's current version in memory_versions before it changes."""
-    conn.execute(
-        "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (memory_id, version) DO NOTHING",
-        (
-            row["id"],
-            row["version"],
-            row["text"],
-            db.jsonb(row["metadata"]),
-            row["importance"],
-            row["status"],
-            change,
-        ),
-    )
-
-
 def update_memory(
     who: Identity, memory_id: UUID, changes: dict[str, Any], *, request_id: str | None
 ) -> MemoryOut:
@@ -129,7 +112,7 @@ def update_memory(
         who.require("memory:write", row["namespace"])
         if row["status"] != "active":
             raise Conflict(f"this memory is {row['status']}; only active memories can be edited")
-        _snapshot(conn, row, "update")
+        long_term.snapshot_version(conn, memory_id, "update")
         sets, params = ["version = version + 1", "updated_at = now()"], []
         if "text" in changes:
             text = changes["text"]
@@ -167,7 +150,7 @@ def delete_memory(who: Identity, memory_id: UUID, *, request_id: str | None) -> 
     with db.connection() as conn:
         row = _visible_row(conn, who, memory_id, for_update=True)
         who.require("memory:write", row["namespace"])
-        _snapshot(conn, row, "delete")
+        long_term.snapshot_version(conn, memory_id, "delete")
         conn.execute(
             "UPDATE memories SET status = 'deleted', version = version + 1, updated_at = now() WHERE id = %s",
             (memory_id,),

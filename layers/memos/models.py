@@ -137,21 +137,26 @@ class QueryFilters(Strict):
     metadata: Annotated[dict[str, str | int | float | bool], AfterValidator(_no_nul_deep)] | None = None
 
 
-class QueryRequest(Strict):
-    namespace: Namespace
-    query: Text = Field(min_length=1, max_length=4_000)
+class _SessionScope(Strict):
+    """``scope: "session"`` needs the session it names."""
+
     session_id: SessionId | None = None
     scope: Literal["namespace", "session"] = "namespace"
+
+    @model_validator(mode="after")
+    def _session_scope_needs_session(self) -> _SessionScope:
+        if self.scope == "session" and not self.session_id:
+            raise ValueError("scope 'session' needs a session_id")
+        return self
+
+
+class QueryRequest(_SessionScope):
+    namespace: Namespace
+    query: Text = Field(min_length=1, max_length=4_000)
     top_k: int = Field(8, ge=1, le=100)
     token_budget: int | None = Field(None, ge=50, le=32_000)
     filters: QueryFilters | None = None
     include_filtered: bool = False
-
-    @model_validator(mode="after")
-    def _session_scope_needs_session(self) -> QueryRequest:
-        if self.scope == "session" and not self.session_id:
-            raise ValueError("scope 'session' needs a session_id")
-        return self
 
 
 class MemoryOut(BaseModel):
@@ -256,20 +261,12 @@ class SessionReset(Strict):
     clear_audit: bool = False
 
 
-class AnswerRequest(Strict):
+class AnswerRequest(_SessionScope):
     namespace: Namespace
     question: Text = Field(min_length=1, max_length=4_000)
-    session_id: SessionId | None = None
-    scope: Literal["namespace", "session"] = "namespace"
     top_k: int = Field(8, ge=1, le=100)
     token_budget: int | None = Field(None, ge=50, le=32_000)
     filters: QueryFilters | None = None
-
-    @model_validator(mode="after")
-    def _session_scope_needs_session(self) -> AnswerRequest:
-        if self.scope == "session" and not self.session_id:
-            raise ValueError("scope 'session' needs a session_id")
-        return self
 
     def as_query(self) -> QueryRequest:
         return QueryRequest(

@@ -549,27 +549,42 @@ def audit_events(
     return OpsAuditPage(events=[OpsAuditEvent.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-def condensations(
-    visible: Visible, *, session_id: str | None, cursor: str | None, limit: int
-) -> OpsCondensationPage:
+def _session_page(
+    visible: Visible, *, table: str, columns: str, session_id: str | None, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest-first rows of a per-session table the caller may see, one cursor page."""
     scope, params = visible.sql()
     where = [scope]
     if session_id is not None:
         where.append("session_id = %s")
         params.append(session_id)
     with db.connection() as conn:
-        rows, next_cursor = _paged(
+        page = _paged(
             conn,
-            select=f"SELECT {_CONDENSATION_COLUMNS} FROM condensations",
+            select=f"SELECT {columns} FROM {table}",
             where=where,
             params=params,
             order=("created_at", "id"),
-            kind="condensations",
+            kind=table,
             cursor=cursor,
             limit=limit,
             id_type=UUID,
         )
         conn.rollback()
+    return page
+
+
+def condensations(
+    visible: Visible, *, session_id: str | None, cursor: str | None, limit: int
+) -> OpsCondensationPage:
+    rows, next_cursor = _session_page(
+        visible,
+        table="condensations",
+        columns=_CONDENSATION_COLUMNS,
+        session_id=session_id,
+        cursor=cursor,
+        limit=limit,
+    )
     return OpsCondensationPage(
         condensations=[OpsCondensation.model_validate(r) for r in rows], next_cursor=next_cursor
     )
@@ -578,27 +593,12 @@ def condensations(
 def context_packs(
     visible: Visible, *, session_id: str | None, include_pack: bool, cursor: str | None, limit: int
 ) -> OpsContextPackPage:
-    scope, params = visible.sql()
-    where = [scope]
-    if session_id is not None:
-        where.append("session_id = %s")
-        params.append(session_id)
     columns = "id, query_id, namespace, session_id, query, candidate_tokens, packed_tokens, created_at"
     if include_pack:
         columns += ", pack"
-    with db.connection() as conn:
-        rows, next_cursor = _paged(
-            conn,
-            select=f"SELECT {columns} FROM context_packs",
-            where=where,
-            params=params,
-            order=("created_at", "id"),
-            kind="context_packs",
-            cursor=cursor,
-            limit=limit,
-            id_type=UUID,
-        )
-        conn.rollback()
+    rows, next_cursor = _session_page(
+        visible, table="context_packs", columns=columns, session_id=session_id, cursor=cursor, limit=limit
+    )
     return OpsContextPackPage(
         context_packs=[OpsContextPack.model_validate(r) for r in rows], next_cursor=next_cursor
     )

@@ -74,8 +74,12 @@ def tsquery_text(query: str, stats: lexical.Stats | None = None) -> str:
     return " | ".join(terms)
 
 
-def _filters_sql(req: QueryRequest) -> tuple[str, dict[str, Any]]:
-    clauses = ["namespace = %(ns)s", "status = 'active'", "(expires_at IS NULL OR expires_at > now())"]
+# Memories governance keeps out of retrieval, but that ``include_filtered`` explains.
+KEPT_OUT = "(status IN ('duplicate', 'superseded', 'expired') OR (status = 'active' AND expires_at <= now()))"
+
+
+def _filters_sql(req: QueryRequest, status: str = long_term.LIVE) -> tuple[str, dict[str, Any]]:
+    clauses = ["namespace = %(ns)s", f"({status})"]
     params: dict[str, Any] = {"ns": req.namespace}
     if req.scope == "session":
         clauses.append("session_id = %(sid)s")
@@ -110,8 +114,7 @@ def fetch_candidates(
     params.update(qvec=qvec, tsq=tsq, n=limit)
     # One HNSW graph serves every namespace: keep scanning past other tenants' neighbours
     # (pgvector 0.8 iterative scan) instead of returning too few after the namespace filter.
-    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-    conn.execute("SET LOCAL hnsw.ef_search = 100")
+    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = 100")
     rows = conn.execute(
         f"{_SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
     ).fetchall()
@@ -140,11 +143,7 @@ def kept_out_by_governance(
     """Memories near the query that governance keeps out of retrieval, with the reason:
     ``duplicate`` (linked to its original), ``superseded`` (a newer fact replaced it) or ``expired``
     (decay or TTL). Deleted memories are forgotten and never listed."""
-    where, params = _filters_sql(req)
-    where = where.replace(
-        "status = 'active' AND (expires_at IS NULL OR expires_at > now())",
-        "(status IN ('duplicate', 'superseded', 'expired') OR (status = 'active' AND expires_at <= now()))",
-    )
+    where, params = _filters_sql(req, status=KEPT_OUT)
     rows = conn.execute(
         f"SELECT id, status FROM memories WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT 20",
         {**params, "qvec": qvec},
