@@ -58,26 +58,16 @@ class CondensationJob:
     def job_id(self) -> str:
         return f"{self.namespace}/{self.session_id}/{self.through_turn}"
 
-    def send(self) -> bool:
-        queue_url = get_settings().condense_queue_url
-        if not queue_url:
-            return False
-        try:
-            sqs_client().send_message(
-                QueueUrl=queue_url,
-                MessageBody=json.dumps(
-                    {
-                        "job_id": self.job_id,
-                        "namespace": self.namespace,
-                        "session_id": self.session_id,
-                        "through_turn": self.through_turn,
-                    }
-                ),
-            )
-            return True
-        except Exception as exc:  # the next ingest in this session re-triggers (see below)
-            logger.warning("condensation enqueue failed", extra={"job_id": self.job_id, "error": str(exc)})
-            return False
+    def body(self) -> str:
+        """The SQS message: a pointer to the session, not its turns (see the module docstring)."""
+        return json.dumps(
+            {
+                "job_id": self.job_id,
+                "namespace": self.namespace,
+                "session_id": self.session_id,
+                "through_turn": self.through_turn,
+            }
+        )
 
 
 def send_jobs(jobs: list[CondensationJob]) -> int:
@@ -88,20 +78,7 @@ def send_jobs(jobs: list[CondensationJob]) -> int:
     sent = 0
     for start in range(0, len(jobs), 10):
         chunk = jobs[start : start + 10]
-        entries = [
-            {
-                "Id": str(i),
-                "MessageBody": json.dumps(
-                    {
-                        "job_id": j.job_id,
-                        "namespace": j.namespace,
-                        "session_id": j.session_id,
-                        "through_turn": j.through_turn,
-                    }
-                ),
-            }
-            for i, j in enumerate(chunk)
-        ]
+        entries = [{"Id": str(i), "MessageBody": j.body()} for i, j in enumerate(chunk)]
         try:
             out = sqs_client().send_message_batch(QueueUrl=queue_url, Entries=entries)
             sent += len(out.get("Successful", []))
