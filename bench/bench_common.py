@@ -45,7 +45,7 @@ for p in (str(ROOT), str(ROOT / "layers")):
 
 
 def machine() -> dict[str, Any]:
-    from memos.config import get_settings
+    from memos.kernel.config import get_settings
 
     settings = get_settings()
     try:
@@ -345,10 +345,10 @@ def bulk_load(
     from psycopg.types.json import Jsonb
 
     from memos.embeddings import get_embedder
-    from memos.importance import initial_importance
-    from memos.lexical import indexed_text, record_terms
-    from memos.text import content_hash
-    from memos.tokens import count_tokens
+    from memos.kernel.text import content_hash
+    from memos.kernel.tokens import count_tokens
+    from memos.memory.importance import initial_importance
+    from memos.retrieval.lexical import indexed_text, record_terms
 
     embedder = get_embedder()
     timings = {"generate_s": 0.0, "embed_s": 0.0, "copy_s": 0.0, "stats_s": 0.0, "hnsw_build_s": 0.0}

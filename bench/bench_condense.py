@@ -3,7 +3,7 @@
     python bench/bench_condense.py [--quick | --full] [--sessions S] [--turns T]
 
 S sessions of T turns each are ingested in process (batches of 500, with the background consumer
-stopped), then ``memos.condensation.condense`` runs once per session with the job the pipeline
+stopped), then ``memos.governance.condensation.condense`` runs once per session with the job the pipeline
 would send (``job_id = f"{ns}/{session}/{through_turn}"``), sequentially, as one consumer does.
 """
 
@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = machine()
     texts = TextSource(seed=3)
     with local_stack():
-        from memos.condensation import condense
-        from memos.config import get_settings
-        from memos.ingest import ingest
+        from memos.governance.condensation import condense
+        from memos.kernel.config import get_settings
+        from memos.memory.ingest import ingest
         from memos.models import IngestItem
 
         items = [

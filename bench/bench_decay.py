@@ -1,4 +1,4 @@
-"""Decay pass: ``memos.decay.run_decay()`` over N memories (rows/s, seconds per pass).
+"""Decay pass: ``memos.governance.decay.run_decay()`` over N memories (rows/s, seconds per pass).
 
     python bench/bench_decay.py [--quick | --full] [--rows N] [--namespaces K]
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = machine()
     out: dict[str, Any] = {"rows": rows, "namespaces": k}
     with local_stack():
-        from memos.decay import run_decay
+        from memos.governance.decay import run_decay
 
         with admin_conn() as conn:
             out["load_s"] = bulk_load(

@@ -1,4 +1,4 @@
-"""Ingest throughput and latency, in process (``memos.ingest.ingest``) and over HTTP (``POST /v1/ingest``).
+"""Ingest throughput and latency, in process (``memos.memory.ingest.ingest``) and over HTTP (``POST /v1/ingest``).
 
     python bench/bench_ingest.py [--quick | --full] [--batches N] [--singles N]
 
@@ -49,8 +49,10 @@ class Phases:
 
 
 def instrument(phases: Phases) -> Callable[[], None]:
-    """Wrap the steps of memos.ingest.ingest; returns a function that undoes it."""
-    from memos import audit, entities, ingest, long_term, pipeline
+    """Wrap the steps of memos.memory.ingest.ingest; returns a function that undoes it."""
+    from memos.governance import entities, trigger
+    from memos.memory import ingest
+    from memos.store import audit, long_term
 
     embedder = ingest.get_embedder()
 
@@ -71,7 +73,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
         (audit, "record_many", None),
         (ingest, "_push_l1", None),
         (ingest, "maybe_enqueue_condensation", None),
-        (pipeline.CondensationJob, "send", None),
+        (trigger.CondensationJob, "send", None),
     ]
     saved = []
     for mod, name, replacement in patches:
@@ -90,7 +92,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
 
 
 def batch_in_process(namespace: str, batches: list[list[dict[str, Any]]]) -> tuple[float, Phases]:
-    from memos.ingest import ingest
+    from memos.memory.ingest import ingest
     from memos.models import IngestItem
 
     parsed = [[IngestItem.model_validate(i) for i in b] for b in batches]
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with local_stack() as stack:
         http = Http(stack.url, stack.api_key or "")
         # Warm up both paths (imports, pools, prepared statements) outside the measurement.
-        from memos.ingest import ingest
+        from memos.memory.ingest import ingest
 
         ingest("bench-warm", [IngestItem.model_validate(i) for i in texts.items(20, 2)])
         http.post("/v1/ingest", {"namespace": "bench-warm", "items": texts.items(20, 2)})
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         # 4. single-item ingests
         singles = texts.items(n_singles, 20)
-        from memos.ingest import ingest as ingest_fn
+        from memos.memory.ingest import ingest as ingest_fn
 
         lat_in: list[float] = []
         for item in singles:

@@ -102,9 +102,9 @@ def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
 
 
 def memos_side(workload: dict[str, Any]) -> dict[str, Any]:
-    from memos.ingest import ingest
+    from memos.memory.ingest import ingest
     from memos.models import IngestItem, QueryRequest
-    from memos.retrieval import query
+    from memos.retrieval.search import query
 
     ns = "peer-user"
     items = [
@@ -128,7 +128,7 @@ def memos_side(workload: dict[str, Any]) -> dict[str, Any]:
         query(QueryRequest(namespace=ns, query=q, top_k=8))
         lat.append(time.perf_counter() - t)
     out["search"] = _pct(lat)
-    from memos import db
+    from memos.store import db
 
     with db.connection() as conn:
         out["rows_stored"] = conn.execute(
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_result("peer", mode, {"skipped": f"no mem0 interpreter at {args.peer_python}"}, started)
         return {}
     texts = TextSource(seed=41)
-    from memos.config import get_settings
+    from memos.kernel.config import get_settings
 
     workload: dict[str, Any] = {
         "dim": get_settings().embed_dim,

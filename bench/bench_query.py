@@ -5,10 +5,10 @@
 The store is bulk-loaded with binary COPY straight into ``memories`` (loading 1M rows through the
 API would take hours at a few hundred rows/s): every NOT NULL column is filled the way ingest fills
 it (content hash, token count, importance, embedding of the indexed text with the configured
-embedder), term statistics are recorded per namespace with ``memos.lexical.record_terms``, session
+embedder), term statistics are recorded per namespace with ``memos.retrieval.lexical.record_terms``, session
 counters are set, and the HNSW index is dropped before the load and rebuilt after it (the schema's
 own definition). Then Q queries (questions from the eval set with random names, and chat sentences)
-run in process (``memos.retrieval.query``) and over HTTP (``POST /v1/query``), with and without a
+run in process (``memos.retrieval.search.query``) and over HTTP (``POST /v1/query``), with and without a
 session_id (which adds the L1 window from Redis).
 """
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"loaded: {out['load_s']}")
 
         from memos.models import QueryRequest
-        from memos.retrieval import query
+        from memos.retrieval.search import query
 
         queries = [texts.query() for _ in range(n_q)]
         sessions = [f"s{i % 50}" for i in range(n_q)]
@@ -144,27 +144,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 " AND (expires_at IS NULL OR expires_at > now()) ORDER BY embedding <=> %s LIMIT 40",
                 (TARGET, get_embedder().embed([queries[0]])[0]),
             ).fetchall()
-            # The candidate step's SQL, timed statement by statement (same SQL as memos.retrieval).
-            from memos import lexical, retrieval
-            from memos.text import content_terms
+            # The candidate step's SQL, timed statement by statement (same SQL as memos.retrieval.search).
+            from memos.kernel.text import content_terms
+            from memos.retrieval import lexical, search
 
             sql_ms: dict[str, list[float]] = defaultdict(list)
             for q in queries[:50]:
                 req = QueryRequest(namespace=TARGET, query=q)
-                where, params = retrieval._filters_sql(req)
+                where, params = search._filters_sql(req)
                 t = time.perf_counter()
                 stats = lexical.load_stats(conn, TARGET, content_terms(q))
                 sql_ms["term_stats"].append((time.perf_counter() - t) * 1000)
-                params.update(qvec=get_embedder().embed([q])[0], tsq=retrieval.tsquery_text(q, stats), n=40)
+                params.update(qvec=get_embedder().embed([q])[0], tsq=search.tsquery_text(q, stats), n=40)
                 t = time.perf_counter()
                 conn.execute(
-                    f"{retrieval._SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
+                    f"{search._SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
                 ).fetchall()
                 sql_ms["vector_ann"].append((time.perf_counter() - t) * 1000)
                 if params["tsq"]:
                     t = time.perf_counter()
                     conn.execute(
-                        f"{retrieval._SELECT} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s)"
+                        f"{search._SELECT} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s)"
                         " ORDER BY ts_rank_cd(tsv, to_tsquery('english', %(tsq)s), 32) DESC LIMIT %(n)s",
                         params,
                     ).fetchall()

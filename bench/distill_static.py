@@ -1,7 +1,7 @@
 """Distil static token embeddings from all-MiniLM-L6-v2 into ``layers/memos/data/static_minilm.npz``.
 
 Run once by a developer when the shipped file is to be rebuilt; never at run time or in CI. The
-result is read by ``memos.static_embedder.StaticEmbedder`` with numpy only (no torch, no model).
+result is read by ``memos.embeddings.static.StaticEmbedder`` with numpy only (no torch, no model).
 
 Setup (into the project's venv; this exact torch version is a CPU wheel, others pull CUDA builds)::
 
@@ -20,7 +20,7 @@ Method (as model2vec does it):
    in those directions stays. Measured on bench/data/synthetic_eval.json, keeping it is worth much
    (Recall@10 0.74 against 0.55 with centred vectors): a mean of many tokens then leans on the
    common part and a short, specific text is not outvoted by its own noise. The price is a
-   compressed cosine scale: unrelated texts score about 0.8 (see ``memos.static_embedder``).
+   compressed cosine scale: unrelated texts score about 0.8 (see ``memos.embeddings.static``).
 4. Optionally (``--sif-a``, off by default: it lowered recall here) weight each vector by a
    Zipf-style SIF weight ``a / (a + p(rank))``, taking the BERT vocabulary's order of whole words
    as a frequency rank.

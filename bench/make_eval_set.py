@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from memos.text import content_terms
+from memos.kernel.text import content_terms
 
 OUT = Path(__file__).resolve().parent / "data" / "synthetic_eval.json"
 N_CONVERSATIONS = 10

@@ -33,8 +33,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 def env(services: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Point the process at the test services and apply migrations once."""
     from infra.local.stack import reset_process_state
-    from memos.config import get_settings
-    from memos.migrate import apply_migrations
+    from memos.kernel.config import get_settings
+    from memos.store.migrate import apply_migrations
 
     values = {
         "MEMOS_ENV": "test",
@@ -102,7 +102,8 @@ class Api:
 
 
 def make_key(scopes: list[str], namespaces: list[str]) -> str:
-    from memos import auth, db
+    from memos.access import auth
+    from memos.store import db
 
     with db.connection() as conn:
         key, _ = auth.create_key(conn, f"test-{uuid.uuid4().hex[:6]}", scopes, namespaces)

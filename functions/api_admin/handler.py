@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api_admin.models import KeyCreated, KeyCreateRequest, KeyList, KeyOut
 from functions.shared.api import identity, make_app, run
-from memos import db, keys_admin
-from memos.observability import logger, metrics
+from memos.access import keys_admin
+from memos.kernel.observability import logger, metrics
+from memos.store import db
 
 app = make_app()
 

@@ -10,11 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api_governance.models import EntityOut, EntityPage, PolicyOut, PolicyUpdate
 from functions.shared.api import identity, make_app, request_id, run
-from memos import db, entities, policies
-from memos.errors import Unprocessable
+from memos.governance import entities, policy_store
+from memos.governance.policy import merge
+from memos.kernel.errors import Unprocessable
+from memos.kernel.observability import logger, metrics
 from memos.models import NAME_PATTERN
-from memos.observability import logger, metrics
-from memos.policy import merge
+from memos.store import db
 
 app = make_app()
 
@@ -67,7 +68,7 @@ def put_policy(body: PolicyUpdate) -> PolicyOut:
         for k, v in body.settings.items()
     }
     try:
-        policies.put_policy(body.namespace, overrides, actor=who.key_id, request_id=request_id(app))
+        policy_store.put_policy(body.namespace, overrides, actor=who.key_id, request_id=request_id(app))
     except pydantic.ValidationError as exc:
         details = [
             {

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from memos.governance.policy import Policy
 from memos.models import Namespace
-from memos.policy import Policy
 
 
 class PolicyUpdate(BaseModel):

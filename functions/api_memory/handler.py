@@ -11,9 +11,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.api import identity, make_app, request_id, run
-from memos import ingest, memories, namespaces, sessions
-from memos.errors import NotFound
-from memos.memories import MemoryHistory
+from memos.kernel.errors import NotFound
+from memos.kernel.observability import logger, metrics
+from memos.memory import ingest, memories, namespaces, sessions
+from memos.memory.memories import MemoryHistory
+from memos.memory.namespaces import NamespaceDeleted
+from memos.memory.sessions import ResetResult
 from memos.models import (
     NAME_PATTERN,
     IngestRequest,
@@ -24,9 +27,6 @@ from memos.models import (
     MemoryPatch,
     SessionReset,
 )
-from memos.namespaces import NamespaceDeleted
-from memos.observability import logger, metrics
-from memos.sessions import ResetResult
 
 app = make_app()
 _context: dict[str, Any] = {}  # the current invocation's Lambda context (one invocation at a time)

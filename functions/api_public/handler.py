@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.shared.api import make_app, run
 from infra.routes import API_FUNCTIONS
 from memos import __version__
-from memos.health import health
+from memos.kernel.observability import logger
 from memos.models import HealthResponse
-from memos.observability import logger
+from memos.ops.health import health
 
 app = make_app()
 

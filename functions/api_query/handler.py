@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.api import identity, make_app, run
-from memos import answer, retrieval
+from memos.kernel.observability import logger, metrics
 from memos.models import AnswerRequest, AnswerResponse, QueryRequest, QueryResponse
-from memos.observability import logger, metrics
+from memos.retrieval import answer, search
 
 app = make_app()
 
@@ -18,7 +18,7 @@ app = make_app()
 @app.post("/v1/query", summary="Ranked, explained memories and a token-budgeted context pack")
 def post_query(body: QueryRequest) -> QueryResponse:
     identity(app).require("memory:read", body.namespace)
-    return retrieval.query(body)
+    return search.query(body)
 
 
 @app.post("/v1/answer", summary="Answer a question from memory, with citations")

@@ -11,10 +11,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from memos import auth, db
-from memos.auth import Identity
-from memos.errors import Unauthorized
-from memos.observability import logger
+from memos.access import auth
+from memos.access.auth import Identity
+from memos.kernel.errors import Unauthorized
+from memos.kernel.observability import logger
+from memos.store import db
 
 _CACHE_TTL_S = 60.0
 _cache: dict[str, tuple[float, Identity]] = {}

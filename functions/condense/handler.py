@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from memos import condensation
-from memos.observability import logger, metrics
+from memos.governance import condensation
+from memos.kernel.observability import logger, metrics
 
 # An all-failed batch is reported record by record too (not raised): the same outcome for SQS,
 # and callers such as the local worker read one shape.

@@ -1,4 +1,4 @@
-"""EventBridge scheduled job: importance decay and TTL expiry (see memos.decay)."""
+"""EventBridge scheduled job: importance decay and TTL expiry (see memos.governance.decay)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from memos.decay import run_decay
-from memos.observability import logger, metrics
+from memos.governance.decay import run_decay
+from memos.kernel.observability import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)

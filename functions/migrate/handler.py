@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from memos.config import get_settings
-from memos.db import database_url
-from memos.migrate import apply_migrations
-from memos.observability import logger
+from memos.kernel.config import get_settings
+from memos.kernel.observability import logger
+from memos.store.db import database_url
+from memos.store.migrate import apply_migrations
 
 PHYSICAL_ID = "memos-schema"
 
@@ -21,7 +21,8 @@ PHYSICAL_ID = "memos-schema"
 def create_first_key(event: dict[str, Any]) -> dict[str, Any]:
     """A direct invoke ``{"action": "create_key", "name", "scopes", "namespaces"}`` creates a key
     from inside the VPC (the only way in before any key exists). The plaintext is returned once."""
-    from memos import auth, db
+    from memos.access import auth
+    from memos.store import db
 
     with db.connection() as conn:
         key, record = auth.create_key(

@@ -11,11 +11,11 @@ import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from memos import audit, db
-from memos.auth import Identity
-from memos.config import get_settings
-from memos.errors import Forbidden, MemosError, PayloadTooLarge
-from memos.observability import logger
+from memos.access.auth import Identity
+from memos.kernel.config import get_settings
+from memos.kernel.errors import Forbidden, MemosError, PayloadTooLarge
+from memos.kernel.observability import logger
+from memos.store import audit, db
 
 
 def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response:

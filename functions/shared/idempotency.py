@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from memos.errors import Conflict, DependencyUnavailable
+from memos.kernel.errors import Conflict, DependencyUnavailable
 from memos.working_memory import get_client
 
 _CONFIG = IdempotencyConfig(

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from infra.routes import ROUTES, Route
-from memos.errors import MemosError
+from memos.kernel.errors import MemosError
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -105,7 +105,7 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
 
 def _rate_limited(key_id: str) -> dict[str, Any] | None:
     """A 429 when this key is over its rate (API Gateway usage plans do this in the cloud)."""
-    from memos import ratelimit
+    from memos.access import ratelimit
 
     decision = ratelimit.check(key_id)
     if decision.allowed:

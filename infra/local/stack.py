@@ -18,13 +18,15 @@ DEV_KEY_NAME = "dev"
 def reset_process_state() -> None:
     """Forget cached settings, pools and clients so the next request reads the new environment."""
     from functions.authorizer.handler import forget_cached_keys
-    from memos import db, embeddings, pipeline, policies, working_memory
-    from memos.config import reset_settings
+    from memos import embeddings, working_memory
+    from memos.governance import policy_store, trigger
+    from memos.kernel.config import reset_settings
+    from memos.store import db
 
     db.close_pool()
     working_memory.reset_client()
-    pipeline.reset_client()
-    policies.clear_cache()
+    trigger.reset_client()
+    policy_store.clear_cache()
     embeddings.get_embedder.cache_clear()
     forget_cached_keys()
     reset_settings()
@@ -60,9 +62,10 @@ class LocalStack:
         os.environ[name] = value
 
     def start(self) -> LocalStack:
-        from memos import auth, db
-        from memos.config import get_settings
-        from memos.migrate import apply_migrations
+        from memos.access import auth
+        from memos.kernel.config import get_settings
+        from memos.store import db
+        from memos.store.migrate import apply_migrations
 
         try:
             url = os.environ.get("MEMOS_DATABASE_URL")
@@ -121,7 +124,7 @@ class LocalStack:
         return self.server.url
 
     def stop(self) -> None:
-        from memos import db
+        from memos.store import db
 
         for worker in (self._worker, self._decay):
             if worker is not None:

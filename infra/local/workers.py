@@ -12,7 +12,7 @@ import hashlib
 import threading
 from typing import Any, Self
 
-from memos.observability import logger
+from memos.kernel.observability import logger
 
 
 class _Background:
@@ -59,7 +59,7 @@ class CondensationWorker(_Background):
     @property
     def queue_url(self) -> str:
         if self._queue_url is None:
-            from memos.config import get_settings
+            from memos.kernel.config import get_settings
 
             url = get_settings().condense_queue_url
             if not url:
@@ -86,7 +86,7 @@ class CondensationWorker(_Background):
         """Receive one batch and process it; returns (succeeded, failed)."""
         from functions.condense.handler import handler
         from infra.local.server import lambda_context
-        from memos.pipeline import sqs_client
+        from memos.governance.trigger import sqs_client
 
         sqs = sqs_client()
         messages = sqs.receive_message(

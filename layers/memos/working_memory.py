@@ -15,9 +15,9 @@ from typing import Any
 
 import redis
 
-from memos.config import Settings, get_settings
-from memos.errors import DependencyUnavailable
-from memos.observability import logger
+from memos.kernel.config import Settings, get_settings
+from memos.kernel.errors import DependencyUnavailable
+from memos.kernel.observability import logger
 
 ACTIVE_KEY = "memos:l1:active"  # zset of "namespace\x1fsession" scored by window expiry
 _SEP = "\x1f"

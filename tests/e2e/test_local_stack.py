@@ -25,7 +25,7 @@ def start_dev(data_dir: Path, redis_url: str, port: int) -> subprocess.Popen[str
     if os.environ.get("MEMOS_TEST_DATABASE_URL"):
         env["MEMOS_DATABASE_URL"] = os.environ["MEMOS_TEST_DATABASE_URL"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "memos.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "infra.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -109,7 +109,7 @@ def test_memos_demo_shows_ranked_results_and_token_savings(services, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMOS_")}
     env["MEMOS_REDIS_URL"] = services["redis_url"]
     out = subprocess.run(
-        [sys.executable, "-m", "memos.cli", "demo", "--data-dir", str(tmp_path / "d")],
+        [sys.executable, "-m", "infra.cli", "demo", "--data-dir", str(tmp_path / "d")],
         env=env,
         capture_output=True,
         text=True,

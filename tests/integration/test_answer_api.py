@@ -7,8 +7,8 @@ import json
 import boto3
 from botocore.stub import Stubber
 
-from memos import answer as answer_mod
 from memos.models import AnswerRequest
+from memos.retrieval import answer as answer_mod
 
 
 def seed(api, ns):
@@ -99,7 +99,7 @@ def test_bedrock_failure_is_a_clean_503(api, ns, env):
     client = boto3.client("bedrock-runtime", region_name="us-east-1")
     stub = Stubber(client)
     stub.add_client_error("converse", service_error_code="ThrottlingException", http_status_code=429)
-    from memos.errors import DependencyUnavailable
+    from memos.kernel.errors import DependencyUnavailable
 
     with stub:
         try:

@@ -14,9 +14,9 @@ import pytest
 from functions.condense.handler import handler
 from infra.local.server import lambda_context
 from infra.local.workers import CondensationWorker
-from memos import condensation, policies
-from memos.condensation import InvalidJob, condense
-from memos.tokens import count_tokens
+from memos.governance import condensation, policy_store
+from memos.governance.condensation import InvalidJob, condense
+from memos.kernel.tokens import count_tokens
 
 
 def ingest(api, ns, session, texts, role="user"):
@@ -304,7 +304,7 @@ def wait_for(predicate, timeout_s=25.0):
 
 
 def test_the_worker_condenses_jobs_from_the_queue_and_dead_letters_poison(api, ns, db_conn, env, sqs, worker):
-    policies.put_policy(ns, {"condense_after_turns": 3}, actor=None, request_id=None)
+    policy_store.put_policy(ns, {"condense_after_turns": 3}, actor=None, request_id=None)
     poison = f"poison {uuid.uuid4()} is not json"
     sqs.send_message(QueueUrl=env["sqs"].queue_url, MessageBody=poison)
     statuses = [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from memos import policies
-from memos.decay import run_decay
+from memos.governance import policy_store
+from memos.governance.decay import run_decay
 
 
 def ingest(api, ns, texts, kind="episodic", session="s"):
@@ -84,7 +84,7 @@ def test_access_slows_decay(api, ns, db_conn):
 
 
 def test_policy_ttl_per_kind_expires_old_procedures(api, ns, db_conn):
-    policies.put_policy(ns, {"ttl_days": {"procedural": 7}}, actor=None, request_id=None)
+    policy_store.put_policy(ns, {"ttl_days": {"procedural": 7}}, actor=None, request_id=None)
     [old] = ingest(api, ns, ["Always greet the user by name"], kind="procedural")
     [new] = ingest(api, ns, ["Use metric units"], kind="procedural")
     age(db_conn, [old], 8)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memos import policies
+from memos.governance import policy_store
 
 
 def ingest(api, ns, text, kind="episodic", session="s"):
@@ -31,7 +31,7 @@ def test_a_near_duplicate_turn_is_stored_linked_and_kept_out_of_retrieval(api, n
 
 
 def test_near_duplicate_detection_uses_the_policy_threshold(api, ns, db_conn):
-    policies.put_policy(ns, {"dedup_threshold": 0.6}, actor=None, request_id=None)
+    policy_store.put_policy(ns, {"dedup_threshold": 0.6}, actor=None, request_id=None)
     a = ingest(api, ns, "Book a table for four people at the Italian place on Friday")
     b = ingest(api, ns, "Book a table for four people at the Italian restaurant on Friday evening")
     assert (
@@ -74,7 +74,7 @@ def test_a_contradicting_fact_supersedes_the_old_one_which_stays_in_history(api,
 
 
 def test_keep_both_mode_does_not_supersede(api, ns):
-    policies.put_policy(ns, {"conflict_mode": "keep_both"}, actor=None, request_id=None)
+    policy_store.put_policy(ns, {"conflict_mode": "keep_both"}, actor=None, request_id=None)
     ingest(api, ns, "I live in Lisbon", kind="semantic")
     assert ingest(api, ns, "I live in Porto", kind="semantic")["status"] == "created"
 
@@ -85,7 +85,7 @@ def test_unrelated_facts_do_not_conflict(api, ns):
 
 
 def test_pii_is_redacted_before_storage_when_the_policy_says_so(api, ns, db_conn):
-    policies.put_policy(ns, {"pii_redaction": True}, actor=None, request_id=None)
+    policy_store.put_policy(ns, {"pii_redaction": True}, actor=None, request_id=None)
     m = ingest(api, ns, "Reach me at jane.doe@example.com or +1 415 555 0100")
     text = db_conn.execute("SELECT text FROM memories WHERE id = %s", (m["memory_id"],)).fetchone()["text"]
     assert "jane.doe@example.com" not in text and "[EMAIL]" in text and "[PHONE]" in text
@@ -102,7 +102,7 @@ def test_without_the_policy_text_is_stored_as_sent(api, ns, db_conn):
 
 
 def test_include_filtered_explains_superseded_and_duplicate_memories(api, ns):
-    policies.put_policy(ns, {"dedup_threshold": 0.6}, actor=None, request_id=None)
+    policy_store.put_policy(ns, {"dedup_threshold": 0.6}, actor=None, request_id=None)
     old = ingest(api, ns, "My phone number is 555-0100", kind="semantic")
     ingest(api, ns, "My phone number is 555-0199", kind="semantic")
     first = ingest(api, ns, "Book a table for four people at the Italian place on Friday")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from memos import db
-from memos.entities import list_entities, memory_entity_overlap, query_entities, record_mentions
+from memos.governance.entities import list_entities, memory_entity_overlap, query_entities, record_mentions
+from memos.store import db
 from tests.conftest import Api, make_key
 
 

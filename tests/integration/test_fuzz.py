@@ -31,7 +31,7 @@ FUZZ_SETTINGS = settings(
 def no_rate_limit():
     from types import SimpleNamespace
 
-    from memos import ratelimit
+    from memos.access import ratelimit
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ratelimit, "get_settings", lambda: SimpleNamespace(rate_limit_rps=0, rate_limit_burst=1))

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from functions.authorizer.handler import forget_cached_keys
-from memos.auth import hash_key
+from memos.access.auth import hash_key
 from tests.conftest import Api, make_key
 
 

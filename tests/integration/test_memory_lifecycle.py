@@ -140,7 +140,7 @@ def test_export_is_json_lines_of_live_memories(api, ns):
 
 
 def test_a_deleted_memory_leaves_the_session_summary_too(api, ns):
-    from memos.condensation import condense
+    from memos.governance.condensation import condense
 
     _, gone = ingest(api, ns, ["I prefer window seats on flights", "My locker code is 4711"])
     assert condense({"job_id": f"{ns}/s/2", "namespace": ns, "session_id": "s", "through_turn": 2}) == "done"

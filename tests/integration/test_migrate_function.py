@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from functions.migrate.handler import handler
-from memos.errors import BadRequest
+from memos.kernel.errors import BadRequest
 
 CTX = SimpleNamespace(
     function_name="migrate",

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from infra.local.services import free_port
-from memos.auth import hash_key
+from memos.access.auth import hash_key
 from tests.conftest import Api, make_key
 from tests.services import env_override
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from memos import policies
-from memos.policy import DEFAULT_POLICY
+from memos.governance import policy_store
+from memos.governance.policy import DEFAULT_POLICY
 from tests.conftest import Api, make_key
 
 
@@ -38,7 +38,7 @@ def test_a_partial_put_overrides_only_its_keys(api, ns, db_conn):
     assert body["policy"]["l1_window_size"] == DEFAULT_POLICY.l1_window_size
     assert body["overridden"] == ["condense_after_turns", "weights.entity", "weights.vector"]
     assert body["version"] == 2 and body["updated_at"]
-    assert policies.get_policy(ns).condense_after_turns == 5  # the domain reads the same
+    assert policy_store.get_policy(ns).condense_after_turns == 5  # the domain reads the same
 
 
 def test_invalid_puts_are_422_and_change_nothing(api, ns, db_conn):

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from infra.local.services import free_port
-from memos import ratelimit
+from memos.access import ratelimit
 from tests.conftest import Api, make_key
 from tests.services import env_override
 

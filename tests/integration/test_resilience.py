@@ -10,8 +10,8 @@ import redis
 
 from infra.local.services import free_port
 from memos import working_memory
-from memos.config import get_settings
-from memos.migrate import apply_migrations
+from memos.kernel.config import get_settings
+from memos.store.migrate import apply_migrations
 from tests.services import env_override
 
 
@@ -98,7 +98,7 @@ def test_with_postgres_down_writes_get_a_clean_503_and_nothing_partial(api, ns, 
 def _warm_cache(key: str) -> dict:
     import time
 
-    from memos.auth import Identity, hash_key
+    from memos.access.auth import Identity, hash_key
 
     return {hash_key(key): (time.monotonic() + 60, Identity("warm", frozenset({"admin"}), ("*",)))}
 
@@ -132,7 +132,7 @@ def test_migrations_are_idempotent_and_refuse_edited_history(env):
             with pytest.raises(RuntimeError, match="changed after it was applied"):
                 apply_migrations(url, get_settings().embed_dim)
         finally:
-            from memos.migrate import load_migrations
+            from memos.store.migrate import load_migrations
 
             real = load_migrations(get_settings().embed_dim)[0].checksum
             conn.execute("UPDATE schema_migrations SET checksum = %s WHERE version = 1", (real,))

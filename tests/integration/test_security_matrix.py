@@ -24,8 +24,10 @@ import redis
 
 from functions.authorizer.handler import forget_cached_keys
 from infra.routes import ROUTES, Route
-from memos import auth, db, keys_admin, working_memory
-from memos.auth import Identity
+from memos import working_memory
+from memos.access import auth, keys_admin
+from memos.access.auth import Identity
+from memos.store import db
 from tests.conftest import Api, make_key
 
 KEYS = ("read_a", "write_a", "ops_a", "admin_a", "admin_all", "revoked", "none", "garbage")
@@ -65,7 +67,7 @@ def no_rate_limit():
     """The matrix sends hundreds of requests per key; rate limits have their own tests."""
     from types import SimpleNamespace
 
-    from memos import ratelimit
+    from memos.access import ratelimit
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ratelimit, "get_settings", lambda: SimpleNamespace(rate_limit_rps=0, rate_limit_burst=1))

@@ -1,6 +1,6 @@
 import pytest
 
-from memos.conflicts import fact_key
+from memos.memory.conflicts import fact_key
 
 
 @pytest.mark.parametrize(

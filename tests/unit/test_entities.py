@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memos.entities import extract, extract_entities, extract_relations, normalize_name
+from memos.governance.entities import extract, extract_entities, extract_relations, normalize_name
 
 
 def names(text: str) -> dict[str, str]:

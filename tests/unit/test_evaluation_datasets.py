@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from memos.evaluation.baselines import BM25Index
-from memos.evaluation.datasets import (
+from infra.evaluation.baselines import BM25Index
+from infra.evaluation.datasets import (
     detect_format,
     load_dataset,
     parse_dataset,
@@ -199,7 +199,7 @@ def test_committed_synthetic_set_meets_the_thresholds():
 
 
 def test_paraphrases_share_no_content_word_with_their_evidence_except_names():
-    from memos.text import content_terms
+    from memos.kernel.text import content_terms
 
     gen = _generator()
     ds = parse_dataset(gen.make_dataset(seed=11, n_conversations=2))

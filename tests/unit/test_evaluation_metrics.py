@@ -1,9 +1,9 @@
 import pytest
 
-from memos.evaluation import metrics
-from memos.evaluation.baselines import BM25Index, VectorIndex, tokenize
-from memos.evaluation.datasets import Conversation, Question, Session, Turn, parse_iso
-from memos.evaluation.harness import QuestionOutcome, SystemRun, api_name, format_table, summarize
+from infra.evaluation import metrics
+from infra.evaluation.baselines import BM25Index, VectorIndex, tokenize
+from infra.evaluation.datasets import Conversation, Question, Session, Turn, parse_iso
+from infra.evaluation.harness import QuestionOutcome, SystemRun, api_name, format_table, summarize
 
 
 def test_recall_hit_and_mrr_on_a_hand_computed_ranking():

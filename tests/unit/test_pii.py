@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from memos.pii import find, luhn_ok, redact, redact_json
+from memos.governance.pii import find, luhn_ok, redact, redact_json
 
 
 def _only(text: str) -> tuple[str, str]:

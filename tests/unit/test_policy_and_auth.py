@@ -1,10 +1,10 @@
 import pydantic
 import pytest
 
-from memos.auth import Identity, extract_key, validate_grants
-from memos.errors import BadRequest, Forbidden, Unauthorized
-from memos.importance import initial_importance
-from memos.policy import DEFAULT_POLICY, merge
+from memos.access.auth import Identity, extract_key, validate_grants
+from memos.governance.policy import DEFAULT_POLICY, merge
+from memos.kernel.errors import BadRequest, Forbidden, Unauthorized
+from memos.memory.importance import initial_importance
 
 
 def test_policy_merge_overrides_nested_keys_and_keeps_defaults():

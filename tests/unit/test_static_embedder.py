@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from memos.embeddings import cosine
-from memos.static_embedder import StaticEmbedder, basic_tokenize, load_table, tokenize, wordpiece
+from memos.embeddings.static import StaticEmbedder, basic_tokenize, load_table, tokenize, wordpiece
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from memos.summarizer import (
+from memos.governance.summarizer import (
     RENDER_LIMITS,
     BedrockSummarizer,
     RuleSummarizer,
@@ -20,7 +20,7 @@ from memos.summarizer import (
     get_summarizer,
     render,
 )
-from memos.tokens import count_tokens
+from memos.kernel.tokens import count_tokens
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 

@@ -1,5 +1,5 @@
-from memos.text import content_hash, content_terms, stem
-from memos.tokens import count_tokens
+from memos.kernel.text import content_hash, content_terms, stem
+from memos.kernel.tokens import count_tokens
 
 
 def test_content_hash_ignores_case_and_whitespace_but_not_words():

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memos.timeexpr import parse_time_range
+from memos.retrieval.timeexpr import parse_time_range
 
 NOW = datetime(2024, 3, 14, 15, 0, tzinfo=UTC)  # a Thursday
 

@@ -1,0 +1,1 @@
+"""Background governance: condensation (trigger, consumer, summarizer), L3 entities, decay, policy, PII."""

@@ -1,0 +1,67 @@
+"""Policy storage: read a namespace's effective policy (cached briefly per process), write overrides."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+
+from memos.governance.policy import DEFAULT_POLICY, Policy, merge
+from memos.store import audit, db
+
+_CACHE_TTL_S = 5.0
+_cache: dict[str, tuple[float, Policy]] = {}
+
+
+def get_policy(namespace: str, conn: psycopg.Connection[Any] | None = None) -> Policy:
+    hit = _cache.get(namespace)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    if conn is None:
+        with db.connection() as own:
+            row = own.execute("SELECT settings FROM policies WHERE namespace = %s", (namespace,)).fetchone()
+    else:
+        row = conn.execute("SELECT settings FROM policies WHERE namespace = %s", (namespace,)).fetchone()
+    policy = merge(row["settings"]) if row else DEFAULT_POLICY
+    _cache[namespace] = (time.monotonic() + _CACHE_TTL_S, policy)
+    return policy
+
+
+def put_policy(
+    namespace: str, overrides: dict[str, Any], *, actor: str | None, request_id: str | None
+) -> Policy:
+    """Validate and store overrides (merged with what is stored); audited with before and after."""
+    with db.connection() as conn:
+        row = conn.execute(
+            "SELECT settings FROM policies WHERE namespace = %s FOR UPDATE", (namespace,)
+        ).fetchone()
+        before = row["settings"] if row else {}
+        stored = dict(before)
+        for key, value in overrides.items():  # nested settings (weights, ttl_days) merge key by key
+            stored[key] = (
+                {**before[key], **value}
+                if isinstance(value, dict) and isinstance(before.get(key), dict)
+                else value
+            )
+        policy = merge(stored)  # raises pydantic.ValidationError on bad values
+        conn.execute(
+            "INSERT INTO policies (namespace, settings) VALUES (%s, %s) ON CONFLICT (namespace) DO UPDATE"
+            " SET settings = EXCLUDED.settings, version = policies.version + 1, updated_at = now()",
+            (namespace, db.jsonb(stored)),
+        )
+        audit.record(
+            conn,
+            "policy_change",
+            namespace=namespace,
+            actor=actor,
+            request_id=request_id,
+            details={"before": before, "after": stored},
+        )
+        conn.commit()
+    _cache.pop(namespace, None)
+    return policy
+
+
+def clear_cache() -> None:
+    _cache.clear()

@@ -1,0 +1,1 @@
+"""The shared kernel: settings, typed errors, observability, text normalisation, token counts."""

@@ -1,0 +1,1 @@
+"""One memory's life: ingest (dedup, conflicts, importance), CRUD and history, sessions, namespaces."""

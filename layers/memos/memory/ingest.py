@@ -1,0 +1,346 @@
+"""Ingest: redact (if the policy says so), dedup (exact and near), resolve conflicts, number,
+embed, store in L2 in one transaction; then push to L1 and trigger condensation.
+
+Outcomes per item, in item order:
+- ``created``: a new live memory.
+- ``duplicate``: an exact duplicate is not stored again (``memory_id`` is the original's); a near
+  duplicate is stored with status ``duplicate`` and linked (``memory_id`` is the new row's).
+- ``superseded``: a new semantic fact replaced an older one with the same subject and attribute
+  (``supersedes``); the older stays in history with status ``superseded``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import psycopg
+
+from memos.embeddings import get_embedder
+from memos.governance import entities, pii, policy_store
+from memos.governance.policy import Policy
+from memos.governance.trigger import maybe_enqueue_condensation, send_jobs
+from memos.kernel.errors import Conflict
+from memos.kernel.observability import logger, metrics
+from memos.kernel.text import content_hash, content_terms
+from memos.kernel.tokens import count_tokens
+from memos.memory.conflicts import fact_key
+from memos.memory.importance import initial_importance
+from memos.models import IngestedMemory, IngestItem, IngestResponse
+from memos.retrieval.lexical import indexed_text, record_terms
+from memos.store import audit, db, long_term
+from memos.store.long_term import NewMemory
+from memos.working_memory import WorkingMemory
+
+RECENT_TURNS_FOR_NEAR_DUP = 50
+NEAR_DUP_WORD_OVERLAP = 0.6  # Jaccard of content words, on top of the policy's cosine threshold
+AuditEvent = tuple[str, str | None, str | None, UUID | None, dict[str, Any]]
+
+
+@dataclass
+class _Planned:
+    item: IngestItem
+    text: str
+    key: tuple[str | None, str]
+    memory: NewMemory | None = None
+    duplicate_of: UUID | None = None  # exact duplicate: nothing stored
+    near_duplicate_of: UUID | None = None  # stored with status 'duplicate'
+    supersedes: UUID | None = None
+    redactions: int = 0
+    same_as: _Planned | None = None  # an earlier item of the same request with the same text
+
+
+def ingest(
+    namespace: str,
+    items: list[IngestItem],
+    *,
+    actor: str | None = None,
+    request_id: str | None = None,
+    l1: WorkingMemory | None = None,
+) -> IngestResponse:
+    now = datetime.now(UTC)
+    policy = policy_store.get_policy(namespace)
+    planned = [_plan(item, policy) for item in items]
+    events: list[AuditEvent] = [
+        ("redact", namespace, p.item.session_id, None, {"count": p.redactions})
+        for p in planned
+        if p.redactions
+    ]
+
+    with db.connection() as conn:
+        _mark_exact_duplicates(conn, namespace, planned)
+        fresh = [p for p in planned if p.duplicate_of is None]
+        _prepare(fresh, namespace, policy, now)
+        if policy.conflict_mode == "supersede":
+            _find_conflicts(conn, namespace, fresh)
+        _mark_near_duplicates(conn, namespace, fresh, policy)
+        sessions = _number_turns(conn, namespace, fresh)
+        inserted = long_term.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
+        _resolve_lost_races(conn, namespace, planned, fresh, inserted)
+        long_term.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
+        superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
+        long_term.supersede(conn, superseded)
+        live = [p.memory for p in fresh if p.memory is not None and p.memory.status == "active"]
+        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
+        record_terms(conn, namespace, [indexed_text(m.text, m.metadata) for m in live])
+        events += _audit_events(namespace, planned)
+        audit.record_many(conn, events, actor, request_id)
+        jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]
+        conn.commit()
+
+    enqueued = [job for job in jobs if job is not None]
+    send_jobs(enqueued)
+    _push_l1(namespace, live, policy, l1 or WorkingMemory())
+    created = len(live)
+    metrics.add_metric(name="MemoriesIngested", unit="Count", value=created)
+    metrics.add_metric(name="MemoriesDeduplicated", unit="Count", value=len(planned) - created)
+    logger.debug("ingested", extra={"namespace": namespace, "created": created, "items": len(planned)})
+    return IngestResponse(
+        accepted=len(planned), memories=[_outcome(p) for p in planned], condensation_enqueued=bool(enqueued)
+    )
+
+
+def _plan(item: IngestItem, policy: Policy) -> _Planned:
+    text, found = pii.redact(item.text) if policy.pii_redaction else (item.text, [])
+    # Episodic turns are duplicates within their session; facts and procedures within the namespace.
+    scope = item.session_id if item.kind == "episodic" else None
+    return _Planned(item, text, (scope, content_hash(text)), redactions=len(found))
+
+
+def _mark_exact_duplicates(conn: psycopg.Connection[Any], namespace: str, planned: list[_Planned]) -> None:
+    existing = long_term.find_live_hashes(conn, namespace, list({p.key for p in planned}))
+    first_in_request: dict[tuple[str | None, str], _Planned] = {}
+    for p in planned:
+        if p.key in existing:
+            p.duplicate_of = existing[p.key]
+        elif p.key in first_in_request:
+            p.same_as = first_in_request[p.key]
+        else:
+            first_in_request[p.key] = p
+
+
+def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetime) -> None:
+    """Build the rows to insert (embedded in one call); repeats within the request point at the first."""
+    originals = [p for p in fresh if p.same_as is None]
+    # Who said it is part of what a turn means ("What did Ana adopt?"), for vectors as for words.
+    vectors: Any = (
+        get_embedder().embed([indexed_text(p.text, p.item.metadata) for p in originals]) if originals else []
+    )
+    for p, vec in zip(originals, vectors, strict=True):
+        ttl_days = getattr(policy.ttl_days, p.item.kind)
+        p.memory = NewMemory(
+            id=uuid.uuid4(),
+            namespace=namespace,
+            session_id=p.item.session_id,
+            role=p.item.role,
+            kind=p.item.kind,
+            text=p.text,
+            metadata=p.item.metadata,
+            occurred_at=p.item.occurred_at or now,
+            importance=initial_importance(p.text, p.item.role, p.item.kind, p.item.importance),
+            content_hash=p.key[1],
+            tokens=count_tokens(p.text),
+            embedding=vec,
+            expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
+            fact_key=fact_key(p.text) if p.item.kind == "semantic" else None,
+        )
+    for p in fresh:
+        if p.same_as is not None and p.same_as.memory is not None:
+            p.duplicate_of = p.same_as.memory.id
+    fresh[:] = originals
+
+
+def _mark_near_duplicates(
+    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned], policy: Policy
+) -> None:
+    """Near duplicates (cosine ≥ policy.dedup_threshold): a session's recent turns for episodic
+    memories, the namespace's live facts and procedures for the other kinds; earlier items of the
+    same request count too."""
+    if not fresh:
+        return
+    turns = [p for p in fresh if p.item.kind == "episodic"]
+    facts = [p for p in fresh if p.item.kind != "episodic"]
+    pools: dict[str | None, tuple[list[UUID], list[np.ndarray]]] = defaultdict(lambda: ([], []))
+    pool_texts: dict[str | None, list[str]] = defaultdict(list)  # words compared only when vectors are close
+    if turns:
+        for r in long_term.recent_embeddings(
+            conn, namespace, sorted({p.item.session_id for p in turns}), RECENT_TURNS_FOR_NEAR_DUP
+        ):
+            pools[r["session_id"]][0].append(r["id"])
+            pools[r["session_id"]][1].append(_as_array(r["embedding"]))
+            pool_texts[r["session_id"]].append(r["text"])
+    if facts:
+        for r in long_term.fact_embeddings(conn, namespace):
+            pools[None][0].append(r["id"])
+            pools[None][1].append(_as_array(r["embedding"]))
+            pool_texts[None].append(r["text"])
+    for p in fresh:
+        assert p.memory is not None
+        ids, vecs = pools[p.key[0]]
+        if vecs and p.supersedes is None:  # a new value for a known fact is a conflict, not a duplicate
+            sims = np.stack(vecs) @ p.memory.embedding
+            terms = set(content_terms(p.text))
+            # Near means both: close in meaning (embedder-specific scale) and mostly the same words.
+            for best in np.argsort(-sims)[:3]:
+                if sims[best] < policy.dedup_threshold:
+                    break
+                if (
+                    _jaccard(terms, set(content_terms(pool_texts[p.key[0]][int(best)])))
+                    >= NEAR_DUP_WORD_OVERLAP
+                ):
+                    p.near_duplicate_of = ids[int(best)]
+                    p.memory.status, p.memory.duplicate_of = "duplicate", ids[int(best)]
+                    break
+            if p.near_duplicate_of is not None:
+                continue
+        ids.append(p.memory.id)
+        vecs.append(p.memory.embedding)
+        pool_texts[p.key[0]].append(p.text)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    """Word overlap; texts that state different numbers (codes, dates, amounts) never match."""
+    if {t for t in a if t.isdigit()} != {t for t in b if t.isdigit()}:
+        return 0.0
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+def _as_array(value: Any) -> np.ndarray:
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
+
+
+def _find_conflicts(conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]) -> None:
+    keyed = [p for p in fresh if p.memory is not None and p.memory.fact_key]
+    if not keyed:
+        return
+    current = long_term.facts_by_key(
+        conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory and p.memory.fact_key})
+    )
+    for p in keyed:  # later items in a request supersede earlier ones with the same key
+        assert p.memory is not None and p.memory.fact_key is not None
+        old = current.get(p.memory.fact_key)
+        if old is not None:
+            p.supersedes = old
+        current[p.memory.fact_key] = p.memory.id
+
+
+def _number_turns(
+    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]
+) -> dict[str, dict[str, Any]]:
+    counts: dict[str, tuple[int, int]] = {}
+    for p in fresh:
+        assert p.memory is not None
+        turns, tokens = counts.get(p.memory.session_id, (0, 0))
+        counts[p.memory.session_id] = (turns + 1, tokens + p.memory.tokens)
+    sessions = long_term.reserve_turns(conn, namespace, counts)
+    next_turn = {s: row["turn_count"] - counts[s][0] + 1 for s, row in sessions.items()}
+    for p in fresh:
+        assert p.memory is not None
+        p.memory.turn_no = next_turn[p.memory.session_id]
+        next_turn[p.memory.session_id] += 1
+    return sessions
+
+
+def _resolve_lost_races(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    planned: list[_Planned],
+    fresh: list[_Planned],
+    inserted: set[UUID],
+) -> None:
+    """A concurrent request stored the same text first: report its row as the original."""
+    lost = [p for p in fresh if p.memory is not None and p.memory.id not in inserted]
+    if lost:
+        winners = long_term.find_live_hashes(conn, namespace, [p.key for p in lost])
+        for p in lost:
+            p.duplicate_of, p.memory, p.supersedes = winners.get(p.key), None, None
+        for p in planned:  # repeats of a lost item follow it to the winner
+            if p.same_as is not None and p.same_as in lost:
+                p.duplicate_of = p.same_as.duplicate_of
+
+
+def _audit_events(namespace: str, planned: list[_Planned]) -> list[AuditEvent]:
+    events: list[AuditEvent] = []
+    by_session: dict[str, list[str]] = {}
+    for p in planned:
+        sid = p.item.session_id
+        if p.duplicate_of is not None:
+            events.append(
+                (
+                    "dedup",
+                    namespace,
+                    sid,
+                    p.duplicate_of,
+                    {"match": "exact", "duplicate_of": str(p.duplicate_of)},
+                )
+            )
+        elif p.memory is not None and p.near_duplicate_of is not None:
+            events.append(
+                (
+                    "dedup",
+                    namespace,
+                    sid,
+                    p.memory.id,
+                    {"match": "near", "duplicate_of": str(p.near_duplicate_of)},
+                )
+            )
+        elif p.memory is not None:
+            by_session.setdefault(sid, []).append(str(p.memory.id))
+            if p.supersedes is not None:
+                events.append(
+                    (
+                        "supersede",
+                        namespace,
+                        sid,
+                        p.supersedes,
+                        {"superseded_by": str(p.memory.id), "fact_key": p.memory.fact_key},
+                    )
+                )
+    events.extend(
+        ("ingest", namespace, s, None, {"memory_ids": ids, "count": len(ids)})
+        for s, ids in by_session.items()
+    )
+    return events
+
+
+def _outcome(p: _Planned) -> IngestedMemory:
+    if p.memory is not None and p.near_duplicate_of is not None:
+        return IngestedMemory(memory_id=p.memory.id, status="duplicate", duplicate_of=p.near_duplicate_of)
+    if p.memory is not None and p.supersedes is not None:
+        return IngestedMemory(memory_id=p.memory.id, status="superseded", supersedes=p.supersedes)
+    if p.memory is not None:
+        return IngestedMemory(memory_id=p.memory.id, status="created")
+    if p.duplicate_of is None:  # lost a race to a row that vanished before we could read it
+        raise Conflict("a concurrent request changed this memory; retry")
+    return IngestedMemory(memory_id=p.duplicate_of, status="duplicate", duplicate_of=p.duplicate_of)
+
+
+def _push_l1(namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingMemory) -> None:
+    turns: dict[str, list[dict[str, Any]]] = {}
+    for m in live:
+        turns.setdefault(m.session_id, []).append(
+            long_term.window_entry(
+                {
+                    "id": m.id,
+                    "role": m.role,
+                    "text": m.text,
+                    "occurred_at": m.occurred_at,
+                    "turn_no": m.turn_no,
+                    "tokens": m.tokens,
+                }
+            )
+        )
+    for session_id, entries in turns.items():
+        l1.push(
+            namespace,
+            session_id,
+            entries,
+            policy.l1_window_size,
+            policy.l1_ttl_seconds,
+            create=entries[0]["turn_no"] == 1,
+        )

@@ -1,0 +1,1 @@
+"""Query: candidates, scoring, lexical ranking, time expressions, context packs, answers."""

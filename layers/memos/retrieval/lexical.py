@@ -1,0 +1,91 @@
+"""BM25 over a namespace: term statistics kept at ingest, scoring in process over the candidates.
+
+PostgreSQL full-text search finds lexical candidates (recall); this module ranks them with Okapi
+BM25 (k1 = 1.2, b = 0.75) using the namespace's own document frequencies, so a word that every
+turn of a conversation contains (a speaker's name, a project's name) counts for little and a rare
+word for much. Terms are stemmed content words (``memos.kernel.text.content_terms``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from memos.kernel.text import content_terms
+
+K1, B = 1.2, 0.75
+
+
+def indexed_text(text: str, metadata: dict[str, Any] | None) -> str:
+    """What a memory is about for search: its text and, for multi-party chats, its speaker."""
+    speaker = (metadata or {}).get("speaker")
+    return f"{speaker}: {text}" if isinstance(speaker, str) and speaker.strip() else text
+
+
+def record_terms(conn: psycopg.Connection[Any], namespace: str, texts: Iterable[str]) -> None:
+    """Add live memories to the namespace's statistics (in the caller's transaction)."""
+    df: Counter[str] = Counter()
+    docs = total = 0
+    for text in texts:
+        terms = content_terms(text)
+        df.update(set(terms))
+        docs += 1
+        total += len(terms)
+    if not docs:
+        return
+    terms_sorted = sorted(df)  # one lock order for every writer: concurrent batches never deadlock
+    conn.execute(
+        "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%s::text[], %s::bigint[])"
+        " AS u(term, n) ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df",
+        (namespace, terms_sorted, [df[t] for t in terms_sorted]),
+    )
+    conn.execute(
+        "INSERT INTO namespace_stats AS s (namespace, docs, total_terms) VALUES (%s, %s, %s)"
+        " ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + EXCLUDED.docs,"
+        " total_terms = s.total_terms + EXCLUDED.total_terms",
+        (namespace, docs, total),
+    )
+
+
+@dataclass
+class Stats:
+    docs: int
+    avgdl: float
+    df: dict[str, int]
+
+    def idf(self, term: str) -> float:
+        n = self.df.get(term, 0)
+        return math.log(1 + (self.docs - n + 0.5) / (n + 0.5))
+
+
+def load_stats(conn: psycopg.Connection[Any], namespace: str, terms: list[str]) -> Stats:
+    row = conn.execute(
+        "SELECT docs, total_terms FROM namespace_stats WHERE namespace = %s", (namespace,)
+    ).fetchone()
+    docs = int(row["docs"]) if row else 0
+    avgdl = (int(row["total_terms"]) / docs) if row and docs else 1.0
+    df = {
+        r["term"]: int(r["df"])
+        for r in conn.execute(
+            "SELECT term, df FROM term_stats WHERE namespace = %s AND term = ANY(%s)", (namespace, terms)
+        ).fetchall()
+    }
+    return Stats(max(docs, 1), max(avgdl, 1.0), df)
+
+
+def bm25(query_terms: list[str], doc_terms: list[str], stats: Stats) -> float:
+    if not query_terms or not doc_terms:
+        return 0.0
+    tf = Counter(doc_terms)
+    norm = K1 * (1 - B + B * len(doc_terms) / stats.avgdl)
+    score = 0.0
+    for term in set(query_terms):
+        f = tf.get(term, 0)
+        if f:
+            score += stats.idf(term) * f * (K1 + 1) / (f + norm)
+    return score

@@ -1,0 +1,1 @@
+"""The data-access boundary: every SQL statement of the domain, the pool and the migrations."""

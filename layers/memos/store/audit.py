@@ -1,0 +1,66 @@
+"""The audit writer: every write and governance action becomes one row in audit_events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from memos.store.db import jsonb
+
+ACTIONS = frozenset(
+    {
+        "ingest",
+        "update",
+        "delete",
+        "dedup",
+        "supersede",
+        "condense",
+        "decay",
+        "expire",
+        "reset",
+        "policy_change",
+        "namespace_delete",
+        "key_create",
+        "key_revoke",
+        "access_denied",
+        "redact",
+    }
+)
+
+
+def record(
+    conn: psycopg.Connection[Any],
+    action: str,
+    *,
+    namespace: str | None = None,
+    session_id: str | None = None,
+    actor: str | None = None,
+    memory_id: UUID | None = None,
+    request_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    record_many(conn, [(action, namespace, session_id, memory_id, details or {})], actor, request_id)
+
+
+def record_many(
+    conn: psycopg.Connection[Any],
+    events: Iterable[tuple[str, str | None, str | None, UUID | None, dict[str, Any]]],
+    actor: str | None,
+    request_id: str | None,
+) -> None:
+    """Write events (action, namespace, session_id, memory_id, details) in the caller's transaction."""
+    rows = []
+    for action, namespace, session_id, memory_id, details in events:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        rows.append((action, namespace, session_id, actor, memory_id, request_id, jsonb(details)))
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO audit_events (action, namespace, session_id, actor, memory_id, request_id, details)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )

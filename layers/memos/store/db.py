@@ -1,0 +1,105 @@
+"""PostgreSQL connections: one lazily opened pool per process, reused across warm invocations."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from memos.kernel.config import Settings, get_settings
+from memos.kernel.errors import DependencyUnavailable
+
+_lock = threading.Lock()
+_pool: ConnectionPool | None = None
+_refetch_secret = False  # set after an authentication failure: the secret may have rotated
+_vector_ready = threading.local()
+
+
+def database_url(settings: Settings, *, force_fetch: bool = False) -> str:
+    if settings.database_url:
+        return settings.database_url
+    if settings.database_secret_arn:
+        from aws_lambda_powertools.utilities import parameters
+
+        secret: Any = parameters.get_secret(
+            settings.database_secret_arn, transform="json", max_age=300, force_fetch=force_fetch
+        )
+        host = settings.database_host or secret["host"]
+        dbname = secret.get("dbname") or settings.database_name
+        return psycopg.conninfo.make_conninfo(
+            host=host,
+            port=secret.get("port", 5432),
+            user=secret["username"],
+            password=secret["password"],
+            dbname=dbname,
+            sslmode="require",
+        )
+    raise DependencyUnavailable("database is not configured (set MEMOS_DATABASE_URL)")
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    with contextlib.suppress(psycopg.ProgrammingError):  # the extension comes with the first migration
+        register_vector(conn)
+    conn.commit()
+
+
+def get_pool() -> ConnectionPool:
+    global _pool, _refetch_secret
+    if _pool is None:
+        with _lock:
+            if _pool is None:
+                settings = get_settings()
+                url = database_url(settings, force_fetch=_refetch_secret)
+                _refetch_secret = False
+                _pool = ConnectionPool(
+                    url,
+                    min_size=1,
+                    max_size=settings.db_pool_max,
+                    kwargs={
+                        "autocommit": False,
+                        "row_factory": dict_row,
+                        "prepare_threshold": 5,
+                        "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
+                    },
+                    configure=_configure,
+                    timeout=settings.db_connect_timeout_s,
+                    open=False,
+                    reconnect_timeout=settings.db_connect_timeout_s * 5,
+                )
+                _pool.open(wait=False)
+    return _pool
+
+
+def close_pool() -> None:
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+@contextmanager
+def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    """A pooled connection inside one transaction; database failures become 503."""
+    try:
+        with get_pool().connection() as conn:
+            yield conn  # type: ignore[misc]
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        if "password authentication failed" in str(exc):  # rotated secret: rebuild with a fresh read
+            global _refetch_secret
+            _refetch_secret = True
+            close_pool()
+        raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
+
+
+def jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=lambda v: json.dumps(v, default=str))

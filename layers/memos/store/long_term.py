@@ -1,0 +1,251 @@
+"""L2: the long-term store in PostgreSQL + pgvector. The only module that writes memories rows."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import psycopg
+
+from memos.store.db import jsonb
+
+# A memory every read path may return: not a duplicate, superseded, expired or deleted one.
+LIVE = "status = 'active' AND (expires_at IS NULL OR expires_at > now())"
+
+MEMORY_COLUMNS = (
+    "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at, importance,"
+    " status, duplicate_of, superseded_by, tokens"
+)
+
+
+@dataclass
+class NewMemory:
+    id: UUID
+    namespace: str
+    session_id: str
+    role: str
+    kind: str
+    text: str
+    metadata: dict[str, Any]
+    occurred_at: datetime
+    importance: float
+    content_hash: str
+    tokens: int
+    embedding: np.ndarray
+    expires_at: datetime | None = None
+    turn_no: int = 0
+    fact_key: str | None = None
+    status: str = "active"  # or 'duplicate' for a near duplicate, stored and linked
+    duplicate_of: UUID | None = None
+
+
+def find_live_hashes(
+    conn: psycopg.Connection[Any], namespace: str, keys: Sequence[tuple[str | None, str]]
+) -> dict[tuple[str | None, str], UUID]:
+    """Live rows matching (session_id, hash) for episodic keys or (None, hash) for namespace-wide keys."""
+    if not keys:
+        return {}
+    session_keys = [(s, h) for s, h in keys if s is not None]
+    ns_hashes = [h for s, h in keys if s is None]
+    found: dict[tuple[str | None, str], UUID] = {}
+    if session_keys:
+        rows = conn.execute(
+            "SELECT m.id, m.session_id, m.content_hash FROM memories m"
+            " JOIN unnest(%s::text[], %s::text[]) AS k(session_id, content_hash)"
+            "   ON m.session_id = k.session_id AND m.content_hash = k.content_hash"
+            " WHERE m.namespace = %s AND m.status = 'active' AND m.kind = 'episodic'",
+            ([s for s, _ in session_keys], [h for _, h in session_keys], namespace),
+        ).fetchall()
+        found.update({(r["session_id"], r["content_hash"]): r["id"] for r in rows})
+    if ns_hashes:
+        rows = conn.execute(
+            "SELECT id, content_hash FROM memories WHERE namespace = %s AND status = 'active'"
+            " AND kind <> 'episodic' AND content_hash = ANY(%s)",
+            (namespace, ns_hashes),
+        ).fetchall()
+        found.update({(None, r["content_hash"]): r["id"] for r in rows})
+    return found
+
+
+def reserve_turns(
+    conn: psycopg.Connection[Any], namespace: str, counts: dict[str, tuple[int, int]]
+) -> dict[str, dict[str, Any]]:
+    """Lock each session row (sorted, so batches never deadlock) and reserve turn numbers.
+
+    ``counts`` maps session_id → (turns, tokens). Returns the session rows after the update;
+    the reserved turns are ``turn_count - turns + 1 .. turn_count``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for session_id in sorted(counts):
+        turns, tokens = counts[session_id]
+        row = conn.execute(
+            "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
+            "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
+            " RETURNING turn_count, token_count, condensed_through_turn, condensed_token_count,"
+            " condense_enqueued_turn",
+            (namespace, session_id, turns, tokens),
+        ).fetchone()
+        assert row is not None  # an upsert always returns its row
+        out[session_id] = row
+    return out
+
+
+def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]) -> set[UUID]:
+    """Insert rows; a row that loses an exact-dedup race is skipped. Returns the ids inserted."""
+    inserted: set[UUID] = set()
+    if not memories:
+        return inserted
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
+            " importance, base_importance, content_hash, tokens, embedding, expires_at, fact_key, status,"
+            " duplicate_of) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [
+                (
+                    m.id,
+                    m.namespace,
+                    m.session_id,
+                    m.turn_no,
+                    m.role,
+                    m.kind,
+                    m.text,
+                    jsonb(m.metadata),
+                    m.occurred_at,
+                    m.importance,
+                    m.importance,
+                    m.content_hash,
+                    m.tokens,
+                    m.embedding,
+                    m.expires_at,
+                    m.fact_key,
+                    m.status,
+                    m.duplicate_of,
+                )
+                for m in memories
+            ],
+            returning=True,
+        )
+        while True:
+            row = cur.fetchone()
+            if row is not None:
+                inserted.add(row["id"])
+            if not cur.nextset():
+                break
+    return inserted
+
+
+def mark_seen_again(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
+    if ids:
+        conn.execute("UPDATE memories SET seen_count = seen_count + 1 WHERE id = ANY(%s)", (list(ids),))
+
+
+def recent_turns(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str, limit: int
+) -> list[dict[str, Any]]:
+    """The session's last live turns, oldest first, in the L1 window's shape."""
+    rows = conn.execute(
+        "SELECT id, role, text, occurred_at, turn_no, tokens FROM memories"
+        " WHERE namespace = %s AND session_id = %s AND status = 'active'"
+        " ORDER BY turn_no DESC LIMIT %s",
+        (namespace, session_id, limit),
+    ).fetchall()
+    return [window_entry(r) for r in reversed(rows)]
+
+
+def recent_embeddings(
+    conn: psycopg.Connection[Any], namespace: str, session_ids: list[str], per_session: int
+) -> list[dict[str, Any]]:
+    """The last live episodic turns of each session, with their vectors (near-duplicate checks)."""
+    return conn.execute(
+        "SELECT s.sid AS session_id, m.id, m.embedding, m.text FROM unnest(%s::text[]) AS s(sid)"
+        " CROSS JOIN LATERAL (SELECT id, embedding, text FROM memories WHERE namespace = %s AND session_id = s.sid"
+        "   AND status = 'active' AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %s) AS m",
+        (session_ids, namespace, per_session),
+    ).fetchall()
+
+
+def fact_embeddings(conn: psycopg.Connection[Any], namespace: str) -> list[dict[str, Any]]:
+    """Every live fact and procedure of the namespace (few, compared exactly)."""
+    return conn.execute(
+        "SELECT id, embedding, text FROM memories WHERE namespace = %s AND status = 'active' AND kind <> 'episodic'",
+        (namespace,),
+    ).fetchall()
+
+
+def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str]) -> dict[str, UUID]:
+    rows = conn.execute(
+        "SELECT fact_key, id FROM memories WHERE namespace = %s AND status = 'active' AND fact_key = ANY(%s)"
+        " ORDER BY occurred_at",
+        (namespace, keys),
+    ).fetchall()
+    return {r["fact_key"]: r["id"] for r in rows}
+
+
+def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]]) -> None:
+    """Mark each old fact superseded by its new one, keeping its last version in history."""
+    for old, new in pairs:
+        snapshot_version(conn, old, "superseded")
+        conn.execute(
+            "UPDATE memories SET status = 'superseded', superseded_by = %s, version = version + 1, updated_at = now()"
+            " WHERE id = %s AND status = 'active'",
+            (new, old),
+        )
+
+
+def snapshot_version(conn: psycopg.Connection[Any], memory_id: UUID, change: str) -> None:
+    """Keep the memory's current version in memory_versions before it changes (same transaction)."""
+    conn.execute(
+        "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
+        " SELECT id, version, text, metadata, importance, status, %s FROM memories WHERE id = %s"
+        " ON CONFLICT (memory_id, version) DO NOTHING",
+        (change, memory_id),
+    )
+
+
+def live_ids(conn: psycopg.Connection[Any], ids: Collection[str]) -> set[str]:
+    """Which of these memory ids are still live (see LIVE)."""
+    if not ids:
+        return set()
+    rows = conn.execute(
+        f"SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND {LIVE}", (sorted(ids),)
+    ).fetchall()
+    return {str(r["id"]) for r in rows}
+
+
+def only_live(conn: psycopg.Connection[Any], window: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop window turns that were deleted, expired or superseded since they were cached."""
+    live = live_ids(conn, [t["memory_id"] for t in window])
+    return [t for t in window if t["memory_id"] in live]
+
+
+def window_entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "memory_id": str(row["id"]),
+        "role": row["role"],
+        "text": row["text"],
+        "occurred_at": row["occurred_at"].isoformat()
+        if hasattr(row["occurred_at"], "isoformat")
+        else row["occurred_at"],
+        "turn_no": row["turn_no"],
+        "tokens": row["tokens"],
+    }
+
+
+def get_memory(conn: psycopg.Connection[Any], memory_id: UUID) -> dict[str, Any] | None:
+    return conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories WHERE id = %s", (memory_id,)).fetchone()
+
+
+def touch(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
+    """Record access: retrieval raises importance a little (capped) and counts the hit."""
+    if ids:
+        conn.execute(
+            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = now(),"
+            " importance = LEAST(1.0, importance + 0.02) WHERE id = ANY(%s)",
+            (list(ids),),
+        )

@@ -1,0 +1,68 @@
+"""Versioned SQL migrations, applied in order and recorded with their checksums.
+
+The same function backs ``memos migrate`` and the deploy-time custom resource.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+MIGRATIONS_PACKAGE = "memos.store.migrations"
+_LOCK_KEY = 0x4D454D4F53  # pg_advisory_xact_lock key: one migrator at a time
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(embed_dim: int) -> list[Migration]:
+    found = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            sql = entry.read_text().replace("{{EMBED_DIM}}", str(int(embed_dim)))
+            found.append(Migration(version, entry.name, sql))
+    found.sort(key=lambda m: m.version)
+    if len({m.version for m in found}) != len(found):
+        raise RuntimeError("two migrations share a version number")
+    return found
+
+
+def apply_migrations(url: str, embed_dim: int) -> list[str]:
+    """Apply pending migrations; return the names applied. Refuses edited, already-applied files."""
+    applied: list[str] = []
+    with psycopg.connect(url, autocommit=False) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {
+            row[0]: row[1]
+            for row in conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+        }
+        for migration in load_migrations(embed_dim):
+            if migration.version in done:
+                if done[migration.version] != migration.checksum:
+                    raise RuntimeError(f"migration {migration.name} changed after it was applied")
+                continue
+            conn.execute(migration.sql.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
+            )
+            applied.append(migration.name)
+        conn.commit()
+    return applied

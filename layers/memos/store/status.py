@@ -1,0 +1,48 @@
+"""Memory and job statuses: one enum each, and the SQL predicates that read them, written once.
+
+A memory is *live* when it is active and not past its expiry; every read path shows live
+memories only. Governance keeps the others (duplicates, superseded facts, expired and deleted
+rows) for history and audit, and ``KEPT_OUT`` names the ones a query may explain as filtered.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MemoryStatus(StrEnum):
+    ACTIVE = "active"
+    DUPLICATE = "duplicate"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+
+    @property
+    def is_kept_for_history(self) -> bool:
+        """Linked to what replaced it, still explainable as filtered (not forgotten)."""
+        return self in (MemoryStatus.DUPLICATE, MemoryStatus.SUPERSEDED, MemoryStatus.EXPIRED)
+
+
+class JobStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def live(alias: str = "") -> str:
+    """SQL predicate: the memory is active and not past its expiry."""
+    p = f"{alias}." if alias else ""
+    return f"{p}status = '{MemoryStatus.ACTIVE}' AND ({p}expires_at IS NULL OR {p}expires_at > now())"
+
+
+def active(alias: str = "") -> str:
+    """SQL predicate: status active (expiry not considered; indexes are partial on this)."""
+    p = f"{alias}." if alias else ""
+    return f"{p}status = '{MemoryStatus.ACTIVE}'"
+
+
+LIVE = live()
+KEPT_OUT = (
+    f"(status IN ('{MemoryStatus.DUPLICATE}', '{MemoryStatus.SUPERSEDED}', '{MemoryStatus.EXPIRED}')"
+    f" OR (status = '{MemoryStatus.ACTIVE}' AND expires_at <= now()))"
+)
