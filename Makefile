@@ -8,7 +8,7 @@ PORT   ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis system-deps
+.PHONY: screenshots dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ integration: $(STAMP) redis
 
 e2e: $(STAMP) redis
 	$(BIN)/pytest -q tests/e2e
+
+## Re-take the console screenshots in docs/screenshots (the test run itself writes to a temp dir).
+screenshots: $(STAMP) redis
+	MEMOS_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/e2e/test_console.py
 
 infra-test: $(STAMP)
 	$(BIN)/pytest -q tests/infra

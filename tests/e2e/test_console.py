@@ -2,11 +2,14 @@
 
 The stack runs as a child process (as a user runs it), seeded over HTTP; Playwright for Python
 drives Debian's Chromium (never a downloaded browser). Each test saves a screenshot of its view to
-docs/screenshots/<view>.png. Missing Chromium or Playwright is a failure with the fix in the message.
+``MEMOS_SCREENSHOT_DIR`` (``make screenshots`` points it at docs/screenshots; otherwise a temporary
+folder, so a test run rewrites no tracked file). Missing Chromium or Playwright is a failure with the fix in the message.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("MEMOS_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="memos-shots-"))
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 15_000
 
