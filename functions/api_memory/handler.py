@@ -29,7 +29,6 @@ from memos.models import (
 )
 
 app = make_app()
-_context: dict[str, Any] = {}  # the current invocation's Lambda context (one invocation at a time)
 
 NameQuery = Annotated[str, Query(pattern=NAME_PATTERN)]
 
@@ -46,11 +45,10 @@ def post_ingest(body: IngestRequest) -> IngestResponse:
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
     if key:
         # Imported on first use: Powertools idempotency pulls boto3 in (~100 ms of cold start).
-        from functions.shared.idempotency import register_context, run_once
+        from functions.shared.idempotency import run_once
 
-        register_context(_context.get("lambda"))
         return IngestResponse.model_validate(
-            run_once("ingest", _do, who.key_id, key, body.model_dump(mode="json"))
+            run_once("ingest", _do, who.key_id, key, body.model_dump(mode="json"), app.lambda_context)
         )
     return IngestResponse.model_validate(_do({}))
 
@@ -133,5 +131,4 @@ def _name(value: str) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _context["lambda"] = context
     return run(app, event, context)
