@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 import pydantic
@@ -112,12 +113,21 @@ def _audit_denial(app: APIGatewayRestResolver, exc: Forbidden) -> None:
         logger.warning("could not audit a denied request")
 
 
+def decoded_path(path: str) -> str:
+    """API Gateway REST APIs send ``path`` still percent-encoded and Powertools takes route arguments
+    from it, so ``/v1/namespaces/acme%3Aalice`` would name ``acme%3Aalice``: decode each segment. A
+    segment holding an encoded ``/`` stays as sent, so decoding can never change which route matches."""
+    return "/".join(seg if "/" in (plain := unquote(seg)) else plain for seg in path.split("/"))
+
+
 def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve one API Gateway proxy event; every response carries x-request-id."""
     rc: dict[str, Any] = event.get("requestContext") or {}
     rid = rc.get("requestId") or str(uuid.uuid4())
     rc["requestId"] = rid
     event["requestContext"] = rc
+    if isinstance(event.get("path"), str):
+        event["path"] = decoded_path(event["path"])
     # The API speaks JSON only: a body sent without a JSON content type (curl -d sends a form
     # type) is still parsed as JSON rather than as a form.
     headers = event.get("headers") or {}

@@ -2,6 +2,21 @@
 
 Routes come from ``infra.routes`` (the table CDK also reads); the key check is the cloud
 authorizer's own function, and its identity rides in ``requestContext.authorizer`` as in AWS.
+
+Concurrency: the HTTP server is threaded (reading requests, the key check and writing responses
+overlap), but handler invocations run one at a time in the whole process, as one Lambda instance
+runs one invocation at a time. A lock per function would not do: Powertools 3.x keeps the current
+event and Lambda context on the ``BaseRouter`` class, shared by every resolver in the process, and
+Logger/Metrics state is per process too. ``invoke`` is that single entry point; the local
+condensation and decay workers go through it as well. So a long request (a big export, a decay
+pass) holds up other requests locally; it never runs them under its identity.
+
+HTTP edge cases answer in the API's error shape (``{"error": {code, message, details}}``):
+unknown methods (501), oversized header lines or too many headers (431), a body that is not UTF-8
+(400 ``invalid_body``), a bad or too large ``Content-Length`` (400/413), and a body shorter than its
+``Content-Length`` (400 after ``request_timeout_s`` without data, then the connection closes).
+Path parameters arrive percent-decoded in ``pathParameters`` and ``path`` keeps the raw form, as
+API Gateway REST APIs send them.
 """
 
 from __future__ import annotations
@@ -17,9 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from infra.routes import ROUTES, Route
+from memos.kernel.config import get_settings
 from memos.kernel.errors import MemosError
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -27,6 +43,16 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def _compile(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+
+
+# One invocation at a time in this process (see the module docstring for why not one per function).
+_INVOCATION_LOCK = threading.Lock()
+
+
+def invoke(handler: Handler, function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Call ``handler`` with ``event`` the way Lambda does: a fresh context, nothing else running."""
+    with _INVOCATION_LOCK:
+        return handler(event, lambda_context(function))
 
 
 class Router:
@@ -46,8 +72,8 @@ class Router:
             m = pattern.match(path)
             if m:
                 path_known = True
-                if route.method == method:
-                    return route, m.groupdict(), True
+                if route.method == method:  # decoded after matching: %2F stays inside a segment
+                    return route, {k: unquote(v) for k, v in m.groupdict().items()}, True
         return None, {}, path_known
 
 
@@ -69,7 +95,7 @@ def make_event(
     raw_path: str,
     query: str,
     headers: dict[str, str],
-    body: bytes,
+    body: str,
     request_id: str,
 ) -> dict[str, Any]:
     qs = parse_qs(query, keep_blank_values=True)
@@ -90,7 +116,7 @@ def make_event(
             "stage": "local",
             "identity": {"sourceIp": "127.0.0.1"},
         },
-        "body": body.decode("utf-8", errors="replace") if body else None,
+        "body": body or None,
         "isBase64Encoded": False,
     }
 
@@ -123,50 +149,116 @@ class LocalApi:
         self.static_dir = static_dir
 
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-        from functions.authorizer.handler import authorize
-
-        split = urlsplit(target)
         request_id = str(uuid.uuid4())
-        route, params, path_known = self.router.match(method, split.path)
-        resp: dict[str, Any] | None = None
-        if route is None:
-            resp = _error(
-                405 if path_known else 404,
-                "method_not_allowed" if path_known else "not_found",
-                "method not allowed" if path_known else "no such route",
-            )
-        else:
-            event = make_event(route, params, method, split.path, split.query, headers, body, request_id)
-            if route.scope is not None:
-                try:
-                    who = authorize(headers)
-                    event["requestContext"]["authorizer"] = who.to_context()
-                except MemosError as exc:
-                    resp = _error(exc.status, exc.code, exc.message)
-                else:
-                    resp = _rate_limited(who.key_id)
-            if resp is None:
-                resp = self.router.handler(route.function)(event, lambda_context(route.function))
-        assert resp is not None
+        resp = self._respond(method, urlsplit(target), headers, body, request_id)
         resp.setdefault("headers", {})
         resp["headers"].setdefault("x-request-id", request_id)
         return resp
 
+    def _respond(
+        self, method: str, split: SplitResult, headers: dict[str, str], body: bytes, request_id: str
+    ) -> dict[str, Any]:
+        from functions.authorizer.handler import authorize
 
-def _make_http_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
+        route, params, path_known = self.router.match(method, split.path)
+        if route is None:
+            if path_known:
+                return _error(405, "method_not_allowed", "method not allowed")
+            return _error(404, "not_found", "no such route")
+        who = None
+        if route.scope is not None:  # API Gateway runs the authorizer before anything else
+            try:
+                who = authorize(headers)
+            except MemosError as exc:
+                return _error(exc.status, exc.code, exc.message)
+            limited = _rate_limited(who.key_id)
+            if limited is not None:
+                return limited
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _error(400, "invalid_body", "the request body is not valid UTF-8")
+        event = make_event(route, params, method, split.path, split.query, headers, text, request_id)
+        if who is not None:
+            event["requestContext"]["authorizer"] = who.to_context()
+        return invoke(self.router.handler(route.function), route.function, event)
+
+
+# Codes for the HTTP server's own errors (raised before a request reaches a route).
+_HTTP_ERROR_CODES = {
+    400: "bad_request",
+    408: "request_timeout",
+    411: "length_required",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    431: "headers_too_large",
+    501: "not_implemented",
+    505: "http_version_not_supported",
+}
+
+
+def _make_http_handler(api: LocalApi, request_timeout_s: float) -> type[BaseHTTPRequestHandler]:
     class HttpHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body go out in two writes: without TCP_NODELAY the body waits ~40 ms for
         # the client's delayed ACK (measured in docs/BENCHMARKS.md).
         disable_nagle_algorithm = True
         server_version = "memos-local"
+        # A socket timeout bounds every read: a body shorter than its Content-Length, or a client
+        # that goes quiet mid-request, frees the thread instead of holding it forever.
+        timeout = request_timeout_s
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: the handlers log
             pass
 
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """The base class's own errors (bad request line, 414, 431, 501...) in the API's shape."""
+            self._send_json_error(
+                code,
+                _HTTP_ERROR_CODES.get(code, "http_error"),
+                message or self.responses.get(code, ("error",))[0],
+            )
+
+        def _send_json_error(self, status: int, code: str, message: str) -> None:
+            """Answer and close: the rest of the request (an unread body) is not trusted as a next request."""
+            data = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("x-request-id", str(uuid.uuid4()))
+            self.send_header("Connection", "close")  # also sets close_connection
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD":
+                self.wfile.write(data)
+
+        def _read_body(self) -> bytes | None:
+            """The request body, or None after answering why it cannot be read."""
+            if self.headers.get("Transfer-Encoding"):
+                self._send_json_error(411, "length_required", "send the body with a Content-Length")
+                return None
+            raw = (self.headers.get("Content-Length") or "0").strip()
+            if not raw.isdigit():
+                self._send_json_error(400, "invalid_body", "the Content-Length header is not a number")
+                return None
+            length, limit = int(raw), get_settings().max_body_bytes
+            if length > limit:
+                self._send_json_error(413, "payload_too_large", f"the request body exceeds {limit} bytes")
+                return None
+            try:
+                body = self.rfile.read(length) if length else b""
+            except TimeoutError:
+                body = b""
+            if len(body) < length:
+                self._send_json_error(
+                    400, "invalid_body", "the request body is shorter than its Content-Length"
+                )
+                return None
+            return body
+
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self._read_body()
+            if body is None:
+                return
             if self.command == "GET" and api.static_dir and not self.path.startswith("/v1/"):
                 return self._static()
             headers = {k: v for k, v in self.headers.items()}
@@ -212,9 +304,15 @@ def _make_http_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
 
 
 class LocalServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080, static_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        static_dir: Path | None = None,
+        request_timeout_s: float = 30.0,
+    ) -> None:
         self.api = LocalApi(static_dir)
-        self.httpd = ThreadingHTTPServer((host, port), _make_http_handler(self.api))
+        self.httpd = ThreadingHTTPServer((host, port), _make_http_handler(self.api, request_timeout_s))
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None
 

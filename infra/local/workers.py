@@ -85,7 +85,7 @@ class CondensationWorker(_Background):
     def poll_once(self) -> tuple[int, int]:
         """Receive one batch and process it; returns (succeeded, failed)."""
         from functions.condense.handler import handler
-        from infra.local.server import lambda_context
+        from infra.local.server import invoke
         from memos.governance.trigger import sqs_client
 
         sqs = sqs_client()
@@ -99,7 +99,7 @@ class CondensationWorker(_Background):
             return 0, 0
         event = {"Records": [self._record(m, self._queue_arn(sqs)) for m in messages]}
         try:
-            response = handler(event, lambda_context("condense"))
+            response = invoke(handler, "condense", event)
             failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         except Exception as exc:  # the whole invocation failed: every record goes back to the queue
             logger.warning("condense handler failed", extra={"error": str(exc)})
@@ -154,7 +154,7 @@ class DecayTimer(_Background):
         import uuid
 
         from functions.decay.handler import handler
-        from infra.local.server import lambda_context
+        from infra.local.server import invoke
 
         event = {
             "version": "0",
@@ -167,7 +167,7 @@ class DecayTimer(_Background):
             "time": datetime.datetime.now(datetime.UTC).isoformat(),
             "detail": {},
         }
-        result = handler(event, lambda_context("decay"))
+        result = invoke(handler, "decay", event)
         self.runs += 1
         return result
 
