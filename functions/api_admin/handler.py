@@ -40,7 +40,7 @@ def list_keys() -> KeyList:
     return KeyList(keys=[KeyOut.from_row(r) for r in rows])
 
 
-@app.delete("/v1/keys/<key_id>", summary="Revoke a key (takes effect within the authorizer cache TTL)")
+@app.delete("/v1/keys/<key_id>", summary="Revoke a key (refused at once here, within 5 s everywhere)")
 def revoke_key(key_id: str) -> KeyOut:
     who = identity(app)
     who.require("admin")

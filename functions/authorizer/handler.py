@@ -6,7 +6,6 @@ says who is calling. The local server calls ``authorize`` with the same headers.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,28 +16,28 @@ from memos.kernel.errors import Unauthorized
 from memos.kernel.observability import logger
 from memos.store import db
 
-_CACHE_TTL_S = 60.0
-_cache: dict[str, tuple[float, Identity]] = {}
-
 
 def authorize(headers: dict[str, str] | None) -> Identity:
-    """The caller behind these headers; raises Unauthorized. Valid keys are cached for a minute."""
+    """The caller behind these headers; raises Unauthorized.
+
+    Valid keys are cached for ``auth.KEY_CACHE_TTL_S`` (5 s), the bound within which a revocation
+    made by another process takes effect here (docs/SECURITY.md)."""
     key = auth.extract_key(headers)
     if not key:
         raise Unauthorized("missing API key: send Authorization: Bearer <key> or x-api-key")
     digest = auth.hash_key(key)
-    hit = _cache.get(digest)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
+    who = auth.key_cache.get(digest)
+    if who is not None:
+        return who
     with db.connection() as conn:
         who = auth.authenticate(conn, key)
         conn.commit()
-    _cache[digest] = (time.monotonic() + _CACHE_TTL_S, who)
+    auth.key_cache.put(digest, who)
     return who
 
 
 def forget_cached_keys() -> None:
-    _cache.clear()
+    auth.key_cache.clear()
 
 
 def _policy(principal: str, effect: str, method_arn: str, context: dict[str, str] | None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 import pydantic
 import pytest
 
-from memos.access.auth import Identity, extract_key, validate_grants
+from memos.access.auth import KEY_CACHE_TTL_S, Identity, KeyCache, extract_key, validate_grants
 from memos.governance.policy import DEFAULT_POLICY, merge
 from memos.kernel.errors import BadRequest, Forbidden, Unauthorized
 from memos.memory.importance import initial_importance
@@ -74,3 +74,29 @@ def test_importance_uses_explicit_value_else_signals():
     filler = initial_importance("ok thanks", "user", "episodic", None)
     assert pref > filler
     assert 0.05 <= filler <= pref <= 0.95
+
+
+def _who(key_id: str) -> Identity:
+    return Identity(key_id, frozenset({"memory:read"}), ("a",))
+
+
+def test_key_cache_serves_a_valid_key_until_its_ttl_and_the_bound_is_at_most_5_s():
+    assert KEY_CACHE_TTL_S <= 5
+    cache = KeyCache()
+    cache.put("h1", _who("k1"))
+    assert cache.get("h1") == _who("k1")
+    expired = KeyCache(ttl_s=0)
+    expired.put("h1", _who("k1"))
+    assert expired.get("h1") is None
+
+
+def test_key_cache_forget_drops_the_key_and_never_caches_it_again():
+    cache = KeyCache()
+    cache.put("h1", _who("k1"))
+    cache.put("h2", _who("k1"))  # the same key id under another hash (re-registered key)
+    cache.put("h3", _who("k2"))
+    cache.forget("k1")
+    assert cache.get("h1") is None and cache.get("h2") is None
+    cache.put("h1", _who("k1"))  # a lookup that raced the revocation
+    assert cache.get("h1") is None
+    assert cache.get("h3") == _who("k2")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +64,53 @@ class Identity:
         scopes = frozenset(s for s in str(ctx.get("scopes", "")).split(",") if s)
         namespaces = tuple(n for n in str(ctx.get("namespaces", "")).split(",") if n)
         return cls(str(ctx["key_id"]), scopes, namespaces)
+
+
+KEY_CACHE_TTL_S = 5.0  # the revocation bound for processes other than the revoking one
+
+
+class KeyCache:
+    """Identities of recently validated keys, by key hash, for ``ttl_s`` seconds.
+
+    A key revoked elsewhere keeps working here until its entry expires (at most ``ttl_s``). A key
+    revoked in this process stops at once: ``forget`` drops its entries and keeps its id out of the
+    cache for good, so even a lookup that raced the revoking transaction is not served again."""
+
+    def __init__(self, ttl_s: float = KEY_CACHE_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, Identity]] = {}
+        self._revoked: set[str] = set()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Identity | None:
+        with self._lock:
+            hit = self._entries.get(digest)
+            if hit is None:
+                return None
+            expires, who = hit
+            if expires <= time.monotonic() or who.key_id in self._revoked:
+                del self._entries[digest]
+                return None
+            return who
+
+    def put(self, digest: str, who: Identity) -> None:
+        with self._lock:
+            if who.key_id not in self._revoked:
+                self._entries[digest] = (time.monotonic() + self.ttl_s, who)
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            self._revoked.add(key_id)
+            for digest in [d for d, (_, who) in self._entries.items() if who.key_id == key_id]:
+                del self._entries[digest]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._revoked.clear()
+
+
+key_cache = KeyCache()
 
 
 def hash_key(key: str) -> str:
@@ -134,6 +183,7 @@ def revoke_key(conn: psycopg.Connection[Any], key_id: str, actor: str | None = N
     ).fetchone()
     if row is None:
         raise NotFound("no such key")
+    key_cache.forget(str(kid))  # this process refuses the key from now on, committed or not yet
     audit.record(conn, "key_revoke", actor=actor, details={"key_id": key_id})
 
 
