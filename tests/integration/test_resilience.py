@@ -81,9 +81,7 @@ def test_with_postgres_down_writes_get_a_clean_503_and_nothing_partial(api, ns, 
     assert api.call("POST", "/v1/query", {"namespace": ns, "query": "warm up"})[0] == 200
     dead = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
     with env_override(MEMOS_DATABASE_URL=dead, MEMOS_DB_CONNECT_TIMEOUT_S="1"):
-        from functions.authorizer import handler as authorizer
-
-        authorizer._cache.update(_warm_cache(api.key))
+        _warm_cache(api.key)
         status, body, headers = ingest(api, ns, ["lost?"])
         assert status == 503
         assert body["error"]["code"] == "dependency_unavailable" and "PostgreSQL" in body["error"]["message"]
@@ -95,12 +93,10 @@ def test_with_postgres_down_writes_get_a_clean_503_and_nothing_partial(api, ns, 
     )
 
 
-def _warm_cache(key: str) -> dict:
-    import time
+def _warm_cache(key: str) -> None:
+    from memos.access.auth import Identity, hash_key, key_cache
 
-    from memos.access.auth import Identity, hash_key
-
-    return {hash_key(key): (time.monotonic() + 60, Identity("warm", frozenset({"admin"}), ("*",)))}
+    key_cache.put(hash_key(key), Identity("warm", frozenset({"admin"}), ("*",)))
 
 
 def test_health_reports_each_dependency_with_latency(api):
