@@ -20,7 +20,7 @@ import pytest
 
 from functions.api_memory.handler import handler as memory_handler
 from infra.local.server import lambda_context
-from memos.auth import Identity
+from memos.access.auth import Identity
 from tests.conftest import make_key
 from tests.fault.local_http import Client, is_error_shape, local_server
 

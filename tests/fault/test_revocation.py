@@ -12,10 +12,11 @@ import pytest
 
 from functions.authorizer.handler import authorize
 from functions.authorizer.handler import handler as authorizer_handler
+from infra.cli import main as cli_main
 from infra.local.server import lambda_context
-from memos import auth, db
-from memos.cli import main as cli_main
-from memos.errors import Unauthorized
+from memos.access import auth
+from memos.kernel.errors import Unauthorized
+from memos.store import db
 from tests.fault.local_http import Client, is_error_shape, local_server
 
 
