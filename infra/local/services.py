@@ -22,6 +22,8 @@ from typing import Any
 
 import psycopg
 
+from memos.store import db
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -249,7 +251,7 @@ def wait_for_postgres(url: str, timeout_s: float = 10) -> None:
     while True:
         try:
             with psycopg.connect(url, connect_timeout=2) as conn:
-                conn.execute("SELECT 1")
+                db.ping(conn)
                 return
         except psycopg.OperationalError:
             if time.monotonic() > deadline:

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from memos.kernel.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from memos.store import audit
+from memos.store import audit, keys
 
 SCOPES = ("memory:write", "memory:read", "ops:read", "admin")
 _NAMESPACE_GRANT = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}\*?)$")
@@ -147,30 +147,18 @@ def create_key(
     validate_grants(scopes, namespaces)
     key = key or f"memos_{secrets.token_hex(4)}_{secrets.token_urlsafe(24)}"
     key_id = uuid.uuid4()
-    row = conn.execute(
-        "INSERT INTO api_keys (id, name, key_hash, prefix, scopes, namespaces) VALUES (%s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = EXCLUDED.scopes,"
-        " namespaces = EXCLUDED.namespaces RETURNING id, name, prefix, scopes, namespaces, created_at",
-        (key_id, name, hash_key(key), key[:14], scopes, namespaces),
-    ).fetchone()
-    assert row is not None  # an upsert always returns its row
+    row = keys.upsert(conn, key_id, name, hash_key(key), key[:14], scopes, namespaces)
     audit.record(
         conn,
         "key_create",
         actor=actor,
         details={"key_id": str(row["id"]), "name": name, "scopes": scopes, "namespaces": namespaces},
     )
-    return key, dict(row)
+    return key, row
 
 
 def list_keys(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT id, name, prefix, scopes, namespaces, created_at, revoked_at, last_used_at"
-            " FROM api_keys ORDER BY created_at"
-        ).fetchall()
-    ]
+    return keys.all_records(conn)
 
 
 def revoke_key(conn: psycopg.Connection[Any], key_id: str, actor: str | None = None) -> None:
@@ -178,10 +166,7 @@ def revoke_key(conn: psycopg.Connection[Any], key_id: str, actor: str | None = N
         kid = uuid.UUID(key_id)
     except ValueError as exc:
         raise NotFound("no such key") from exc
-    row = conn.execute(
-        "UPDATE api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL RETURNING id", (kid,)
-    ).fetchone()
-    if row is None:
+    if not keys.revoke(conn, kid):
         raise NotFound("no such key")
     key_cache.forget(str(kid))  # this process refuses the key from now on, committed or not yet
     audit.record(conn, "key_revoke", actor=actor, details={"key_id": key_id})
@@ -190,11 +175,7 @@ def revoke_key(conn: psycopg.Connection[Any], key_id: str, actor: str | None = N
 def authenticate(conn: psycopg.Connection[Any], key: str | None) -> Identity:
     if not key:
         raise Unauthorized("missing API key: send Authorization: Bearer <key> or x-api-key")
-    row = conn.execute(
-        "UPDATE api_keys SET last_used_at = now() WHERE key_hash = %s AND revoked_at IS NULL"
-        " RETURNING id, scopes, namespaces",
-        (hash_key(key),),
-    ).fetchone()
+    row = keys.use(conn, hash_key(key))
     if row is None:
         raise Unauthorized("invalid or revoked API key")
     return Identity(str(row["id"]), frozenset(row["scopes"]), tuple(row["namespaces"]))

@@ -33,8 +33,11 @@ from memos.memory.conflicts import fact_key
 from memos.memory.importance import initial_importance
 from memos.models import IngestedMemory, IngestItem, IngestResponse
 from memos.retrieval.lexical import indexed_text, record_terms
-from memos.store import audit, db, long_term
-from memos.store.long_term import NewMemory
+from memos.store import audit, db
+from memos.store import memories as store
+from memos.store import sessions as session_store
+from memos.store.memories import NewMemory
+from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
 
 RECENT_TURNS_FOR_NEAR_DUP = 50
@@ -80,12 +83,12 @@ def ingest(
             _find_conflicts(conn, namespace, fresh)
         _mark_near_duplicates(conn, namespace, fresh, policy)
         sessions = _number_turns(conn, namespace, fresh)
-        inserted = long_term.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
+        inserted = store.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
         _resolve_lost_races(conn, namespace, planned, fresh, inserted)
-        long_term.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
+        store.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
-        long_term.supersede(conn, superseded)
-        live = [p.memory for p in fresh if p.memory is not None and p.memory.status == "active"]
+        store.supersede(conn, superseded)
+        live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
         entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
         record_terms(conn, namespace, [indexed_text(m.text, m.metadata) for m in live])
         events += _audit_events(namespace, planned)
@@ -113,7 +116,7 @@ def _plan(item: IngestItem, policy: Policy) -> _Planned:
 
 
 def _mark_exact_duplicates(conn: psycopg.Connection[Any], namespace: str, planned: list[_Planned]) -> None:
-    existing = long_term.find_live_hashes(conn, namespace, list({p.key for p in planned}))
+    existing = store.find_live_hashes(conn, namespace, list({p.key for p in planned}))
     first_in_request: dict[tuple[str | None, str], _Planned] = {}
     for p in planned:
         if p.key in existing:
@@ -168,14 +171,14 @@ def _mark_near_duplicates(
     pools: dict[str | None, tuple[list[UUID], list[np.ndarray]]] = defaultdict(lambda: ([], []))
     pool_texts: dict[str | None, list[str]] = defaultdict(list)  # words compared only when vectors are close
     if turns:
-        for r in long_term.recent_embeddings(
+        for r in store.recent_embeddings(
             conn, namespace, sorted({p.item.session_id for p in turns}), RECENT_TURNS_FOR_NEAR_DUP
         ):
             pools[r["session_id"]][0].append(r["id"])
             pools[r["session_id"]][1].append(_as_array(r["embedding"]))
             pool_texts[r["session_id"]].append(r["text"])
     if facts:
-        for r in long_term.fact_embeddings(conn, namespace):
+        for r in store.fact_embeddings(conn, namespace):
             pools[None][0].append(r["id"])
             pools[None][1].append(_as_array(r["embedding"]))
             pool_texts[None].append(r["text"])
@@ -194,7 +197,7 @@ def _mark_near_duplicates(
                     >= NEAR_DUP_WORD_OVERLAP
                 ):
                     p.near_duplicate_of = ids[int(best)]
-                    p.memory.status, p.memory.duplicate_of = "duplicate", ids[int(best)]
+                    p.memory.status, p.memory.duplicate_of = MemoryStatus.DUPLICATE, ids[int(best)]
                     break
             if p.near_duplicate_of is not None:
                 continue
@@ -218,7 +221,7 @@ def _find_conflicts(conn: psycopg.Connection[Any], namespace: str, fresh: list[_
     keyed = [p for p in fresh if p.memory is not None and p.memory.fact_key]
     if not keyed:
         return
-    current = long_term.facts_by_key(
+    current = store.facts_by_key(
         conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory and p.memory.fact_key})
     )
     for p in keyed:  # later items in a request supersede earlier ones with the same key
@@ -237,7 +240,7 @@ def _number_turns(
         assert p.memory is not None
         turns, tokens = counts.get(p.memory.session_id, (0, 0))
         counts[p.memory.session_id] = (turns + 1, tokens + p.memory.tokens)
-    sessions = long_term.reserve_turns(conn, namespace, counts)
+    sessions = session_store.reserve_turns(conn, namespace, counts)
     next_turn = {s: row["turn_count"] - counts[s][0] + 1 for s, row in sessions.items()}
     for p in fresh:
         assert p.memory is not None
@@ -256,7 +259,7 @@ def _resolve_lost_races(
     """A concurrent request stored the same text first: report its row as the original."""
     lost = [p for p in fresh if p.memory is not None and p.memory.id not in inserted]
     if lost:
-        winners = long_term.find_live_hashes(conn, namespace, [p.key for p in lost])
+        winners = store.find_live_hashes(conn, namespace, [p.key for p in lost])
         for p in lost:
             p.duplicate_of, p.memory, p.supersedes = winners.get(p.key), None, None
         for p in planned:  # repeats of a lost item follow it to the winner
@@ -324,7 +327,7 @@ def _push_l1(namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingM
     turns: dict[str, list[dict[str, Any]]] = {}
     for m in live:
         turns.setdefault(m.session_id, []).append(
-            long_term.window_entry(
+            store.window_entry(
                 {
                     "id": m.id,
                     "role": m.role,

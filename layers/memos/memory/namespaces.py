@@ -10,11 +10,9 @@ from pydantic import BaseModel
 
 from memos.access.auth import Identity
 from memos.kernel.errors import NotFound
-from memos.memory.memories import LIVE
 from memos.store import audit, db
+from memos.store import namespaces as store
 from memos.working_memory import WorkingMemory
-
-_TABLES = ("condensations", "context_packs", "relations", "entities", "policies")
 
 
 class NamespaceDeleted(BaseModel):
@@ -25,18 +23,9 @@ class NamespaceDeleted(BaseModel):
 def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -> NamespaceDeleted:
     """Hard-delete every row of the namespace and its L1 windows. The audit trail keeps the fact."""
     who.require("admin", namespace)
-    deleted: dict[str, int] = {}
     with db.connection() as conn:
-        sessions = [
-            r["session_id"]
-            for r in conn.execute(
-                "SELECT session_id FROM sessions WHERE namespace = %s", (namespace,)
-            ).fetchall()
-        ]
-        deleted["memories"] = conn.execute("DELETE FROM memories WHERE namespace = %s", (namespace,)).rowcount
-        deleted["sessions"] = conn.execute("DELETE FROM sessions WHERE namespace = %s", (namespace,)).rowcount
-        for table in _TABLES:
-            deleted[table] = conn.execute(f"DELETE FROM {table} WHERE namespace = %s", (namespace,)).rowcount
+        sessions = store.session_ids(conn, namespace)
+        deleted = store.delete_rows(conn, namespace)
         if not any(deleted.values()):
             conn.rollback()
             raise NotFound("no such namespace")
@@ -59,20 +48,9 @@ def export_lines(who: Identity, namespace: str) -> Iterator[str]:
     """JSON Lines: live memories, then summaries, then entities. Forgotten memories are not exported."""
     who.require("memory:read", namespace)
     with db.connection() as conn:
-        rows = conn.execute(
-            "SELECT id, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at, importance"
-            f" FROM memories WHERE namespace = %s AND {LIVE} ORDER BY session_id, turn_no",
-            (namespace,),
-        ).fetchall()
-        summaries = conn.execute(
-            "SELECT id, session_id, from_turn, to_turn, summary, summary_text, tokens_before, tokens_after,"
-            " completed_at FROM condensations WHERE namespace = %s AND status = 'done' ORDER BY session_id, to_turn",
-            (namespace,),
-        ).fetchall()
-        entities = conn.execute(
-            "SELECT id, name, type, aliases, evidence, mention_count FROM entities WHERE namespace = %s ORDER BY name",
-            (namespace,),
-        ).fetchall()
+        rows = store.live_memories(conn, namespace)
+        summaries = store.finished_summaries(conn, namespace)
+        entities = store.all_entities(conn, namespace)
         conn.rollback()
     from memos.governance.summarizer import render
     from memos.retrieval.context_pack import without_forgotten

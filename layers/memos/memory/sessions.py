@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 from pydantic import BaseModel
 
 from memos.access.auth import Identity
 from memos.kernel.errors import BadRequest
 from memos.store import audit, db
+from memos.store import sessions as session_store
 from memos.working_memory import WorkingMemory
 
 
@@ -30,27 +28,6 @@ class ResetResult(BaseModel):
     counts: ResetCounts
 
 
-def unlink_and_delete(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> int:
-    """Hard-delete memories matching ``where``, first clearing links to them from other rows and
-    removing them from L3 evidence (entities or relations left without evidence go too)."""
-    ids = [r["id"] for r in conn.execute(f"SELECT id FROM memories WHERE {where}", params).fetchall()]
-    if not ids:
-        return 0
-    conn.execute("UPDATE memories SET duplicate_of = NULL WHERE duplicate_of = ANY(%s)", (ids,))
-    conn.execute("UPDATE memories SET superseded_by = NULL WHERE superseded_by = ANY(%s)", (ids,))
-    for table in ("relations", "entities"):
-        emptied = conn.execute(
-            f"UPDATE {table} SET evidence = ARRAY(SELECT e FROM unnest(evidence) AS e WHERE e <> ALL(%s))"
-            " WHERE evidence && %s::uuid[] RETURNING id, cardinality(evidence) AS left_over",
-            (ids, ids),
-        ).fetchall()
-        gone = [r["id"] for r in emptied if r["left_over"] == 0]
-        if gone:
-            conn.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", (gone,))
-    conn.execute("DELETE FROM memories WHERE id = ANY(%s)", (ids,))
-    return len(ids)
-
-
 def reset_session(
     who: Identity,
     namespace: str,
@@ -64,48 +41,24 @@ def reset_session(
     who.require("memory:write", namespace)
     if not confirm and not dry_run:
         raise BadRequest("resetting a session deletes its memories: send confirm: true (or dry_run: true)")
-    key = (namespace, session_id)
     with db.connection() as conn:
-        session = conn.execute(
-            "SELECT * FROM sessions WHERE namespace = %s AND session_id = %s FOR UPDATE", key
-        ).fetchone()
-
-        def count(sql: str) -> int:
-            return int(conn.execute(sql, key).fetchone()["n"])  # type: ignore[index]
-
+        session = session_store.lock(conn, namespace, session_id)
+        rows = session_store.count_rows(conn, namespace, session_id, with_audit=clear_audit)
         counts = ResetCounts(
-            memories=count("SELECT count(*) AS n FROM memories WHERE namespace = %s AND session_id = %s"),
-            summaries=count(
-                "SELECT count(*) AS n FROM condensations WHERE namespace = %s AND session_id = %s"
-            ),
-            context_packs=count(
-                "SELECT count(*) AS n FROM context_packs WHERE namespace = %s AND session_id = %s"
-            ),
+            memories=rows.memories,
+            summaries=rows.summaries,
+            context_packs=rows.context_packs,
             pending_jobs=int(
                 bool(session and session["condense_enqueued_turn"] > session["condensed_through_turn"])
             ),
             l1_windows=int(WorkingMemory().exists(namespace, session_id)),
-            entity_evidence=count(
-                "SELECT count(*) AS n FROM entities WHERE namespace = %s AND evidence && ARRAY("
-                "SELECT id FROM memories WHERE namespace = entities.namespace AND session_id = %s)"
-            ),
-            audit_events=count(
-                "SELECT count(*) AS n FROM audit_events WHERE namespace = %s AND session_id = %s"
-            )
-            if clear_audit
-            else 0,
+            entity_evidence=rows.entity_evidence,
+            audit_events=rows.audit_events,
         )
         if dry_run:
             conn.rollback()
             return ResetResult(namespace=namespace, session_id=session_id, dry_run=True, counts=counts)
-        unlink_and_delete(conn, "namespace = %s AND session_id = %s", key)
-        conn.execute("DELETE FROM condensations WHERE namespace = %s AND session_id = %s", key)
-        conn.execute("DELETE FROM context_packs WHERE namespace = %s AND session_id = %s", key)
-        # Pending SQS jobs cannot be picked out of the queue: without the sessions row, the
-        # consumer finds nothing to condense and skips them.
-        conn.execute("DELETE FROM sessions WHERE namespace = %s AND session_id = %s", key)
-        if clear_audit:
-            conn.execute("DELETE FROM audit_events WHERE namespace = %s AND session_id = %s", key)
+        session_store.erase(conn, namespace, session_id, with_audit=clear_audit)
         audit.record(
             conn,
             "reset",

@@ -15,10 +15,11 @@ import psycopg
 
 from memos.kernel.tokens import count_tokens
 from memos.models import ContextPack, QueryRequest, TokenUsage
-from memos.store import db, long_term
+from memos.store import context_packs
+from memos.store import memories as memory_store
 
 if TYPE_CHECKING:
-    from memos.retrieval.search import Candidate
+    from memos.retrieval.scoring import Candidate
 
 SUMMARY_SHARE, WINDOW_SHARE = 0.3, 0.3
 
@@ -36,7 +37,7 @@ def without_forgotten(conn: psycopg.Connection[Any], summary: dict[str, Any]) ->
     }
     if not ids:
         return summary
-    live = long_term.live_ids(conn, ids)
+    live = memory_store.live_ids(conn, ids)
     out: dict[str, Any] = {}
     for key, items in summary.items():
         if isinstance(items, list) and items and isinstance(items[0], dict) and "memory_ids" in items[0]:
@@ -49,16 +50,12 @@ def without_forgotten(conn: psycopg.Connection[Any], summary: dict[str, Any]) ->
 def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str | None) -> str | None:
     if not session_id:
         return None
-    row = conn.execute(
-        "SELECT summary FROM condensations WHERE namespace = %s AND session_id = %s AND status = 'done'"
-        " ORDER BY to_turn DESC LIMIT 1",
-        (namespace, session_id),
-    ).fetchone()
-    if not row or not row["summary"]:
+    summary = context_packs.latest_summary(conn, namespace, session_id)
+    if summary is None:
         return None
     from memos.governance.summarizer import render
 
-    return render(without_forgotten(conn, row["summary"])) or None
+    return render(without_forgotten(conn, summary)) or None
 
 
 def _line(when: Any, role: str, text: str, session_id: str | None = None) -> str:
@@ -175,22 +172,3 @@ def build(
         ratio=round(saved / candidates, 4) if candidates else 0.0,
     )
     return pack, over, usage
-
-
-def store(
-    conn: psycopg.Connection[Any], query_id: UUID, req: QueryRequest, pack: ContextPack, usage: TokenUsage
-) -> None:
-    conn.execute(
-        "INSERT INTO context_packs (id, query_id, namespace, session_id, query, pack, candidate_tokens,"
-        " packed_tokens) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            pack.id,
-            query_id,
-            req.namespace,
-            req.session_id,
-            req.query,
-            db.jsonb(pack.model_dump(mode="json")),
-            usage.candidates,
-            usage.packed,
-        ),
-    )

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from memos.kernel.text import content_terms
+from memos.store import terms
 
 K1, B = 1.2, 0.75
 
@@ -32,24 +33,13 @@ def record_terms(conn: psycopg.Connection[Any], namespace: str, texts: Iterable[
     df: Counter[str] = Counter()
     docs = total = 0
     for text in texts:
-        terms = content_terms(text)
-        df.update(set(terms))
+        found = content_terms(text)
+        df.update(set(found))
         docs += 1
-        total += len(terms)
+        total += len(found)
     if not docs:
         return
-    terms_sorted = sorted(df)  # one lock order for every writer: concurrent batches never deadlock
-    conn.execute(
-        "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%s::text[], %s::bigint[])"
-        " AS u(term, n) ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df",
-        (namespace, terms_sorted, [df[t] for t in terms_sorted]),
-    )
-    conn.execute(
-        "INSERT INTO namespace_stats AS s (namespace, docs, total_terms) VALUES (%s, %s, %s)"
-        " ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + EXCLUDED.docs,"
-        " total_terms = s.total_terms + EXCLUDED.total_terms",
-        (namespace, docs, total),
-    )
+    terms.add(conn, namespace, df, docs, total)
 
 
 @dataclass
@@ -63,18 +53,10 @@ class Stats:
         return math.log(1 + (self.docs - n + 0.5) / (n + 0.5))
 
 
-def load_stats(conn: psycopg.Connection[Any], namespace: str, terms: list[str]) -> Stats:
-    row = conn.execute(
-        "SELECT docs, total_terms FROM namespace_stats WHERE namespace = %s", (namespace,)
-    ).fetchone()
-    docs = int(row["docs"]) if row else 0
-    avgdl = (int(row["total_terms"]) / docs) if row and docs else 1.0
-    df = {
-        r["term"]: int(r["df"])
-        for r in conn.execute(
-            "SELECT term, df FROM term_stats WHERE namespace = %s AND term = ANY(%s)", (namespace, terms)
-        ).fetchall()
-    }
+def load_stats(conn: psycopg.Connection[Any], namespace: str, query_terms: list[str]) -> Stats:
+    docs, total_terms = terms.totals(conn, namespace)
+    avgdl = total_terms / docs if docs else 1.0
+    df = terms.document_frequencies(conn, namespace, query_terms)
     return Stats(max(docs, 1), max(avgdl, 1.0), df)
 
 

@@ -103,3 +103,8 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
 
 def jsonb(value: Any) -> Jsonb:
     return Jsonb(value, dumps=lambda v: json.dumps(v, default=str))
+
+
+def ping(conn: psycopg.Connection[Any]) -> None:
+    """One round trip: raises if the server does not answer."""
+    conn.execute("SELECT 1").fetchone()

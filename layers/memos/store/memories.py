@@ -11,10 +11,9 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
+from memos.store import paging
 from memos.store.db import jsonb
-
-# A memory every read path may return: not a duplicate, superseded, expired or deleted one.
-LIVE = "status = 'active' AND (expires_at IS NULL OR expires_at > now())"
+from memos.store.status import LIVE, MemoryStatus, active
 
 MEMORY_COLUMNS = (
     "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at, importance,"
@@ -39,7 +38,7 @@ class NewMemory:
     expires_at: datetime | None = None
     turn_no: int = 0
     fact_key: str | None = None
-    status: str = "active"  # or 'duplicate' for a near duplicate, stored and linked
+    status: MemoryStatus = MemoryStatus.ACTIVE  # or DUPLICATE for a near duplicate, stored and linked
     duplicate_of: UUID | None = None
 
 
@@ -57,42 +56,18 @@ def find_live_hashes(
             "SELECT m.id, m.session_id, m.content_hash FROM memories m"
             " JOIN unnest(%s::text[], %s::text[]) AS k(session_id, content_hash)"
             "   ON m.session_id = k.session_id AND m.content_hash = k.content_hash"
-            " WHERE m.namespace = %s AND m.status = 'active' AND m.kind = 'episodic'",
+            f" WHERE m.namespace = %s AND {active('m')} AND m.kind = 'episodic'",
             ([s for s, _ in session_keys], [h for _, h in session_keys], namespace),
         ).fetchall()
         found.update({(r["session_id"], r["content_hash"]): r["id"] for r in rows})
     if ns_hashes:
         rows = conn.execute(
-            "SELECT id, content_hash FROM memories WHERE namespace = %s AND status = 'active'"
+            f"SELECT id, content_hash FROM memories WHERE namespace = %s AND {active()}"
             " AND kind <> 'episodic' AND content_hash = ANY(%s)",
             (namespace, ns_hashes),
         ).fetchall()
         found.update({(None, r["content_hash"]): r["id"] for r in rows})
     return found
-
-
-def reserve_turns(
-    conn: psycopg.Connection[Any], namespace: str, counts: dict[str, tuple[int, int]]
-) -> dict[str, dict[str, Any]]:
-    """Lock each session row (sorted, so batches never deadlock) and reserve turn numbers.
-
-    ``counts`` maps session_id → (turns, tokens). Returns the session rows after the update;
-    the reserved turns are ``turn_count - turns + 1 .. turn_count``.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for session_id in sorted(counts):
-        turns, tokens = counts[session_id]
-        row = conn.execute(
-            "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
-            "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
-            " RETURNING turn_count, token_count, condensed_through_turn, condensed_token_count,"
-            " condense_enqueued_turn",
-            (namespace, session_id, turns, tokens),
-        ).fetchone()
-        assert row is not None  # an upsert always returns its row
-        out[session_id] = row
-    return out
 
 
 def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]) -> set[UUID]:
@@ -151,7 +126,7 @@ def recent_turns(
     """The session's last live turns, oldest first, in the L1 window's shape."""
     rows = conn.execute(
         "SELECT id, role, text, occurred_at, turn_no, tokens FROM memories"
-        " WHERE namespace = %s AND session_id = %s AND status = 'active'"
+        f" WHERE namespace = %s AND session_id = %s AND {active()}"
         " ORDER BY turn_no DESC LIMIT %s",
         (namespace, session_id, limit),
     ).fetchall()
@@ -165,7 +140,7 @@ def recent_embeddings(
     return conn.execute(
         "SELECT s.sid AS session_id, m.id, m.embedding, m.text FROM unnest(%s::text[]) AS s(sid)"
         " CROSS JOIN LATERAL (SELECT id, embedding, text FROM memories WHERE namespace = %s AND session_id = s.sid"
-        "   AND status = 'active' AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %s) AS m",
+        f"   AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %s) AS m",
         (session_ids, namespace, per_session),
     ).fetchall()
 
@@ -173,14 +148,14 @@ def recent_embeddings(
 def fact_embeddings(conn: psycopg.Connection[Any], namespace: str) -> list[dict[str, Any]]:
     """Every live fact and procedure of the namespace (few, compared exactly)."""
     return conn.execute(
-        "SELECT id, embedding, text FROM memories WHERE namespace = %s AND status = 'active' AND kind <> 'episodic'",
+        f"SELECT id, embedding, text FROM memories WHERE namespace = %s AND {active()} AND kind <> 'episodic'",
         (namespace,),
     ).fetchall()
 
 
 def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str]) -> dict[str, UUID]:
     rows = conn.execute(
-        "SELECT fact_key, id FROM memories WHERE namespace = %s AND status = 'active' AND fact_key = ANY(%s)"
+        f"SELECT fact_key, id FROM memories WHERE namespace = %s AND {active()} AND fact_key = ANY(%s)"
         " ORDER BY occurred_at",
         (namespace, keys),
     ).fetchall()
@@ -190,11 +165,11 @@ def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str])
 def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]]) -> None:
     """Mark each old fact superseded by its new one, keeping its last version in history."""
     for old, new in pairs:
-        snapshot_version(conn, old, "superseded")
+        snapshot_version(conn, old, MemoryStatus.SUPERSEDED)
         conn.execute(
-            "UPDATE memories SET status = 'superseded', superseded_by = %s, version = version + 1, updated_at = now()"
-            " WHERE id = %s AND status = 'active'",
-            (new, old),
+            "UPDATE memories SET status = %s, superseded_by = %s, version = version + 1, updated_at = now()"
+            f" WHERE id = %s AND {active()}",
+            (MemoryStatus.SUPERSEDED, new, old),
         )
 
 
@@ -249,3 +224,101 @@ def touch(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
             " importance = LEAST(1.0, importance + 0.02) WHERE id = ANY(%s)",
             (list(ids),),
         )
+
+
+def list_page(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    *,
+    session_id: str | None,
+    kind: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Live memories newest first, one page of ``limit``, and the cursor to the next page (if any)."""
+    clauses = ["namespace = %s", LIVE]
+    params: list[Any] = [namespace]
+    if session_id:
+        clauses.append("session_id = %s")
+        params.append(session_id)
+    if kind:
+        clauses.append("kind = %s")
+        params.append(kind)
+    if cursor:
+        at, mid = paging.decode_cursor(_CURSOR_KIND, cursor, UUID)
+        clauses.append("(created_at, id) < (%s, %s)")
+        params += [at, mid]
+    params.append(limit + 1)
+    rows = conn.execute(
+        f"SELECT {MEMORY_COLUMNS} FROM memories WHERE {' AND '.join(clauses)}"
+        " ORDER BY created_at DESC, id DESC LIMIT %s",
+        params,
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        paging.encode_cursor(_CURSOR_KIND, rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
+    )
+    return rows, next_cursor
+
+
+_CURSOR_KIND = "memories"
+
+
+def lock_row(conn: psycopg.Connection[Any], memory_id: UUID) -> dict[str, Any] | None:
+    """The whole row, locked for an edit or a delete in the caller's transaction."""
+    row = conn.execute("SELECT * FROM memories WHERE id = %s FOR UPDATE", (memory_id,)).fetchone()
+    return dict(row) if row is not None else None
+
+
+@dataclass
+class MemoryEdit:
+    """What a PATCH changes; ``None`` leaves a field as it is (metadata is replaced whole)."""
+
+    text: str | None = None
+    content_hash: str | None = None
+    tokens: int | None = None
+    embedding: np.ndarray | None = None
+    metadata: dict[str, Any] | None = None
+    importance: float | None = None
+
+
+def apply_edit(conn: psycopg.Connection[Any], memory_id: UUID, edit: MemoryEdit) -> None:
+    """Write a new version (the caller kept the old one with ``snapshot_version``); a text another live
+    memory already has raises ``psycopg.errors.UniqueViolation``."""
+    sets: list[str] = ["version = version + 1", "updated_at = now()"]
+    params: list[Any] = []
+    if edit.text is not None:
+        sets += ["text = %s", "content_hash = %s", "tokens = %s", "embedding = %s"]
+        params += [edit.text, edit.content_hash, edit.tokens, edit.embedding]
+    if edit.metadata is not None:
+        sets.append("metadata = %s")
+        params.append(jsonb(edit.metadata))
+    if edit.importance is not None:
+        sets += ["importance = %s", "base_importance = %s"]
+        params += [edit.importance, edit.importance]
+    conn.execute(f"UPDATE memories SET {', '.join(sets)} WHERE id = %s", [*params, memory_id])
+
+
+def mark_deleted(conn: psycopg.Connection[Any], memory_id: UUID) -> None:
+    conn.execute(
+        "UPDATE memories SET status = %s, version = version + 1, updated_at = now() WHERE id = %s",
+        (MemoryStatus.DELETED, memory_id),
+    )
+
+
+def versions(conn: psycopg.Connection[Any], memory_id: UUID) -> list[dict[str, Any]]:
+    """Every earlier version of the memory, oldest first."""
+    return conn.execute(
+        "SELECT version, text, metadata, importance, status, changed_at, change FROM memory_versions"
+        " WHERE memory_id = %s ORDER BY version",
+        (memory_id,),
+    ).fetchall()
+
+
+def linked(conn: psycopg.Connection[Any], memory_id: UUID) -> list[dict[str, Any]]:
+    """Memories that are duplicates of this one or were superseded by it."""
+    return conn.execute(
+        "SELECT id, duplicate_of, superseded_by FROM memories WHERE duplicate_of = %s OR superseded_by = %s",
+        (memory_id, memory_id),
+    ).fetchall()
