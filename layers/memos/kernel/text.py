@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
+
+import snowballstemmer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u4e00-\u9fff]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -160,7 +163,8 @@ STOPWORDS = frozenset(
     ]
 )
 
-_SUFFIXES = ("ingly", "edly", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s")
+# A Snowball stemmer keeps its working state on the instance: one per thread (the local server is threaded).
+_stemmers = threading.local()
 
 
 def normalize(text: str) -> str:
@@ -173,16 +177,14 @@ def content_hash(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper: 'move', 'moved', 'moves' and 'moving' all meet at 'mov'."""
-    if len(word) <= 3 or _CJK.match(word):
+    """Snowball English (Porter2), the stemmer of PostgreSQL's ``english`` configuration, so BM25
+    ranking and full-text recall stem alike: 'move', 'moved', 'moves' and 'moving' meet at 'move'."""
+    if _CJK.match(word):
         return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(word))
 
 
 def words(text: str) -> list[str]:
