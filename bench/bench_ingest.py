@@ -52,7 +52,8 @@ def instrument(phases: Phases) -> Callable[[], None]:
     """Wrap the steps of memos.memory.ingest.ingest; returns a function that undoes it."""
     from memos.governance import entities, trigger
     from memos.memory import ingest
-    from memos.store import audit, long_term
+    from memos.store import audit, sessions
+    from memos.store import memories as memory_store
 
     embedder = ingest.get_embedder()
 
@@ -64,9 +65,9 @@ def instrument(phases: Phases) -> Callable[[], None]:
 
     patches: list[tuple[Any, str, Any]] = [
         (ingest, "get_embedder", lambda: TimedEmbedder()),
-        (long_term, "insert_memories", None),
-        (long_term, "find_live_hashes", None),
-        (long_term, "reserve_turns", None),
+        (memory_store, "insert_memories", None),
+        (memory_store, "find_live_hashes", None),
+        (sessions, "reserve_turns", None),
         (ingest, "_mark_near_duplicates", None),
         (ingest, "record_terms", None),
         (entities, "record_mentions", None),
