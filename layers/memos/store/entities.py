@@ -138,7 +138,7 @@ def with_live_evidence(
     """
     params: dict[str, Any] = {"ns": namespace, "limit": limit}
     where = ""
-    if q:
+    if q is not None:
         params["q"] = "%" + like_escape(q) + "%"
         where = (
             " AND (e.normalized LIKE %(q)s OR lower(e.name) LIKE %(q)s"
