@@ -1,7 +1,7 @@
 """Ops reads: stats, pipeline, audit, condensations, context packs, the procedural registry.
 
 Every route takes an optional ``namespace``; without it a read covers every namespace the key's
-grant allows (see memos.ops.reads.Visible). What each figure means: docs/OPS.md.
+grant allows (see memos.ops.visible.Visible). What each figure means: docs/OPS.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,19 @@ from pydantic import AwareDatetime
 from functions.shared.api import identity, make_app, run
 from memos.kernel.observability import logger, metrics
 from memos.models import NAME_PATTERN
-from memos.ops import reads
+from memos.models.ops import (
+    OpsAuditPage,
+    OpsCondensationPage,
+    OpsContextPackPage,
+    OpsPipeline,
+    OpsProcedural,
+    OpsStats,
+)
+from memos.ops import pages
+from memos.ops.pipeline import pipeline
+from memos.ops.procedural import procedural
+from memos.ops.stats import stats
+from memos.ops.visible import Visible
 
 app = make_app()
 
@@ -24,22 +36,22 @@ SessionParam = Annotated[str | None, Query(pattern=NAME_PATTERN)]
 CursorParam = Annotated[str | None, Query(max_length=300, description="next_cursor of the previous page")]
 
 
-def _visible(namespace: str | None) -> reads.Visible:
+def _visible(namespace: str | None) -> Visible:
     who = identity(app)
     who.require("ops:read", namespace)
-    return reads.Visible(namespace, who)
+    return Visible(namespace, who)
 
 
 @app.get("/v1/ops/stats", summary="Memories by layer, kind and status; token savings; health; throughput")
-def get_stats(namespace: NamespaceParam = None) -> reads.OpsStats:
-    return reads.stats(_visible(namespace))
+def get_stats(namespace: NamespaceParam = None) -> OpsStats:
+    return stats(_visible(namespace))
 
 
 @app.get("/v1/ops/pipeline", summary="Condensation queue, recent condensations and decay runs")
 def get_pipeline(
     namespace: NamespaceParam = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
-) -> reads.OpsPipeline:
-    return reads.pipeline(_visible(namespace), limit)
+) -> OpsPipeline:
+    return pipeline(_visible(namespace), limit)
 
 
 @app.get("/v1/ops/audit", summary="Audit events, newest first, cursor paging")
@@ -51,9 +63,9 @@ def get_audit(
     until: Annotated[AwareDatetime | None, Query(description="ISO 8601 with timezone, exclusive")] = None,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> reads.OpsAuditPage:
+) -> OpsAuditPage:
     visible = _visible(namespace)
-    return reads.audit_events(
+    return pages.audit_events(
         visible, session_id=session_id, action=action, since=since, until=until, cursor=cursor, limit=limit
     )
 
@@ -64,9 +76,9 @@ def get_condensations(
     session_id: SessionParam = None,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> reads.OpsCondensationPage:
+) -> OpsCondensationPage:
     visible = _visible(namespace)
-    return reads.condensations(visible, session_id=session_id, cursor=cursor, limit=limit)
+    return pages.condensations(visible, session_id=session_id, cursor=cursor, limit=limit)
 
 
 @app.get("/v1/ops/context_packs", summary="Stored context packs, newest first (pack with include_pack=true)")
@@ -76,9 +88,9 @@ def get_context_packs(
     include_pack: Annotated[bool, Query()] = False,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> reads.OpsContextPackPage:
+) -> OpsContextPackPage:
     visible = _visible(namespace)
-    return reads.context_packs(
+    return pages.context_packs(
         visible, session_id=session_id, include_pack=include_pack, cursor=cursor, limit=limit
     )
 
@@ -88,8 +100,8 @@ def get_procedural(
     namespace: NamespaceParam = None,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> reads.OpsProcedural:
-    return reads.procedural(_visible(namespace), cursor=cursor, limit=limit)
+) -> OpsProcedural:
+    return procedural(_visible(namespace), cursor=cursor, limit=limit)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -91,3 +91,14 @@ def test_chinese_names_after_cues_and_relations():
 def test_mentions_in_one_text_are_deduplicated_with_the_best_type():
     found = extract_entities("I met Ana at the park. Later my sister Ana called.")
     assert [(m.name, m.type) for m in found] == [("Ana", "person")]
+
+
+def test_query_ngrams_hold_word_runs_without_lone_stopwords_and_cjk_substrings() -> None:
+    from memos.governance.entities.lookup import query_ngrams
+
+    grams = query_ngrams("Where does Ana Silva live?")
+    assert "ana silva" in grams and "ana" in grams
+    assert "where" not in grams  # a stopword alone names nothing
+    assert "where does" in grams  # longer runs are kept: an entity may contain a stopword
+    cjk = query_ngrams("小美住哪")
+    assert {"小美", "住哪", "小美住哪"} <= set(cjk) and "小" not in cjk

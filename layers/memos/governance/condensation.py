@@ -20,7 +20,7 @@ from memos.governance.summarizer import SENTENCE_CATEGORIES, Summarizer, Turn, g
 from memos.kernel.errors import MemosError
 from memos.kernel.observability import logger, metrics
 from memos.models import NAME_PATTERN
-from memos.store import audit, db
+from memos.store import audit, condensations, db
 
 DONE, SKIPPED = "done", "skipped"
 
@@ -69,18 +69,11 @@ def condense(job: dict[str, Any], *, summarizer: Summarizer | None = None) -> st
     with db.connection() as conn:
         # The session row lock serialises this with ingest (which reserves turns under the same
         # lock) and with any redelivery of the same job.
-        session = conn.execute(
-            "SELECT turn_count, token_count, condensed_through_turn FROM sessions"
-            " WHERE namespace = %s AND session_id = %s FOR UPDATE",
-            (msg.namespace, msg.session_id),
-        ).fetchone()
+        session = condensations.lock_session(conn, msg.namespace, msg.session_id)
         if session is None:  # the session was reset after the job was sent
             conn.rollback()
             return _skip(msg, "no_session")
-        done = conn.execute(
-            "SELECT 1 FROM condensations WHERE job_id = %s AND status = 'done'", (msg.job_id,)
-        ).fetchone()
-        if done is not None:
+        if condensations.is_done(conn, msg.job_id):
             conn.rollback()
             return _skip(msg, "already_done")
 
@@ -96,47 +89,26 @@ def condense(job: dict[str, Any], *, summarizer: Summarizer | None = None) -> st
             conn.rollback()
             return _skip(msg, "no_new_turns")
 
-        previous = conn.execute(
-            "SELECT summary FROM condensations WHERE namespace = %s AND session_id = %s AND status = 'done'"
-            " ORDER BY to_turn DESC LIMIT 1",
-            (msg.namespace, msg.session_id),
-        ).fetchone()
+        previous = condensations.latest_summary(conn, msg.namespace, msg.session_id)
         # Only live turns are summarized; duplicates, superseded, expired or deleted rows in the
         # range are skipped, yet the range itself stays contiguous by turn number.
-        rows = conn.execute(
-            "SELECT id, role, text, occurred_at FROM memories WHERE namespace = %s AND session_id = %s"
-            " AND turn_no BETWEEN %s AND %s AND status = 'active' ORDER BY turn_no",
-            (msg.namespace, msg.session_id, start, through),
-        ).fetchall()
+        rows = condensations.active_turns(conn, msg.namespace, msg.session_id, start, through)
         turns = [Turn(r["role"], r["text"], r["occurred_at"], r["id"]) for r in rows]
-        result = summarizer.summarize(previous["summary"] if previous else None, turns)
+        result = summarizer.summarize(previous, turns)
 
         condensation_id = uuid.uuid4()
-        conn.execute(
-            "INSERT INTO condensations (id, job_id, namespace, session_id, from_turn, to_turn, status, summary,"
-            " summary_text, tokens_before, tokens_after, completed_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, 'done', %s, %s, %s, %s, now())"
-            " ON CONFLICT (job_id) DO UPDATE SET id = EXCLUDED.id, from_turn = EXCLUDED.from_turn,"
-            "  to_turn = EXCLUDED.to_turn, status = 'done', summary = EXCLUDED.summary,"
-            "  summary_text = EXCLUDED.summary_text, tokens_before = EXCLUDED.tokens_before,"
-            "  tokens_after = EXCLUDED.tokens_after, error = NULL, completed_at = now()",
-            (
-                condensation_id,
-                msg.job_id,
-                msg.namespace,
-                msg.session_id,
-                start,
-                through,
-                db.jsonb(result.summary),
-                result.summary_text,
-                result.tokens_before,
-                result.tokens_after,
-            ),
-        )
-        conn.execute(
-            "UPDATE sessions SET condensed_through_turn = %s, condensed_token_count = token_count"
-            " WHERE namespace = %s AND session_id = %s",
-            (through, msg.namespace, msg.session_id),
+        condensations.save_done(
+            conn,
+            condensation_id=condensation_id,
+            job_id=msg.job_id,
+            namespace=msg.namespace,
+            session_id=msg.session_id,
+            from_turn=start,
+            to_turn=through,
+            summary=result.summary,
+            summary_text=result.summary_text,
+            tokens_before=result.tokens_before,
+            tokens_after=result.tokens_after,
         )
         entities.record_mentions(
             conn, msg.namespace, _new_item_mentions(result.summary, {str(r["id"]) for r in rows})

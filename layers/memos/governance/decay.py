@@ -21,40 +21,12 @@ import psycopg
 
 from memos.governance.policy import DEFAULT_POLICY, merge
 from memos.store import audit, db
+from memos.store import decay as decay_runs
+from memos.store import policies as stored_policies
 from memos.working_memory import WorkingMemory
 
 BATCH = 20_000
 _NIL = UUID(int=0)
-
-_UPDATE = """
-WITH cfg AS (
-    SELECT * FROM unnest(%(ns)s::text[], %(hl)s::float8[], %(floor)s::float8[], %(kinds)s::text[],
-                         %(ttl_e)s::int[], %(ttl_s)s::int[], %(ttl_p)s::int[])
-        AS c(namespace, half_life, floor, kinds, ttl_e, ttl_s, ttl_p)
-),
-calc AS (
-    SELECT m.id, m.namespace, m.session_id, m.importance AS old,
-           LEAST(1.0, m.base_importance * power(2.0, -extract(epoch FROM now() - GREATEST(m.created_at,
-                 coalesce(m.last_accessed_at, m.created_at))) / 86400.0 / coalesce(c.half_life, %(d_hl)s))
-                 + LEAST(0.3, 0.05 * ln(1 + m.access_count))) AS imp,
-           position(m.kind IN coalesce(c.kinds, %(d_kinds)s)) > 0 AS decays,
-           coalesce(c.floor, %(d_floor)s) AS floor,
-           (m.expires_at IS NOT NULL AND m.expires_at <= now())
-             OR m.created_at + make_interval(days => CASE m.kind
-                  WHEN 'episodic' THEN coalesce(c.ttl_e, %(d_ttl_e)s)
-                  WHEN 'semantic' THEN coalesce(c.ttl_s, %(d_ttl_s)s)
-                  ELSE coalesce(c.ttl_p, %(d_ttl_p)s) END) <= now() AS ttl_hit
-    FROM memories m LEFT JOIN cfg c ON c.namespace = m.namespace
-    WHERE m.id = ANY(%(ids)s) AND m.status = 'active'
-)
-UPDATE memories m
-SET importance = CASE WHEN calc.decays THEN calc.imp ELSE m.importance END,
-    status = CASE WHEN calc.ttl_hit OR (calc.decays AND calc.imp < calc.floor) THEN 'expired' ELSE m.status END
-FROM calc
-WHERE m.id = calc.id
-  AND (calc.ttl_hit OR (calc.decays AND (abs(calc.old - calc.imp) > 0.005 OR calc.imp < calc.floor)))
-RETURNING m.id, m.namespace, m.session_id, m.status = 'expired' AS expired, calc.ttl_hit
-"""
 
 
 @dataclass
@@ -70,7 +42,7 @@ class DecayReport:
 
 def _policy_arrays(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Each namespace with stored overrides, as parallel arrays; the defaults for the rest."""
-    rows = conn.execute("SELECT namespace, settings FROM policies").fetchall()
+    rows = stored_policies.all_stored(conn)
     policies = [(r["namespace"], merge(r["settings"])) for r in rows]
     d = DEFAULT_POLICY
     return {
@@ -97,37 +69,25 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
     """
     start = time.monotonic()
     with db.connection() as conn:
-        last = conn.execute(
-            "SELECT id, cursor_id FROM decay_runs WHERE status = 'running' ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
+        last = decay_runs.running(conn)
         if last is not None:
             report, cursor = DecayReport(run_id=last["id"]), last["cursor_id"] or _NIL
         else:
             report, cursor = DecayReport(run_id=uuid.uuid4()), _NIL
-            conn.execute("INSERT INTO decay_runs (id) VALUES (%s)", (report.run_id,))
+            decay_runs.start(conn, report.run_id)
         params = _policy_arrays(conn)
         conn.commit()
 
     touched_sessions: set[tuple[str, str]] = set()
     while time.monotonic() - start < time_budget_s:
         with db.connection() as conn:
-            ids = [
-                r["id"]
-                for r in conn.execute(
-                    "SELECT id FROM memories WHERE status = 'active' AND id > %s ORDER BY id LIMIT %s",
-                    (cursor, batch_size),
-                ).fetchall()
-            ]
+            ids = decay_runs.active_ids_after(conn, cursor, batch_size)
             if not ids:
-                conn.execute(
-                    "UPDATE decay_runs SET status = 'done', finished_at = now(), cursor_id = NULL,"
-                    " scanned = scanned + 0 WHERE id = %s",
-                    (report.run_id,),
-                )
+                decay_runs.finish(conn, report.run_id)
                 conn.commit()
                 report.finished = True
                 break
-            changed = conn.execute(_UPDATE, {**params, "ids": ids}).fetchall()
+            changed = decay_runs.decay_batch(conn, params, ids)
             expired = [r for r in changed if r["expired"]]
             by_session: dict[tuple[str, str], list[str]] = defaultdict(list)
             for r in expired:
@@ -152,10 +112,8 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
             report.expired += len(expired)
             report.decayed += len(changed) - len(expired)
             report.batches += 1
-            conn.execute(
-                "UPDATE decay_runs SET cursor_id = %s, scanned = scanned + %s, decayed = decayed + %s,"
-                " expired = expired + %s WHERE id = %s",
-                (cursor, len(ids), len(changed) - len(expired), len(expired), report.run_id),
+            decay_runs.advance(
+                conn, report.run_id, cursor, len(ids), len(changed) - len(expired), len(expired)
             )
             conn.commit()
             touched_sessions.update(by_session)

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from memos.governance.policy import DEFAULT_POLICY, Policy, merge
-from memos.store import audit, db
+from memos.store import audit, db, policies
 
 _CACHE_TTL_S = 5.0
 _cache: dict[str, tuple[float, Policy]] = {}
@@ -20,10 +20,10 @@ def get_policy(namespace: str, conn: psycopg.Connection[Any] | None = None) -> P
         return hit[1]
     if conn is None:
         with db.connection() as own:
-            row = own.execute("SELECT settings FROM policies WHERE namespace = %s", (namespace,)).fetchone()
+            stored = policies.stored(own, namespace)
     else:
-        row = conn.execute("SELECT settings FROM policies WHERE namespace = %s", (namespace,)).fetchone()
-    policy = merge(row["settings"]) if row else DEFAULT_POLICY
+        stored = policies.stored(conn, namespace)
+    policy = merge(stored) if stored is not None else DEFAULT_POLICY
     _cache[namespace] = (time.monotonic() + _CACHE_TTL_S, policy)
     return policy
 
@@ -33,10 +33,7 @@ def put_policy(
 ) -> Policy:
     """Validate and store overrides (merged with what is stored); audited with before and after."""
     with db.connection() as conn:
-        row = conn.execute(
-            "SELECT settings FROM policies WHERE namespace = %s FOR UPDATE", (namespace,)
-        ).fetchone()
-        before = row["settings"] if row else {}
+        before = policies.stored(conn, namespace, for_update=True) or {}
         stored = dict(before)
         for key, value in overrides.items():  # nested settings (weights, ttl_days) merge key by key
             stored[key] = (
@@ -45,11 +42,7 @@ def put_policy(
                 else value
             )
         policy = merge(stored)  # raises pydantic.ValidationError on bad values
-        conn.execute(
-            "INSERT INTO policies (namespace, settings) VALUES (%s, %s) ON CONFLICT (namespace) DO UPDATE"
-            " SET settings = EXCLUDED.settings, version = policies.version + 1, updated_at = now()",
-            (namespace, db.jsonb(stored)),
-        )
+        policies.save(conn, namespace, stored)
         audit.record(
             conn,
             "policy_change",

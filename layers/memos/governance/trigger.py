@@ -17,6 +17,7 @@ import psycopg
 from memos.governance.policy import Policy
 from memos.kernel.config import get_settings
 from memos.kernel.observability import logger
+from memos.store import condensations
 
 _lock = threading.Lock()
 _sqs: Any = None
@@ -107,8 +108,5 @@ def maybe_enqueue_condensation(
         return None
     if new_turns < policy.condense_after_turns and new_tokens < policy.condense_after_tokens:
         return None
-    conn.execute(
-        "UPDATE sessions SET condense_enqueued_turn = %s WHERE namespace = %s AND session_id = %s",
-        (session["turn_count"], namespace, session_id),
-    )
+    condensations.mark_enqueued(conn, namespace, session_id, session["turn_count"])
     return CondensationJob(namespace, session_id, session["turn_count"])

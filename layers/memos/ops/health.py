@@ -8,7 +8,7 @@ from typing import Any
 from memos import __version__
 from memos.kernel.config import get_settings
 from memos.models import DependencyStatus, HealthResponse
-from memos.store import db
+from memos.store import ops as store_ops
 from memos.working_memory import WorkingMemory
 
 
@@ -21,12 +21,6 @@ def probe(check: Any) -> DependencyStatus:
     return DependencyStatus(status="ok", latency_ms=round((time.perf_counter() - start) * 1000, 3))
 
 
-def _postgres() -> None:
-    with db.connection() as conn:
-        conn.execute("SELECT 1").fetchone()
-        conn.rollback()
-
-
 def _queue() -> None:
     from memos.governance.trigger import sqs_client
 
@@ -36,7 +30,7 @@ def _queue() -> None:
 
 
 def health() -> HealthResponse:
-    deps = {"postgres": probe(_postgres), "redis": probe(lambda: WorkingMemory().client.ping())}
+    deps = {"postgres": probe(store_ops.ping), "redis": probe(lambda: WorkingMemory().client.ping())}
     if get_settings().condense_queue_url:
         deps["queue"] = probe(_queue)
     ok = all(d.status == "ok" for d in deps.values())

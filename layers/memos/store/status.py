@@ -24,6 +24,9 @@ class MemoryStatus(StrEnum):
 
 
 class JobStatus(StrEnum):
+    """Background work: condensations go pending → done | failed, decay runs running → done | failed."""
+
+    PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"

@@ -1,0 +1,86 @@
+"""Reading L3: the entity listing, the entities a query names, and memories' entity overlap."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from memos.governance.entities.names import USER, normalize_name
+from memos.kernel.text import STOPWORDS, normalize
+from memos.store import entities as store
+
+_QUERY_WORD = re.compile(r"[\w@.+'\u2019-]+|[\u4e00-\u9fff]+")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def list_entities(
+    conn: psycopg.Connection[Any], namespace: str, q: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Entities (most mentioned first) with their relations; evidence lists only live memories.
+
+    An entity whose every evidence memory was deleted or expired is not listed: forgetting a
+    memory forgets what only it said.
+    """
+    rows = store.with_live_evidence(conn, namespace, normalize(q) if q else None, limit)
+    if not rows:
+        return []
+    rel_rows = store.relations_of(conn, namespace, [r["id"] for r in rows])
+    out = []
+    for r in rows:
+        relations = [
+            {
+                "subject": rel["subject"],
+                "predicate": rel["predicate"],
+                "object": rel["object"],
+                "evidence": rel["evidence"],
+            }
+            for rel in rel_rows
+            if r["id"] in (rel["subject_id"], rel["object_id"]) and rel["evidence"]
+        ]
+        out.append({**r, "relations": relations})
+    return out
+
+
+def query_ngrams(text: str, max_words: int = 4, max_grams: int = 400) -> list[str]:
+    """Candidate names in a query: word n-grams (stopwords alone skipped), CJK 2-6 character runs."""
+    grams: list[str] = []
+    tokens = [normalize_name(t) for t in _QUERY_WORD.findall(unicodedata.normalize("NFKC", text))]
+    tokens = [t for t in tokens if t]
+    for i in range(len(tokens)):
+        tok = tokens[i]
+        if _CJK_RUN.fullmatch(tok):  # CJK runs: every 2-6 character substring
+            grams += [tok[a:b] for a in range(len(tok)) for b in range(a + 2, min(len(tok), a + 6) + 1)]
+            continue
+        for n in range(1, max_words + 1):
+            if i + n <= len(tokens):
+                gram = " ".join(tokens[i : i + n])
+                if n > 1 or gram not in STOPWORDS:
+                    grams.append(gram)
+    return list(dict.fromkeys(grams))[:max_grams]
+
+
+def query_entities(conn: psycopg.Connection[Any], namespace: str, text: str) -> set[str]:
+    """Normalized names of the namespace's known entities that a query mentions (by name or alias)."""
+    grams = [g for g in query_ngrams(text) if g != USER]
+    return set(store.known(conn, namespace, grams).values()) if grams else set()
+
+
+def memory_entity_overlap(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    query_entities: Collection[str],
+    memory_ids: Collection[UUID],
+) -> dict[UUID, float]:
+    """For each memory: the share of the query's entities it is evidence for (0.0 when none)."""
+    out = dict.fromkeys(memory_ids, 0.0)
+    if not query_entities or not memory_ids:
+        return out
+    total = len(set(query_entities))
+    for memory_id, n in store.evidence_counts(conn, namespace, query_entities, memory_ids).items():
+        out[memory_id] = round(min(1.0, n / total), 4)
+    return out

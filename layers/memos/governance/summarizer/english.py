@@ -1,0 +1,118 @@
+"""English cues: which sentences are preferences, decisions, pitfalls, constraints, tasks or facts."""
+
+from __future__ import annotations
+
+import re
+
+_I = re.I
+RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "preferences",
+        re.compile(
+            r"\b(?:i|we)\s+(?:really\s+|also\s+|do\s+not\s+|don'?t\s+|do\s+|still\s+)?"
+            r"(?:prefer|like|love|enjoy|hate|dislike|adore|can'?t stand)\b"
+            r"|\bmy\s+fav(?:ou)?rite\b|\bi'?m\s+(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of\b|\b(?:i'?d|i\s+would)\s+rather\b",
+            _I,
+        ),
+    ),
+    (
+        "decisions",
+        re.compile(
+            r"\b(?:we|i|they|the team)\s+(?:have\s+|'ve\s+|just\s+)?(?:decided|agreed|chose|settled on|will use|"
+            r"are going with|went with|picked|opted)\b|\b(?:we|i)'ll\s+use\b|\blet'?s\s+(?:go with|use|stick with)\b"
+            r"|\bdecision\b",
+            _I,
+        ),
+    ),
+    (
+        "pitfalls",
+        re.compile(
+            r"\b(?:watch out|careful|beware|bugs?|failed|fails|failing|failure|broke|broken|breaks|mistakes?|"
+            r"errors?|crash(?:ed|es)?|outage|regression|gotcha|pitfall|doesn'?t work|didn'?t work|went wrong)\b",
+            _I,
+        ),
+    ),
+    (
+        "constraints",
+        re.compile(
+            r"\b(?:must|mustn'?t|never|always|don'?t(?!\s+(?:know|think|remember|worry|mind))|do not|"
+            r"can'?t(?!\s+wait)|cannot|shouldn'?t|should not|not allowed|required|requirement|deadline|"
+            r"due (?:on|by)|budget|at most|at least|no more than|no later than|allergic|allergy)\b",
+            _I,
+        ),
+    ),
+    (
+        "open_tasks",
+        re.compile(
+            r"\b(?:todo|to-do|need to|needs to|have to|has to|remind me|don'?t forget|remember to|follow up|"
+            r"i'?ll|i will|we'?ll|we will|going to|gonna|plan to|planning to|next step|action item)\b",
+            _I,
+        ),
+    ),
+    (
+        "facts",
+        re.compile(
+            r"\b(?:i am|i'm|i was|my\s+[\w-]+(?:\s+[\w-]+)?\s+(?:is|are|was|were)|i\s+(?:live|lived|work|worked|"
+            r"study|studied|grew up|was born|have|own|moved|got)|(?:lives|lived|works|worked|born|located|based)\s+"
+            r"(?:in|at|for|on)|is\s+(?:called|named)|[\w-]+'s\s+(?:birthday|name|address|phone))\b"
+            r"|\d|\b(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+            r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            _I,
+        ),
+    ),
+)
+FILLER = frozenset(
+    [
+        "ok",
+        "okay",
+        "k",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "a",
+        "lot",
+        "so",
+        "much",
+        "very",
+        "sure",
+        "great",
+        "cool",
+        "got",
+        "it",
+        "sounds",
+        "good",
+        "nice",
+        "yes",
+        "no",
+        "yep",
+        "yeah",
+        "nope",
+        "alright",
+        "all",
+        "right",
+        "hmm",
+        "hm",
+        "lol",
+        "haha",
+        "bye",
+        "hi",
+        "hello",
+        "hey",
+        "perfect",
+        "awesome",
+        "noted",
+        "right",
+        "fine",
+        "good",
+        "morning",
+        "evening",
+        "night",
+        "welcome",
+        "np",
+        "of",
+        "course",
+        "absolutely",
+    ]
+)

@@ -1,0 +1,55 @@
+"""What a summary holds: its sections, limits and the summarizer interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+SENTENCE_CATEGORIES = ("facts", "decisions", "preferences", "constraints", "pitfalls", "open_tasks")
+CATEGORIES = (*SENTENCE_CATEGORIES, "entities")
+SUMMARY_VERSION = 1
+MAX_ITEM_CHARS = 300  # one item's text; longer sentences are cut with "…"
+RENDER_LIMITS = {  # newest items per section in summary_text; the structure keeps them all
+    "preferences": 15,
+    "constraints": 15,
+    "decisions": 12,
+    "facts": 15,
+    "pitfalls": 10,
+    "open_tasks": 10,
+    "entities": 25,
+}
+_TITLES = {
+    "preferences": "Preferences",
+    "constraints": "Constraints",
+    "decisions": "Decisions",
+    "facts": "Facts",
+    "pitfalls": "Pitfalls",
+    "open_tasks": "Open tasks",
+    "entities": "Entities",
+}
+NEAR_DUPLICATE = 0.8  # Jaccard similarity of content terms at which two items are one
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    text: str
+    occurred_at: datetime | str
+    memory_id: UUID | str
+
+
+@dataclass
+class SummaryResult:
+    summary: dict[str, Any]
+    summary_text: str
+    tokens_before: int
+    tokens_after: int
+
+
+class Summarizer(Protocol):
+    name: str
+
+    def summarize(self, previous: dict[str, Any] | None, turns: Sequence[Turn]) -> SummaryResult: ...

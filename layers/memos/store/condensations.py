@@ -1,0 +1,106 @@
+"""Condensations: the session's condensation progress, the turns to fold, the stored summaries.
+
+Every function runs in the caller's transaction; ``lock_session`` takes the session row lock
+that serialises condensation with ingest (which reserves turns under the same lock).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from memos.store.db import jsonb
+from memos.store.status import JobStatus, active
+
+
+def lock_session(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:
+    """The session's turn and condensation counters, locked FOR UPDATE; None if there is no session."""
+    return conn.execute(
+        "SELECT turn_count, token_count, condensed_through_turn FROM sessions"
+        " WHERE namespace = %s AND session_id = %s FOR UPDATE",
+        (namespace, session_id),
+    ).fetchone()
+
+
+def is_done(conn: psycopg.Connection[Any], job_id: str) -> bool:
+    return (
+        conn.execute(
+            f"SELECT 1 FROM condensations WHERE job_id = %s AND status = '{JobStatus.DONE}'", (job_id,)
+        ).fetchone()
+        is not None
+    )
+
+
+def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:
+    """The summary of the session's newest done condensation (None before the first)."""
+    row = conn.execute(
+        "SELECT summary FROM condensations WHERE namespace = %s AND session_id = %s"
+        f" AND status = '{JobStatus.DONE}' ORDER BY to_turn DESC LIMIT 1",
+        (namespace, session_id),
+    ).fetchone()
+    return row["summary"] if row else None
+
+
+def active_turns(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str, start: int, through: int
+) -> list[dict[str, Any]]:
+    """The session's active turns numbered start..through, in turn order (the range stays contiguous
+    by number; duplicates, superseded, expired or deleted rows in it are left out)."""
+    return conn.execute(
+        "SELECT id, role, text, occurred_at FROM memories WHERE namespace = %s AND session_id = %s"
+        f" AND turn_no BETWEEN %s AND %s AND {active()} ORDER BY turn_no",
+        (namespace, session_id, start, through),
+    ).fetchall()
+
+
+def save_done(
+    conn: psycopg.Connection[Any],
+    *,
+    condensation_id: UUID,
+    job_id: str,
+    namespace: str,
+    session_id: str,
+    from_turn: int,
+    to_turn: int,
+    summary: dict[str, Any],
+    summary_text: str,
+    tokens_before: int,
+    tokens_after: int,
+) -> None:
+    """Store a done condensation (a retried job id overwrites its row) and advance the session."""
+    conn.execute(
+        "INSERT INTO condensations (id, job_id, namespace, session_id, from_turn, to_turn, status, summary,"
+        " summary_text, tokens_before, tokens_after, completed_at)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, '{JobStatus.DONE}', %s, %s, %s, %s, now())"
+        " ON CONFLICT (job_id) DO UPDATE SET id = EXCLUDED.id, from_turn = EXCLUDED.from_turn,"
+        f"  to_turn = EXCLUDED.to_turn, status = '{JobStatus.DONE}', summary = EXCLUDED.summary,"
+        "  summary_text = EXCLUDED.summary_text, tokens_before = EXCLUDED.tokens_before,"
+        "  tokens_after = EXCLUDED.tokens_after, error = NULL, completed_at = now()",
+        (
+            condensation_id,
+            job_id,
+            namespace,
+            session_id,
+            from_turn,
+            to_turn,
+            jsonb(summary),
+            summary_text,
+            tokens_before,
+            tokens_after,
+        ),
+    )
+    conn.execute(
+        "UPDATE sessions SET condensed_through_turn = %s, condensed_token_count = token_count"
+        " WHERE namespace = %s AND session_id = %s",
+        (to_turn, namespace, session_id),
+    )
+
+
+def mark_enqueued(conn: psycopg.Connection[Any], namespace: str, session_id: str, through_turn: int) -> None:
+    """Record that a job covering turns up to ``through_turn`` is on its way (the trigger's latch)."""
+    conn.execute(
+        "UPDATE sessions SET condense_enqueued_turn = %s WHERE namespace = %s AND session_id = %s",
+        (through_turn, namespace, session_id),
+    )

@@ -1,0 +1,181 @@
+"""L3 storage: entities and relations per namespace, with evidence memory ids (caller's transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from memos.store.paging import like_escape, like_prefix
+from memos.store.status import active
+
+MAX_EVIDENCE = 1000  # newest evidence ids kept per entity or relation; mention_count keeps counting
+
+_MERGE_EVIDENCE = (
+    "(SELECT CASE WHEN cardinality(c) > {cap} THEN c[cardinality(c) - {cap} + 1:] ELSE c END FROM"
+    " (SELECT {t}.evidence || ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL({t}.evidence))"
+    " AS c) s)"
+)
+_UPSERT_ENTITY = (
+    "INSERT INTO entities AS e (id, namespace, name, normalized, type, aliases, evidence, mention_count)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (namespace, normalized) DO UPDATE SET"
+    "  mention_count = e.mention_count"
+    "    + cardinality(ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))),"
+    f"  evidence = {_MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t='e')},"
+    "  aliases = ARRAY(SELECT DISTINCT a FROM unnest(e.aliases || EXCLUDED.aliases) a WHERE a <> e.normalized),"
+    "  type = CASE WHEN e.type = 'thing' THEN EXCLUDED.type ELSE e.type END,"
+    "  last_seen = now()"
+    " RETURNING id, normalized"
+)
+_UPSERT_RELATION = (
+    "INSERT INTO relations AS r (id, namespace, subject_id, predicate, object_id, evidence)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (namespace, subject_id, predicate, object_id) DO UPDATE SET"
+    f"  evidence = {_MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t='r')}"
+)
+
+
+def known(conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]) -> dict[str, str]:
+    """Existing entities by name or alias: name → the entity's normalized name."""
+    names = list(set(names))
+    if not names:
+        return {}
+    rows = conn.execute(
+        "SELECT normalized, aliases FROM entities WHERE namespace = %s"
+        " AND (normalized = ANY(%s) OR aliases && %s::text[])",
+        (namespace, names, names),
+    ).fetchall()
+    wanted = set(names)
+    found: dict[str, str] = {}
+    for r in rows:
+        for n in [r["normalized"], *r["aliases"]]:
+            if n in wanted:
+                found.setdefault(n, r["normalized"])
+    return found
+
+
+def persons_with_first_name(conn: psycopg.Connection[Any], namespace: str, first: str) -> list[str]:
+    """Up to two stored person names that start with ``first`` and a space (two means ambiguous)."""
+    rows = conn.execute(
+        "SELECT normalized FROM entities WHERE namespace = %s AND type = 'person' AND normalized LIKE %s"
+        " LIMIT 2",
+        (namespace, like_prefix(first, " ")),
+    ).fetchall()
+    return [r["normalized"] for r in rows]
+
+
+def first_name_entries(conn: psycopg.Connection[Any], namespace: str, first: str) -> list[dict[str, Any]]:
+    """Up to three entities stored as ``first`` itself or as a person whose name starts with it."""
+    return conn.execute(
+        "SELECT id, normalized FROM entities WHERE namespace = %s AND (normalized = %s"
+        " OR (normalized LIKE %s AND type = 'person')) LIMIT 3",
+        (namespace, first, like_prefix(first, " ")),
+    ).fetchall()
+
+
+def rename_to_full_name(
+    conn: psycopg.Connection[Any], entity_id: UUID, full: str, name: str, first: str
+) -> None:
+    """An entity stored under a first name becomes the full name's person, the first name an alias."""
+    conn.execute(
+        "UPDATE entities SET normalized = %s, name = %s, type = 'person',"
+        " aliases = array_append(array_remove(aliases, %s), %s), last_seen = now() WHERE id = %s",
+        (full, name, first, first, entity_id),
+    )
+
+
+def upsert(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    entities: Sequence[tuple[str, str, str, list[str], list[UUID]]],
+) -> dict[str, UUID]:
+    """Upsert (normalized, name, type, aliases, evidence) rows; returns normalized → entity id.
+
+    Pass them in one order everywhere (sorted names), so concurrent writers never deadlock;
+    executemany pipelines the statements in one round trip.
+    """
+    ids: dict[str, UUID] = {}
+    with conn.cursor() as cur:
+        cur.executemany(
+            _UPSERT_ENTITY,
+            [
+                (uuid.uuid4(), namespace, name, n, type_, aliases, evidence, len(evidence))
+                for n, name, type_, aliases, evidence in entities
+            ],
+            returning=True,
+        )
+        while True:
+            row = cur.fetchone()
+            if row is not None:
+                ids[row["normalized"]] = row["id"]
+            if not cur.nextset():
+                break
+    return ids
+
+
+def upsert_relations(
+    conn: psycopg.Connection[Any], namespace: str, relations: Sequence[tuple[UUID, str, UUID, list[UUID]]]
+) -> None:
+    """Upsert (subject id, predicate, object id, evidence) rows, evidence merged with what is stored."""
+    if relations:
+        with conn.cursor() as cur:
+            cur.executemany(
+                _UPSERT_RELATION,
+                [(uuid.uuid4(), namespace, s, pred, o, ev) for s, pred, o, ev in relations],
+            )
+
+
+def with_live_evidence(
+    conn: psycopg.Connection[Any], namespace: str, q: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Entities (most mentioned first) whose evidence still holds an active memory, evidence filtered.
+
+    ``q`` (normalized) matches a name, the display name or an alias anywhere, wildcards literal.
+    """
+    params: dict[str, Any] = {"ns": namespace, "limit": limit}
+    where = ""
+    if q is not None:
+        params["q"] = "%" + like_escape(q) + "%"
+        where = (
+            " AND (e.normalized LIKE %(q)s OR lower(e.name) LIKE %(q)s"
+            " OR EXISTS (SELECT 1 FROM unnest(e.aliases) a WHERE a LIKE %(q)s))"
+        )
+    return conn.execute(
+        "SELECT * FROM (SELECT e.id, e.name, e.normalized, e.type, e.aliases, e.mention_count, e.first_seen,"
+        "   e.last_seen, ARRAY(SELECT m.id FROM memories m WHERE m.id = ANY(e.evidence)"
+        f"     AND m.namespace = e.namespace AND {active('m')}) AS evidence"
+        " FROM entities e WHERE e.namespace = %(ns)s" + where + ") x"
+        " WHERE cardinality(x.evidence) > 0 ORDER BY x.mention_count DESC, x.last_seen DESC, x.normalized"
+        " LIMIT %(limit)s",
+        params,
+    ).fetchall()
+
+
+def relations_of(
+    conn: psycopg.Connection[Any], namespace: str, entity_ids: list[UUID]
+) -> list[dict[str, Any]]:
+    """Relations touching these entities, oldest first, evidence filtered to active memories."""
+    return conn.execute(
+        "SELECT r.subject_id, s.name AS subject, r.predicate, r.object_id, o.name AS object,"
+        f"  ARRAY(SELECT m.id FROM memories m WHERE m.id = ANY(r.evidence) AND {active('m')}) AS evidence"
+        " FROM relations r JOIN entities s ON s.id = r.subject_id JOIN entities o ON o.id = r.object_id"
+        " WHERE r.namespace = %s AND (r.subject_id = ANY(%s) OR r.object_id = ANY(%s))"
+        " ORDER BY r.created_at",
+        (namespace, entity_ids, entity_ids),
+    ).fetchall()
+
+
+def evidence_counts(
+    conn: psycopg.Connection[Any], namespace: str, names: Collection[str], memory_ids: Collection[UUID]
+) -> dict[UUID, int]:
+    """For each memory: how many of the named entities it is evidence for (absent when none)."""
+    rows = conn.execute(
+        "SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
+        " WHERE e.namespace = %s AND e.normalized = ANY(%s) AND m = ANY(%s) GROUP BY m",
+        (namespace, list(names), list(memory_ids)),
+    ).fetchall()
+    return {r["memory_id"]: r["n"] for r in rows}

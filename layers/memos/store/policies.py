@@ -1,0 +1,32 @@
+"""Stored policy overrides, one row per namespace (the defaults live in governance/policy.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from memos.store.db import jsonb
+
+
+def stored(
+    conn: psycopg.Connection[Any], namespace: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    """The namespace's stored overrides, or None; ``for_update`` locks the row until commit."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = conn.execute(f"SELECT settings FROM policies WHERE namespace = %s{lock}", (namespace,)).fetchone()
+    return row["settings"] if row else None
+
+
+def save(conn: psycopg.Connection[Any], namespace: str, settings: dict[str, Any]) -> None:
+    """Replace the namespace's overrides, counting versions."""
+    conn.execute(
+        "INSERT INTO policies (namespace, settings) VALUES (%s, %s) ON CONFLICT (namespace) DO UPDATE"
+        " SET settings = EXCLUDED.settings, version = policies.version + 1, updated_at = now()",
+        (namespace, jsonb(settings)),
+    )
+
+
+def all_stored(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Every namespace's stored overrides (namespace, settings)."""
+    return conn.execute("SELECT namespace, settings FROM policies").fetchall()
