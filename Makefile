@@ -8,13 +8,23 @@ PORT   ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: screenshots dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis system-deps
+.PHONY: lock screenshots dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis system-deps
 
-$(STAMP): pyproject.toml
+UV_VERSION := 0.9.30
+
+# Installs exactly the versions pinned in uv.lock (with hashes), then the project itself.
+$(STAMP): pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -e '.[dev,cdk]'
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv export --quiet --frozen --extra dev --extra cdk --no-emit-project -o $(VENV)/requirements.txt
+	$(BIN)/pip install --quiet --no-compile --no-deps --require-hashes -r $(VENV)/requirements.txt
+	$(BIN)/pip install --quiet --no-compile --no-deps -e .
 	touch $(STAMP)
+
+## Re-pin every dependency after a change to pyproject.toml (make test fails while uv.lock is stale).
+lock: $(STAMP)
+	$(BIN)/uv lock
 
 ## Run MemOS locally (embedded PostgreSQL + pgvector, Redis, moto) and show the demo.
 dev: $(STAMP)
@@ -35,6 +45,7 @@ redis:
 	fi
 
 lint: $(STAMP)
+	$(BIN)/uv lock --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -15,16 +15,14 @@ from memos.governance.policy import merge
 from memos.kernel.errors import Unprocessable
 from memos.kernel.observability import logger, metrics
 from memos.models import NAME_PATTERN
-from memos.store import db
+from memos.store import db, policies
 
 app = make_app()
 
 
 def _stored(namespace: str) -> dict[str, Any] | None:
     with db.connection() as conn:
-        return conn.execute(
-            "SELECT settings, version, updated_at FROM policies WHERE namespace = %s", (namespace,)
-        ).fetchone()
+        return policies.stored_row(conn, namespace)
 
 
 def _overridden(settings: dict[str, Any]) -> list[str]:

@@ -18,6 +18,13 @@ def stored(
     return row["settings"] if row else None
 
 
+def stored_row(conn: psycopg.Connection[Any], namespace: str) -> dict[str, Any] | None:
+    """The namespace's stored row (settings, version, updated_at), or None."""
+    return conn.execute(
+        "SELECT settings, version, updated_at FROM policies WHERE namespace = %s", (namespace,)
+    ).fetchone()
+
+
 def save(conn: psycopg.Connection[Any], namespace: str, settings: dict[str, Any]) -> None:
     """Replace the namespace's overrides, counting versions."""
     conn.execute(
