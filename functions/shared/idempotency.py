@@ -27,7 +27,9 @@ _CONFIG = IdempotencyConfig(
     expires_after_seconds=24 * 3600,
     raise_on_no_idempotency_key=True,
 )
-_wrapped: dict[str, Callable[..., Any]] = {}
+# Only stores are cached across invocations: a cached wrapper would keep the first request's closure
+# (its body) and answer every later key with it.
+_stores: dict[str, CachePersistenceLayer] = {}
 
 
 class _CacheLayer(CachePersistenceLayer):
@@ -59,13 +61,13 @@ def run_once(
     """Run ``fn(request)`` once per (caller, key); a retry gets the first response back."""
     client = get_client()
     slot = f"{name}:{id(client)}"  # a new client (reconfigured process) gets a new store
-    if slot not in _wrapped:
-        store = _CacheLayer(client=client)
-        _wrapped[slot] = idempotent_function(
-            data_keyword_argument="request", persistence_store=store, config=_CONFIG
-        )(fn)
+    if slot not in _stores:
+        _stores[slot] = _CacheLayer(client=client)
+    once = idempotent_function(
+        data_keyword_argument="request", persistence_store=_stores[slot], config=_CONFIG
+    )(fn)
     try:
-        return _wrapped[slot](request={"caller": caller, "key": key, "body": body})
+        return once(request={"caller": caller, "key": key, "body": body})
     except IdempotencyValidationError as exc:
         raise Conflict("this Idempotency-Key was already used with a different request body") from exc
     except IdempotencyAlreadyInProgressError as exc:
