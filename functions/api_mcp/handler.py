@@ -19,7 +19,8 @@ def post_mcp():  # a Response annotation breaks Powertools validation
     from memos.mcp_server import DomainBackend, handle_http
 
     event = app.current_event
-    headers = {k: v for k, v in (event.headers or {}).items() if v is not None}
+    headers = {k.lower(): v for k, v in (event.headers or {}).items() if v is not None}
+    headers.setdefault("accept", "application/json")  # the API answers JSON (a plain curl sends */*)
     body = event.decoded_body or ""
     status, out_headers, payload = handle_http(
         DomainBackend(identity(app), request_id(app)),
