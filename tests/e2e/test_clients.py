@@ -47,7 +47,7 @@ def _env(services: dict[str, Any]) -> dict[str, str]:
 
 def _start(cwd: Path, env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "memos.cli", "dev", "--port", str(port), *extra],
+        [sys.executable, "-m", "infra.cli", "dev", "--port", str(port), *extra],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -108,7 +108,7 @@ def ns() -> str:
 def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMOS_")}
     return subprocess.run(
-        [sys.executable, "-m", "memos.cli", *args],
+        [sys.executable, "-m", "infra.cli", *args],
         cwd=stack.cwd,
         env=env,
         capture_output=True,
@@ -270,7 +270,7 @@ async def _mcp_stdio(url: str, key: str, calls: list[tuple[str, dict[str, Any]]]
 
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "memos.cli", "mcp", "--url", url, "--key", key],
+        args=["-m", "infra.cli", "mcp", "--url", url, "--key", key],
         env={k: v for k, v in os.environ.items() if not k.startswith("MEMOS_")},
     )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
