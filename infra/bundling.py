@@ -27,6 +27,8 @@ FUNCTIONS_SOURCE = REPO_ROOT / "functions"
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
+# The SDK and its adapters are client code: never part of what the layer ships.
+_LAYER_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "sdk")
 
 
 def runtime_dependencies(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
@@ -98,7 +100,7 @@ class LayerBundling:
         out = Path(output_dir) / "python"
         deps = _install_dependencies(runtime_dependencies())
         shutil.copytree(deps / "python", out, dirs_exist_ok=True)
-        shutil.copytree(LAYER_SOURCE / "memos", out / "memos", ignore=_IGNORED, dirs_exist_ok=True)
+        shutil.copytree(LAYER_SOURCE / "memos", out / "memos", ignore=_LAYER_IGNORED, dirs_exist_ok=True)
         return True
 
 

@@ -15,7 +15,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     from infra.local.demo import run_demo
     from infra.local.stack import LocalStack
 
-    stack = LocalStack(Path(args.data_dir), port=args.port)
+    stack = LocalStack(Path(args.data_dir), port=args.port, rotate_key=args.rotate_key)
     print("starting MemOS locally ...", flush=True)
     stack.start()
     for what, how in stack.notes.items():
@@ -52,7 +52,51 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_keys(args: argparse.Namespace) -> int:
+def local_target(data_dir: str) -> tuple[str, str | None] | None:
+    """(url, admin key) of the stack `memos dev` runs from ``data_dir``, if it is running."""
+    from infra.local.stack import read_state, stored_key
+
+    state = read_state(Path(data_dir))
+    if not state or not state.get("url"):
+        return None
+    return str(state["url"]), stored_key(Path(data_dir))
+
+
+def api_target(args: argparse.Namespace) -> tuple[str, str | None] | None:
+    """Where a command talks HTTP: ``--url``/``--key``, else the local stack's state file; None means
+    the database directly (``MEMOS_DATABASE_URL`` is set)."""
+    import os
+
+    if args.url:
+        local = local_target(args.data_dir)
+        return args.url, args.key or os.environ.get("MEMOS_API_KEY") or (local[1] if local else None)
+    if os.environ.get("MEMOS_DATABASE_URL"):
+        return None
+    local = local_target(args.data_dir)
+    if local is None:
+        from memos.kernel.errors import DependencyUnavailable
+
+        raise DependencyUnavailable(
+            f"no running local stack in {args.data_dir}/ (start `memos dev`), and neither --url nor"
+            " MEMOS_DATABASE_URL given"
+        )
+    return local[0], args.key or local[1]
+
+
+def _keys_over_http(args: argparse.Namespace, url: str, key: str | None) -> Any:
+    from memos.sdk import MemosClient
+
+    with MemosClient(url, key) as client:
+        if args.keys_cmd == "create":
+            return client.create_key(
+                args.name, args.scopes.split(","), args.namespaces.split(",")
+            ).model_dump(mode="json")
+        if args.keys_cmd == "list":
+            return [k.model_dump(mode="json") for k in client.list_keys().keys]
+        return client.revoke_key(args.key_id).model_dump(mode="json")
+
+
+def _keys_in_database(args: argparse.Namespace) -> Any:
     from memos.access import auth
     from memos.store import db
 
@@ -62,15 +106,46 @@ def _cmd_keys(args: argparse.Namespace) -> int:
                 conn, args.name, args.scopes.split(","), args.namespaces.split(","), actor="memos keys"
             )
             conn.commit()
-            print(json.dumps({"key": key, **record}, default=str, indent=2))
-            print("store the key now: only its hash is kept", file=sys.stderr)
-        elif args.keys_cmd == "list":
-            print(json.dumps(auth.list_keys(conn), default=str, indent=2))
-        else:
-            auth.revoke_key(conn, args.key_id, actor="memos keys")
-            conn.commit()
-            print(f"revoked {args.key_id}")
+            return {"key": key, **record}
+        if args.keys_cmd == "list":
+            return auth.list_keys(conn)
+        auth.revoke_key(conn, args.key_id, actor="memos keys")
+        conn.commit()
+        return {"revoked": args.key_id}
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from memos.sdk.errors import MemosApiError
+
+    target = api_target(args)
+    try:
+        out = _keys_in_database(args) if target is None else _keys_over_http(args, *target)
+    except MemosApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(out, default=str, indent=2))
+    if args.keys_cmd == "create":
+        print("store the key now: only its hash is kept", file=sys.stderr)
     return 0
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    import anyio
+
+    from memos.sdk.mcp_stdio import serve_stdio
+
+    target = api_target(args)
+    if target is None:
+        print("error: memos mcp needs an API: --url (and --key), or a running `memos dev`", file=sys.stderr)
+        return 2
+    anyio.run(serve_stdio, target[0], target[1] or "")
+    return 0
+
+
+def _add_target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", help="a MemOS API (default: the running `memos dev` in --data-dir)")
+    p.add_argument("--key", help="API key for --url (default: $MEMOS_API_KEY, else the local admin key)")
+    p.add_argument("--data-dir", default=".memos", help="the local stack's data dir (default .memos)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,15 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--data-dir", default=".memos", help="where embedded PostgreSQL keeps its data")
     dev.add_argument("--demo", action="store_true", help="seed a demo conversation and show queries")
+    dev.add_argument("--rotate-key", action="store_true", help="revoke the kept admin key and mint a new one")
     dev.add_argument("--exit-after-demo", action="store_true", help=argparse.SUPPRESS)
     dev.set_defaults(func=_cmd_dev)
     demo = sub.add_parser("demo", help="memos dev --demo, then stop")
     demo.add_argument("--port", type=int, default=0)
     demo.add_argument("--data-dir", default=".memos")
-    demo.set_defaults(func=_cmd_dev, demo=True, exit_after_demo=True)
+    demo.set_defaults(func=_cmd_dev, demo=True, exit_after_demo=True, rotate_key=False)
     mig = sub.add_parser("migrate", help="apply SQL migrations to MEMOS_DATABASE_URL")
     mig.set_defaults(func=_cmd_migrate)
-    keys = sub.add_parser("keys", help="manage API keys (MEMOS_DATABASE_URL)")
+    keys = sub.add_parser("keys", help="manage API keys (the local stack, --url, or MEMOS_DATABASE_URL)")
+    _add_target_args(keys)
     ksub = keys.add_subparsers(dest="keys_cmd", required=True)
     kc = ksub.add_parser("create")
     kc.add_argument("--name", required=True)
@@ -100,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     kr = ksub.add_parser("revoke")
     kr.add_argument("key_id")
     keys.set_defaults(func=_cmd_keys)
+    mcp = sub.add_parser("mcp", help="MCP server over stdio (for desktop and IDE agents)")
+    _add_target_args(mcp)
+    mcp.set_defaults(func=_cmd_mcp)
     from infra.evaluation.cli import add_eval_parser
 
     add_eval_parser(sub)

@@ -34,6 +34,7 @@ _API_FUNCTION_SPECS = {
         FunctionSpec("api_governance", "Policy and entities"),
         FunctionSpec("api_ops", "Ops read endpoints"),
         FunctionSpec("api_admin", "API key administration"),
+        FunctionSpec("api_mcp", "MCP server over streamable HTTP (stateless, JSON responses)", 1024, 29),
     )
 }
 
@@ -78,6 +79,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/keys", "api_admin", ADMIN),
     Route("GET", "/v1/keys", "api_admin", ADMIN),
     Route("DELETE", "/v1/keys/{key_id}", "api_admin", ADMIN),
+    # Each tool checks its own scope (remember and forget need memory:write, the rest memory:read).
+    Route("POST", "/v1/mcp", "api_mcp", ANY_KEY),
 )
 
 

@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api_admin.models import KeyCreated, KeyCreateRequest, KeyList, KeyOut
 from functions.shared.api import identity, make_app, run
 from memos.access import keys_admin
 from memos.kernel.observability import logger, metrics
+from memos.models import KeyCreated, KeyCreateRequest, KeyList, KeyOut
 from memos.store import db
 
 app = make_app()

@@ -8,13 +8,12 @@ import pydantic
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api_governance.models import EntityOut, EntityPage, PolicyOut, PolicyUpdate
 from functions.shared.api import identity, make_app, request_id, run
 from memos.governance import entities, policy_store
 from memos.governance.policy import merge
 from memos.kernel.errors import Unprocessable
 from memos.kernel.observability import logger, metrics
-from memos.models import NAME_PATTERN
+from memos.models import NAME_PATTERN, EntityOut, EntityPage, PolicyOut, PolicyUpdate
 from memos.store import db, policies
 
 app = make_app()

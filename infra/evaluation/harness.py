@@ -275,6 +275,9 @@ def run_eval(
             "dropped_evidence_ids": dataset.dropped_evidence,
         },
         "systems": {name: summarize(run, ks) for name, run in runs.items()},
+        # Requests the API rate-limited (429) and the client retried: reported, never counted as misses.
+        "throttled_requests_retried": int(getattr(client, "throttled", 0)) if memos_sys else 0,
+        "failed_requests": runs["memos"].errors if "memos" in runs else 0,
     }
 
 
@@ -364,6 +367,10 @@ def format_table(results: dict[str, Any]) -> str:
             f" {_fmt(qry['p50'], False):>10} / {_fmt(qry['p95'], False):<10}"
             f" (n={ing['n']} ingest requests, {qry['n']} queries)"
         )
+    lines.append(
+        f"rate limiting: {results.get('throttled_requests_retried', 0)} requests got 429 and were retried;"
+        f" {results.get('failed_requests', 0)} queries failed"
+    )
     return "\n".join(lines)
 
 

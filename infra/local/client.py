@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -22,12 +23,35 @@ class ApiResponse:
 
 
 class MemosClient:
-    def __init__(self, base_url: str, api_key: str | None, timeout_s: float = 30) -> None:
+    """Retries a 429 (honoring Retry-After) up to ``max_429_retries`` times and counts it in ``throttled``,
+    so a rate-limited run is slower, never silently wrong (``memos eval`` prints the count)."""
+
+    def __init__(
+        self, base_url: str, api_key: str | None, timeout_s: float = 30, max_429_retries: int = 20
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout_s = timeout_s
+        self.max_429_retries = max_429_retries
+        self.throttled = 0  # 429 responses that were retried
 
     def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> ApiResponse:
+        for _ in range(self.max_429_retries):
+            resp = self._once(method, path, body, headers, raw)
+            if resp.status != 429:
+                return resp
+            self.throttled += 1
+            time.sleep(min(30.0, float(resp.headers.get("retry-after") or 1)))
+        return self._once(method, path, body, headers, raw)
+
+    def _once(
         self,
         method: str,
         path: str,

@@ -13,6 +13,65 @@ from infra.local.workers import CondensationWorker, DecayTimer
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
 DEV_KEY_NAME = "dev"
+STATE_FILE = (
+    "stack.json"  # where the running stack is: URL, database URL (read by `memos keys`, `memos eval`)
+)
+KEY_FILE = "admin_key"  # the dev admin key, kept across restarts (mode 0600)
+
+
+def state_path(data_dir: Path) -> Path:
+    return data_dir / STATE_FILE
+
+
+def key_path(data_dir: Path) -> Path:
+    return data_dir / KEY_FILE
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    """The running stack's state file, or None when there is none."""
+    import json
+
+    try:
+        return dict(json.loads(state_path(data_dir).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def stored_key(data_dir: Path) -> str | None:
+    try:
+        return key_path(data_dir).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def dev_key(conn: Any, data_dir: Path, given: str | None, rotate: bool) -> tuple[str, str]:
+    """(key, how): the given key, else the one kept in the data dir, else a new one (stored 0600).
+
+    Rotation revokes the stored key before minting its successor.
+    """
+    from memos.access import auth
+
+    old = stored_key(data_dir)
+    if rotate and old:
+        conn.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE key_hash = %s AND revoked_at IS NULL",
+            (auth.hash_key(old),),
+        )
+        old = None
+    key = given or old
+    how = "MEMOS_DEV_API_KEY" if given else ("kept in " + str(key_path(data_dir)) if key else "generated")
+    key, _ = auth.create_key(conn, DEV_KEY_NAME, ["admin"], ["*"], key=key, actor="memos dev")
+    if not given:
+        _write_private(key_path(data_dir), key + "\n")
+    return key, how
 
 
 def reset_process_state() -> None:
@@ -55,6 +114,8 @@ class LocalStack:
     _worker: CondensationWorker | None = None
     _decay: DecayTimer | None = None
     decay_interval_s: float = 300.0
+    rotate_key: bool = False
+    write_state: bool = True  # memos eval's throwaway stacks write none
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     def _setenv(self, name: str, value: str) -> None:
@@ -62,7 +123,6 @@ class LocalStack:
         os.environ[name] = value
 
     def start(self) -> LocalStack:
-        from memos.access import auth
         from memos.kernel.config import get_settings
         from memos.store import db
         from memos.store.migrate import apply_migrations
@@ -97,12 +157,9 @@ class LocalStack:
             reset_process_state()
             apply_migrations(url, get_settings().embed_dim)
 
-            key = self.api_key or os.environ.get("MEMOS_DEV_API_KEY")
-            self.notes["key"] = "MEMOS_DEV_API_KEY" if key else "generated"
             with db.connection() as conn:
-                self.api_key, _ = auth.create_key(
-                    conn, DEV_KEY_NAME, ["admin"], ["*"], key=key, actor="memos dev"
-                )
+                given = self.api_key or os.environ.get("MEMOS_DEV_API_KEY")
+                self.api_key, self.notes["key"] = dev_key(conn, self.data_dir, given, self.rotate_key)
                 conn.commit()
 
             _import_handlers()  # in this thread: concurrent first imports of Powertools modules race
@@ -113,10 +170,18 @@ class LocalStack:
             self.notes["workers"] = (
                 f"condensation consumer on the moto queue; decay job every {self.decay_interval_s:.0f} s"
             )
+            if self.write_state:
+                self._write_state(url)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _write_state(self, database_url: str) -> None:
+        import json
+
+        state = {"url": self.url, "database_url": database_url, "pid": os.getpid(), "key_file": KEY_FILE}
+        _write_private(state_path(self.data_dir), json.dumps(state, indent=2) + "\n")
 
     @property
     def url(self) -> str:
@@ -134,6 +199,8 @@ class LocalStack:
             self.server.stop()
             self.server = None
         db.close_pool()
+        if self.write_state and (read_state(self.data_dir) or {}).get("pid") == os.getpid():
+            state_path(self.data_dir).unlink(missing_ok=True)
         for service in (self._sqs, self._redis, self._pg):
             if service is not None:
                 service.stop()

@@ -165,3 +165,15 @@ def test_idempotency_key_replays_the_first_response(api, ns, db_conn):
     s3, r3, _ = api.call("POST", "/v1/ingest", {**body, "items": body["items"][:1]}, headers=key)
     assert s3 == 409 and r3["error"]["code"] == "conflict"
     assert count_rows(db_conn, ns) == 3
+
+
+def test_a_second_idempotency_key_ingests_its_own_body_not_the_first_requests(api, ns, db_conn):
+    first = {"namespace": ns, "session_id": "s", "role": "user", "text": "the first request"}
+    second = {"namespace": ns, "session_id": "s", "role": "user", "text": "a different second request"}
+    s1, r1, _ = api.call("POST", "/v1/ingest", first, headers={"Idempotency-Key": str(uuid.uuid4())})
+    s2, r2, _ = api.call("POST", "/v1/ingest", second, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert s1 == s2 == 200
+    assert [m["status"] for m in r2["memories"]] == ["created"]
+    assert r2["memories"][0]["memory_id"] != r1["memories"][0]["memory_id"]
+    texts = {r["text"] for r in db_conn.execute("SELECT text FROM memories WHERE namespace = %s", (ns,))}
+    assert texts == {"the first request", "a different second request"}

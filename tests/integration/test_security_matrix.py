@@ -230,6 +230,19 @@ def _request(
         ("POST", "/v1/keys"): (p, {"name": "matrix", "scopes": ["memory:read"], "namespaces": [ns]}),
         ("GET", "/v1/keys"): (p, None),
         ("DELETE", "/v1/keys/{key_id}"): (f"/v1/keys/{key_id}", None),
+        # Any key reaches the MCP endpoint; the tool checks scope and namespace (must not leak B).
+        ("POST", "/v1/mcp"): (
+            p,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {
+                    "name": "recall",
+                    "arguments": {"namespace": ns, "query": "vault code marker espresso"},
+                },
+            },
+        ),
     }
     if p.startswith("/v1/ops/"):
         return m, f"{p}?namespace={ns}", None

@@ -15,7 +15,6 @@ from memos.kernel.errors import Conflict, NotFound
 from memos.models import MemoryOut, MemoryPage
 from memos.store import audit, db
 from memos.store import memories as store
-from memos.store.status import LIVE as LIVE  # re-exported: ops.reads reads the live predicate here
 from memos.store.status import MemoryStatus
 
 

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from memos.governance.policy import Policy
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 MAX_TEXT_CHARS = 20_000
 MAX_BATCH_ITEMS = 500
@@ -286,3 +288,95 @@ class AnswerResponse(BaseModel):
     context_pack_id: UUID
     mode: Literal["extractive", "llm"]
     token_usage: TokenUsage
+
+
+# Key administration (/v1/keys)
+
+Scope = Literal["memory:write", "memory:read", "ops:read", "admin"]
+NamespaceGrant = Annotated[
+    str,
+    Field(
+        pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}\*?)$",
+        description="an exact namespace, a prefix ending in *, or * for all",
+    ),
+]
+
+
+class KeyCreateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="who or what the key is for"
+    )
+    scopes: list[Scope] = Field(min_length=1, max_length=4)
+    namespaces: list[NamespaceGrant] = Field(min_length=1, max_length=100)
+
+
+class KeyOut(BaseModel):
+    """A key's record: never its hash, never its plaintext."""
+
+    key_id: UUID
+    name: str
+    prefix: str = Field(description="the key's first characters, to recognise it in a list")
+    scopes: list[str]
+    namespaces: list[str]
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> KeyOut:
+        return cls(key_id=row["id"], **{k: v for k, v in row.items() if k != "id"})
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="the plaintext key; shown once, only its SHA-256 is stored")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyOut]
+
+
+# Governance (/v1/policy, /v1/entities)
+
+
+class PolicyUpdate(BaseModel):
+    """A partial policy: only the keys given change; nested objects (weights, ttl_days) merge by key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: Namespace
+    settings: dict[str, Any] = Field(min_length=1, description="keys of the policy to override")
+
+
+class PolicyOut(BaseModel):
+    namespace: str
+    policy: Policy
+    overridden: list[str] = Field(description="dotted keys that differ from the documented defaults' source")
+    version: int = Field(0, description="0 while the namespace uses the defaults only")
+    updated_at: datetime | None = None
+
+
+class RelationOut(BaseModel):
+    subject: str
+    predicate: str
+    object: str
+    evidence: list[UUID]
+
+
+class EntityOut(BaseModel):
+    entity_id: UUID
+    name: str
+    normalized: str
+    type: str
+    aliases: list[str]
+    mention_count: int
+    evidence: list[UUID]
+    first_seen: datetime
+    last_seen: datetime
+    relations: list[RelationOut]
+
+
+class EntityPage(BaseModel):
+    namespace: str
+    entities: list[EntityOut]
