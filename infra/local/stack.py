@@ -9,7 +9,7 @@ from typing import Any
 
 from infra.local.server import LocalServer
 from infra.local.services import EmbeddedPostgres, MotoSqs, RedisProcess, start_redis, wait_for_postgres
-from infra.local.workers import CondensationWorker, DecayTimer
+from infra.local.workers import CondensationWorker, DecayTimer, L1CleanupTimer
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
 DEV_KEY_NAME = "dev"
@@ -54,6 +54,7 @@ class LocalStack:
     server: LocalServer | None = None
     _worker: CondensationWorker | None = None
     _decay: DecayTimer | None = None
+    _l1_cleanup: L1CleanupTimer | None = None
     decay_interval_s: float = 300.0
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
@@ -110,8 +111,10 @@ class LocalStack:
             self.server.start()
             self._worker = CondensationWorker().start()
             self._decay = DecayTimer(self.decay_interval_s).start()
+            self._l1_cleanup = L1CleanupTimer().start()
             self.notes["workers"] = (
-                f"condensation consumer on the moto queue; decay job every {self.decay_interval_s:.0f} s"
+                f"condensation consumer on the moto queue; decay job every {self.decay_interval_s:.0f} s;"
+                " pending L1 cleanups retried every 5 s"
             )
         except BaseException:
             self.stop()
@@ -126,10 +129,10 @@ class LocalStack:
     def stop(self) -> None:
         from memos.store import db
 
-        for worker in (self._worker, self._decay):
+        for worker in (self._worker, self._decay, self._l1_cleanup):
             if worker is not None:
                 worker.stop()
-        self._worker = self._decay = None
+        self._worker = self._decay = self._l1_cleanup = None
         if self.server is not None:
             self.server.stop()
             self.server = None

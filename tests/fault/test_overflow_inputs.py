@@ -45,11 +45,11 @@ def test_query_and_answer_with_a_far_past_expression_answer_200(api, ns, path, q
 
 def _body_with_huge_int(ns: str, where: str) -> bytes:
     bodies = {
-        "top_k": '{"namespace": "%s", "query": "q", "top_k": %s}',
-        "policy": '{"namespace": "%s", "settings": {"l1_window_size": %s}}',
-        "importance": '{"namespace": "%s", "session_id": "s", "role": "user", "text": "t", "importance": %s}',
+        "top_k": '{"namespace": "NS", "query": "q", "top_k": HUGE}',
+        "policy": '{"namespace": "NS", "settings": {"l1_window_size": HUGE}}',
+        "importance": '{"namespace": "NS", "session_id": "s", "role": "user", "text": "t", "importance": HUGE}',
     }
-    return (bodies[where] % (ns, HUGE)).encode()
+    return bodies[where].replace("NS", ns).replace("HUGE", HUGE).encode()
 
 
 @pytest.mark.parametrize(
@@ -77,5 +77,5 @@ def test_no_route_that_takes_a_body_answers_5xx_to_a_huge_integer(api, ns):
             "{memory_id}", "00000000-0000-4000-8000-000000000000"
         )
         path = path.replace("{key_id}", "00000000-0000-4000-8000-000000000000")
-        status, body, _ = api.call(r.method, path, raw=('{"namespace": "%s", "n": %s}' % (ns, HUGE)).encode())
+        status, body, _ = api.call(r.method, path, raw=f'{{"namespace": "{ns}", "n": {HUGE}}}'.encode())
         assert status < 500, (r.method, r.path, status, body)
