@@ -4,7 +4,9 @@ restart on the same data directory the batch is all or nothing, and a retry stor
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -53,8 +55,19 @@ def ingest_open(conn: psycopg.Connection[Any]) -> bool:
 
 
 @pytest.mark.e2e
-def test_a_stack_killed_mid_batch_keeps_the_batch_all_or_nothing(services, tmp_path):
-    data = tmp_path / "data"
+def test_a_stack_killed_mid_batch_keeps_the_batch_all_or_nothing(services):
+    # Not under pytest's tmp dir: concurrent pytest runs reset it to 0700, and the embedded
+    # server (its own system user when we are root) must reach its data folder.
+    base = Path(tempfile.mkdtemp(prefix="memos-fault-kill-"))
+    base.chmod(0o755)
+    try:
+        _kill_mid_batch(services, base / "data")
+    finally:
+        stop_embedded_postgres(base / "data" / "pg")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _kill_mid_batch(services: dict[str, Any], data: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     ns, other = f"kill-{uuid.uuid4().hex[:8]}", f"kill-other-{uuid.uuid4().hex[:8]}"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from infra.routes import ROUTES
-from memos.timeexpr import parse_time_range
+from memos.retrieval.timeexpr import parse_time_range
 
 FAR_PAST = [
     "what did I say 10000 years ago",

@@ -20,8 +20,8 @@ import pytest
 from psycopg.rows import dict_row
 
 from infra.local.services import EmbeddedPostgres, wait_for_postgres
-from memos.config import get_settings
-from memos.migrate import apply_migrations
+from memos.kernel.config import get_settings
+from memos.store.migrate import apply_migrations
 from tests.conftest import Api, make_key
 from tests.services import env_override
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from infra.local.workers import CondensationWorker
-from memos import policies
+from memos.governance import policy_store
 from tests.services import env_override
 
 
@@ -49,7 +49,7 @@ def queue(env) -> Iterator[tuple[Queue, Any]]:
 
 
 def ingest(api, ns, texts) -> list[str]:
-    policies.put_policy(
+    policy_store.put_policy(
         ns, {"condense_after_turns": 50}, actor=None, request_id=None
     )  # jobs sent by the test
     ids = []
