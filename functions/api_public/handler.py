@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.shared import openapi
 from functions.shared.api import make_app, run
 from infra.routes import API_FUNCTIONS
 from memos import __version__
@@ -58,7 +59,7 @@ def openapi_document() -> dict[str, Any]:
         "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
     }
     doc["security"] = [{"bearer": []}, {"apiKey": []}]
-    return doc
+    return openapi.complete(doc)
 
 
 @app.get("/v1/openapi.json", summary="The OpenAPI document", include_in_schema=False)

@@ -38,14 +38,28 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
+def parse_json_body(body: str) -> Any:
+    """``json.loads``, with Python's limit on integer digits reported as invalid JSON (400)."""
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise json.JSONDecodeError(f"a number is too long ({exc})", body, 0) from exc
+
+
 def make_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(400, "invalid_json", "the request body is not valid JSON")
+        broken = [e for e in errors if e.get("type") == "json_invalid"]
+        if broken:
+            why = str((broken[0].get("ctx") or {}).get("error") or "JSON decode error")
+            return error_response(
+                400, "invalid_json", "the request body is not valid JSON", [{"field": "", "message": why}]
+            )
         return error_response(
             422, "validation_error", "the request does not match the API schema", _validation_details(errors)
         )

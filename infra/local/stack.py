@@ -9,7 +9,7 @@ from typing import Any
 
 from infra.local.server import LocalServer
 from infra.local.services import EmbeddedPostgres, MotoSqs, RedisProcess, start_redis, wait_for_postgres
-from infra.local.workers import CondensationWorker, DecayTimer
+from infra.local.workers import CondensationWorker, DecayTimer, L1CleanupTimer
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
 DEV_KEY_NAME = "dev"
@@ -58,13 +58,11 @@ def dev_key(conn: Any, data_dir: Path, given: str | None, rotate: bool) -> tuple
     Rotation revokes the stored key before minting its successor.
     """
     from memos.access import auth
+    from memos.store import keys
 
     old = stored_key(data_dir)
     if rotate and old:
-        conn.execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE key_hash = %s AND revoked_at IS NULL",
-            (auth.hash_key(old),),
-        )
+        keys.revoke_by_hash(conn, auth.hash_key(old))
         old = None
     key = given or old
     how = "MEMOS_DEV_API_KEY" if given else ("kept in " + str(key_path(data_dir)) if key else "generated")
@@ -113,6 +111,7 @@ class LocalStack:
     server: LocalServer | None = None
     _worker: CondensationWorker | None = None
     _decay: DecayTimer | None = None
+    _l1_cleanup: L1CleanupTimer | None = None
     decay_interval_s: float = 300.0
     rotate_key: bool = False
     write_state: bool = True  # memos eval's throwaway stacks write none
@@ -167,8 +166,10 @@ class LocalStack:
             self.server.start()
             self._worker = CondensationWorker().start()
             self._decay = DecayTimer(self.decay_interval_s).start()
+            self._l1_cleanup = L1CleanupTimer().start()
             self.notes["workers"] = (
-                f"condensation consumer on the moto queue; decay job every {self.decay_interval_s:.0f} s"
+                f"condensation consumer on the moto queue; decay job every {self.decay_interval_s:.0f} s;"
+                " pending L1 cleanups retried every 5 s"
             )
             if self.write_state:
                 self._write_state(url)
@@ -191,10 +192,10 @@ class LocalStack:
     def stop(self) -> None:
         from memos.store import db
 
-        for worker in (self._worker, self._decay):
+        for worker in (self._worker, self._decay, self._l1_cleanup):
             if worker is not None:
                 worker.stop()
-        self._worker = self._decay = None
+        self._worker = self._decay = self._l1_cleanup = None
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -1,4 +1,5 @@
-"""Local stand-in for the SQS → Lambda event source mapping of the condensation function.
+"""Local stand-ins for the background triggers: the SQS → Lambda event source mapping of the
+condensation function, the decay schedule, and the retry of pending L1 cleanups.
 
 ``CondensationWorker`` long-polls the (moto) queue, hands each batch to the condense handler as an
 SQS event, deletes the records that succeeded and leaves the failed ones: they reappear after the
@@ -177,3 +178,23 @@ class DecayTimer(_Background):
                 self.run_once()
             except Exception as exc:  # a failed run is retried at the next tick, as with EventBridge
                 logger.warning("local decay run failed", extra={"error": str(exc)})
+
+
+class L1CleanupTimer(_Background):
+    """Retries the L1 window drops that deletes could not finish while Redis was away
+    (``memos.l1_cleanup``); in the cloud the decay job's schedule does this."""
+
+    thread_name = "memos-l1-cleanup"
+
+    def __init__(self, interval_s: float = 5.0) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+
+    def _run(self) -> None:
+        from memos.memory import l1_cleanup
+
+        while not self._stop.wait(self.interval_s):
+            try:
+                l1_cleanup.drain()
+            except Exception as exc:  # PostgreSQL away too: try again at the next tick
+                logger.warning("local L1 cleanup failed", extra={"error": str(exc)})

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
-from memos.kernel.observability import logger
+from memos.kernel.observability import logger, metrics
 
 ACTIVE_KEY = "memos:l1:active"  # zset of "namespace\x1fsession" scored by window expiry
 _SEP = "\x1f"
@@ -34,9 +36,12 @@ def make_client(settings: Settings) -> Any:
     url = settings.redis_url
     if not url:
         raise DependencyUnavailable("the L1 cache (Redis) is not configured (set MEMOS_REDIS_URL)")
+    # Bounded: a hung Redis costs one socket timeout per call, not redis-py's default four
+    # tries with backoff. One immediate retry on a dropped connection reconnects after a restart.
     timeouts = {
         "socket_timeout": settings.redis_timeout_s,
         "socket_connect_timeout": settings.redis_timeout_s,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
     }
     if url.startswith("fakeredis://"):
         import fakeredis
@@ -97,7 +102,9 @@ class WorkingMemory:
         """Append turns (oldest first). Returns False when Redis is unavailable (L2 still has them).
 
         With ``create=False`` an absent window stays absent (LPUSHX): the next read rebuilds it
-        whole from L2 instead of holding only the newest turns.
+        whole from L2 instead of holding only the newest turns. With ``create=True`` (the session's
+        first turns) whatever an earlier, reset session left under the key is replaced.
+        A failed push leaves the window behind L2; ``window`` notices and rebuilds it.
         """
         if not turns:
             return True
@@ -105,6 +112,8 @@ class WorkingMemory:
         try:
             pipe = self.client.pipeline(transaction=False)
             values = [json.dumps(t, default=str) for t in turns]
+            if create:
+                pipe.delete(key)
             pipe.lpush(key, *values) if create else pipe.lpushx(key, *values)
             pipe.ltrim(key, 0, size - 1)
             pipe.expire(key, ttl_s)
@@ -122,8 +131,14 @@ class WorkingMemory:
         size: int,
         ttl_s: int,
         rebuild: Callable[[str, str, int], list[dict[str, Any]]],
+        current_ids: Callable[[str, str, int], list[str]],
     ) -> tuple[list[dict[str, Any]], str]:
-        """The last ``size`` turns, oldest first, and where they came from: l1, rebuilt or l2."""
+        """The last ``size`` turns, oldest first, and where they came from: l1, rebuilt or l2.
+
+        ``current_ids`` gives the ids L2 holds as the session's last ``size`` live turns (oldest
+        first). A cached window is served only when it holds exactly those; one that missed a
+        push (Redis hung or restarted) or still holds a deleted or expired turn is rebuilt.
+        """
         key = window_key(namespace, session_id)
         try:
             raw = self.client.lrange(key, 0, size - 1)
@@ -131,11 +146,33 @@ class WorkingMemory:
             logger.warning("L1 read fell back to L2: Redis unavailable", extra={"error": str(exc)})
             return rebuild(namespace, session_id, size), "l2"
         if raw:
-            return [json.loads(r) for r in reversed(raw)], "l1"
+            cached = [json.loads(r) for r in reversed(raw)]
+            if [t["memory_id"] for t in cached] == current_ids(namespace, session_id, size):
+                return cached, "l1"
+            metrics.add_metric(name="L1WindowsStale", unit="Count", value=1)
         turns = rebuild(namespace, session_id, size)
-        if turns:
-            self.push(namespace, session_id, turns, size, ttl_s)
+        self.replace(namespace, session_id, turns, ttl_s)
         return turns, "rebuilt"
+
+    def replace(self, namespace: str, session_id: str, turns: list[dict[str, Any]], ttl_s: int) -> bool:
+        """Make the window exactly ``turns`` (oldest first); an empty list drops it. Best effort."""
+        key = window_key(namespace, session_id)
+        member = namespace + _SEP + session_id
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.delete(key)
+            if turns:
+                pipe.lpush(key, *[json.dumps(t, default=str) for t in turns])
+                pipe.expire(key, ttl_s)
+            pipe.execute()
+            if turns:
+                self.client.zadd(ACTIVE_KEY, {member: time.time() + ttl_s})
+            else:
+                self.client.zrem(ACTIVE_KEY, member)
+            return True
+        except redis.RedisError as exc:
+            logger.warning("L1 rebuild skipped: Redis unavailable", extra={"error": str(exc)})
+            return False
 
     def exists(self, namespace: str, session_id: str) -> bool:
         try:
@@ -151,6 +188,7 @@ class WorkingMemory:
             logger.warning("L1 invalidate skipped: Redis unavailable", extra={"error": str(exc)})
 
     def clear(self, namespace: str, session_id: str) -> int:
+        """Drop a session's window. Raises DependencyUnavailable when Redis cannot be reached."""
         try:
             removed = int(self.client.delete(window_key(namespace, session_id)))
             self.client.zrem(ACTIVE_KEY, namespace + _SEP + session_id)

@@ -20,6 +20,7 @@ from uuid import UUID
 import psycopg
 
 from memos.governance.policy import DEFAULT_POLICY, merge
+from memos.memory import l1_cleanup
 from memos.store import audit, db
 from memos.store import decay as decay_runs
 from memos.store import policies as stored_policies
@@ -38,6 +39,7 @@ class DecayReport:
     batches: int = 0
     seconds: float = 0.0
     finished: bool = False
+    l1_cleanups_pending: int = 0  # windows of deleted sessions Redis has not confirmed dropping
 
 
 def _policy_arrays(conn: psycopg.Connection[Any]) -> dict[str, Any]:
@@ -137,4 +139,5 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
     l1 = WorkingMemory()
     for ns, sid in touched_sessions:  # expired turns must leave the session windows too
         l1.invalidate(ns, sid)
+    report.l1_cleanups_pending = l1_cleanup.drain()
     return report

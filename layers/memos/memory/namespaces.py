@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from memos.access.auth import Identity
 from memos.kernel.errors import NotFound
+from memos.memory import l1_cleanup
 from memos.store import audit, db
 from memos.store import namespaces as store
-from memos.working_memory import WorkingMemory
 
 
 class NamespaceDeleted(BaseModel):
@@ -21,7 +21,8 @@ class NamespaceDeleted(BaseModel):
 
 
 def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -> NamespaceDeleted:
-    """Hard-delete every row of the namespace and its L1 windows. The audit trail keeps the fact."""
+    """Hard-delete every row of the namespace, then its L1 windows (see memos.l1_cleanup).
+    The audit trail keeps the fact."""
     who.require("admin", namespace)
     with db.connection() as conn:
         sessions = store.session_ids(conn, namespace)
@@ -37,10 +38,9 @@ def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -
             request_id=request_id,
             details=deleted,
         )
+        l1_cleanup.enqueue(conn, namespace, sessions)
         conn.commit()
-    l1 = WorkingMemory()
-    for session_id in sessions:
-        l1.clear(namespace, session_id)
+    l1_cleanup.run(namespace, sessions)  # L2 committed: success even if Redis is away now
     return NamespaceDeleted(namespace=namespace, deleted=deleted)
 
 

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from memos.access.auth import Identity
 from memos.kernel.errors import BadRequest
+from memos.memory import l1_cleanup
 from memos.store import audit, db
 from memos.store import sessions as session_store
 from memos.working_memory import WorkingMemory
@@ -68,6 +69,7 @@ def reset_session(
             request_id=request_id,
             details=counts.model_dump(),
         )
+        l1_cleanup.enqueue(conn, namespace, [session_id])
         conn.commit()
-    WorkingMemory().clear(namespace, session_id)
+    l1_cleanup.run(namespace, [session_id])  # L2 committed: success even if Redis is away now
     return ResetResult(namespace=namespace, session_id=session_id, dry_run=False, counts=counts)

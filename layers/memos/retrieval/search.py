@@ -71,15 +71,14 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
         window: list[dict[str, Any]] = []
         if req.session_id:
             t = time.perf_counter()
-            window, source = l1.window(
+            window, _source = l1.window(
                 req.namespace,
                 req.session_id,
                 policy.l1_window_size,
                 policy.l1_ttl_seconds,
                 lambda ns, sid, n: memory_store.recent_turns(conn, ns, sid, n),
+                lambda ns, sid, n: memory_store.recent_turn_ids(conn, ns, sid, n),
             )
-            if source == "l1":  # a cached window may hold a turn forgotten since; L2 decides
-                window = memory_store.only_live(conn, window)
             timings["l1"] = _ms(t)
         summary = context_pack.latest_summary(conn, req.namespace, req.session_id)
 

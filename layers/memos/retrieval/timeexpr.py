@@ -39,6 +39,7 @@ _LAST = re.compile(
     r"\b(?P<rel>last|this|past|previous)\s+(?P<unit>week|weekend|month|year|" + "|".join(WEEKDAYS) + r")\b",
     re.I,
 )
+_MAX_AGO_DIGITS = 9  # 999,999,999 days is already past datetime.min
 _WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
@@ -106,11 +107,7 @@ def _relative(text: str, anchor: datetime) -> TimeRange | None:
         return TimeRange(today - timedelta(days=1), today, "yesterday")
     m = _AGO.search(text)
     if m:
-        n = _WORDS.get(m.group("n").lower()) or int(m.group("n"))
-        days = {"day": 1, "week": 7, "month": 30, "year": 365}[m.group("unit").lower()] * n
-        center = today - timedelta(days=days)
-        slack = timedelta(days=max(1, days // 7))
-        return TimeRange(center - slack, center + slack + timedelta(days=1), m.group(0))
+        return _ago(m, today)
     m = _LAST.search(text)
     if m:
         rel, unit = m.group("rel").lower(), m.group("unit").lower()
@@ -136,6 +133,21 @@ def _relative(text: str, anchor: datetime) -> TimeRange | None:
     if re.search(r"\btoday\b", low) and not _ANCHOR.search(text):
         return TimeRange(today, today + timedelta(days=1), "today")
     return None
+
+
+def _ago(m: re.Match[str], today: datetime) -> TimeRange | None:
+    """ "N units ago" as a window around that day; a date before year 1 names no range at all."""
+    n_text = m.group("n").lower()
+    if n_text not in _WORDS and len(n_text) > _MAX_AGO_DIGITS:
+        return None  # longer than any representable span (and int() refuses > 4,300 digits)
+    n = _WORDS.get(n_text) or int(n_text)
+    days = {"day": 1, "week": 7, "month": 30, "year": 365}[m.group("unit").lower()] * n
+    try:
+        center = today - timedelta(days=days)
+        slack = timedelta(days=max(1, days // 7))
+        return TimeRange(center - slack, center + slack + timedelta(days=1), m.group(0))
+    except OverflowError:
+        return None
 
 
 def parse_time_range(text: str, now: datetime | None = None) -> TimeRange | None:

@@ -98,7 +98,20 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
             global _refetch_secret
             _refetch_secret = True
             close_pool()
+        elif _lost_server(exc):
+            # A pool that failed to connect retries in the background with growing backoff and
+            # keeps connections to a server that went away: after PostgreSQL comes back, requests
+            # would still time out for seconds. The next request starts a fresh pool instead.
+            close_pool()
         raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
+
+
+def _lost_server(exc: Exception) -> bool:
+    """A pool timeout or a broken connection, not an error of one statement (e.g. a timeout)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith(("08", "57P"))
 
 
 def jsonb(value: Any) -> Jsonb:

@@ -53,3 +53,12 @@ def use(conn: psycopg.Connection[Any], key_hash: str) -> dict[str, Any] | None:
         " RETURNING id, scopes, namespaces",
         (key_hash,),
     ).fetchone()
+
+
+def revoke_by_hash(conn: psycopg.Connection[Any], key_hash: str) -> bool:
+    """Revoke the live key with this hash; False when there is none."""
+    row = conn.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE key_hash = %s AND revoked_at IS NULL RETURNING id",
+        (key_hash,),
+    ).fetchone()
+    return row is not None

@@ -126,11 +126,21 @@ def recent_turns(
     """The session's last live turns, oldest first, in the L1 window's shape."""
     rows = conn.execute(
         "SELECT id, role, text, occurred_at, turn_no, tokens FROM memories"
-        f" WHERE namespace = %s AND session_id = %s AND {active()}"
+        f" WHERE namespace = %s AND session_id = %s AND {LIVE}"
         " ORDER BY turn_no DESC LIMIT %s",
         (namespace, session_id, limit),
     ).fetchall()
     return [window_entry(r) for r in reversed(rows)]
+
+
+def recent_turn_ids(conn: psycopg.Connection[Any], namespace: str, session_id: str, limit: int) -> list[str]:
+    """The ids ``recent_turns`` would return, oldest first: what an up-to-date L1 window holds."""
+    rows = conn.execute(
+        f"SELECT id FROM memories WHERE namespace = %s AND session_id = %s AND {LIVE}"
+        " ORDER BY turn_no DESC LIMIT %s",
+        (namespace, session_id, limit),
+    ).fetchall()
+    return [str(r["id"]) for r in reversed(rows)]
 
 
 def recent_embeddings(
@@ -191,12 +201,6 @@ def live_ids(conn: psycopg.Connection[Any], ids: Collection[str]) -> set[str]:
         f"SELECT id FROM memories WHERE id = ANY(%s::uuid[]) AND {LIVE}", (sorted(ids),)
     ).fetchall()
     return {str(r["id"]) for r in rows}
-
-
-def only_live(conn: psycopg.Connection[Any], window: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop window turns that were deleted, expired or superseded since they were cached."""
-    live = live_ids(conn, [t["memory_id"] for t in window])
-    return [t for t in window if t["memory_id"] in live]
 
 
 def window_entry(row: dict[str, Any]) -> dict[str, Any]:
