@@ -2,7 +2,7 @@
 
     python bench/bench_coldstart.py [--quick | --full] [--repeat R]
 
-For every function in infra/routes.py (API_FUNCTIONS and BACKGROUND_FUNCTIONS) this runs
+For every function in functions/routes.py (API_FUNCTIONS and BACKGROUND_FUNCTIONS) this runs
 ``python -X importtime -c "import functions.<name>.handler"`` R times and reports the median of the
 summed self times (the whole import graph, Python start-up excluded), plus the top-level packages
 that cost the most. The SPEC target is <= 200 ms per handler.
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     mode = "full" if args.full else "quick"
     repeat = args.repeat or (7 if args.full else 3)
     started = machine()
-    from infra.routes import API_FUNCTIONS, BACKGROUND_FUNCTIONS
+    from functions.routes import API_FUNCTIONS, BACKGROUND_FUNCTIONS
 
     results: dict[str, Any] = {}
     for name in [*API_FUNCTIONS, *BACKGROUND_FUNCTIONS]:

@@ -10,9 +10,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.routes import API_FUNCTIONS
 from functions.shared import openapi
 from functions.shared.api import make_app, run
-from infra.routes import API_FUNCTIONS
 from memos import __version__
 from memos.kernel.observability import logger
 from memos.models import HealthResponse

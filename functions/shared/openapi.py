@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.routes import ROUTES, Route
+from functions.routes import ROUTES, Route
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "ErrorResponse",

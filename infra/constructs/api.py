@@ -1,4 +1,4 @@
-"""API: a REST API generated from ``infra/routes.py`` (the only route list), one Lambda per
+"""API: a REST API generated from ``functions/routes.py`` (the only route list), one Lambda per
 route group, a REQUEST authorizer on every route that needs a scope, throttling and access logs."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from functions.routes import API_FUNCTIONS, ROUTES, Route
 from infra.config import EnvConfig
 from infra.constructs.acks import acknowledge, managed_policy
 from infra.constructs.compute import Compute
-from infra.routes import API_FUNCTIONS, ROUTES, Route
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 _PATH_PARAM = re.compile(r"{([^}]+)}")

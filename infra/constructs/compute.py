@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from functions.routes import API_FUNCTIONS, BACKGROUND_FUNCTIONS, FunctionSpec
 from infra.bundling import (
     FUNCTIONS_SOURCE,
     LAYER_SOURCE,
@@ -21,7 +22,6 @@ from infra.config import EnvConfig
 from infra.constructs.acks import acknowledge
 from infra.constructs.data import DATABASE_NAME, Data
 from infra.constructs.network import Network
-from infra.routes import API_FUNCTIONS, BACKGROUND_FUNCTIONS, FunctionSpec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ALL_FUNCTIONS: dict[str, FunctionSpec] = {**API_FUNCTIONS, **BACKGROUND_FUNCTIONS}

@@ -62,7 +62,7 @@ class MemosStack(cdk.Stack):
         if "api_memory" in fns:
             self.pipeline.grant_enqueue(fns["api_memory"])
         # Ops endpoints and health report queue depth and dead letters.
-        # (Route groups appear as routes are added to infra/routes.py, hence the membership checks.)
+        # (Route groups appear as routes are added to functions/routes.py, hence the membership checks.)
         for name in ("api_ops", "api_public"):
             if name in fns:
                 self.pipeline.grant_depth_read(fns[name])

@@ -1,6 +1,6 @@
 """The local API: HTTP requests become API Gateway proxy events for the same handlers.
 
-Routes come from ``infra.routes`` (the table CDK also reads); the key check is the cloud
+Routes come from ``functions.routes`` (the table CDK also reads); the key check is the cloud
 authorizer's own function, and its identity rides in ``requestContext.authorizer`` as in AWS.
 
 Concurrency: the HTTP server is threaded (reading requests, the key check and writing responses
@@ -34,7 +34,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
-from infra.routes import ROUTES, Route
+from functions.routes import ROUTES, Route
 from memos.kernel.config import get_settings
 from memos.kernel.errors import MemosError
 

@@ -92,7 +92,7 @@ def reset_process_state() -> None:
 def _import_handlers() -> None:
     import importlib
 
-    from infra.routes import BACKGROUND_FUNCTIONS, ROUTES
+    from functions.routes import BACKGROUND_FUNCTIONS, ROUTES
 
     for name in sorted({r.function for r in ROUTES} | set(BACKGROUND_FUNCTIONS)):
         importlib.import_module(f"functions.{name}.handler")

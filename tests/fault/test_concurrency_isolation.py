@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from infra.routes import ROUTES
+from functions.routes import ROUTES
 from memos.access import auth
 from tests.conftest import Api, make_key
 from tests.fault.local_http import Client, is_error_shape, local_server

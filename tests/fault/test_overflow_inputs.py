@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infra.routes import ROUTES
+from functions.routes import ROUTES
 from memos.retrieval.timeexpr import parse_time_range
 
 FAR_PAST = [

@@ -9,8 +9,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk.assertions import Match
 
+from functions.routes import API_FUNCTIONS, BACKGROUND_FUNCTIONS, ROUTES
 from infra.constructs.compute import handler_for
-from infra.routes import API_FUNCTIONS, BACKGROUND_FUNCTIONS, ROUTES
 
 from .checks import open_ingress, policy_statements, wildcard_actions
 from .conftest import Synth

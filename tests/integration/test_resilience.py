@@ -108,7 +108,7 @@ def test_health_reports_each_dependency_with_latency(api):
 
 
 def test_openapi_document_lists_every_route(api):
-    from infra.routes import ROUTES
+    from functions.routes import ROUTES
 
     assert api.call("GET", "/v1/openapi.json", key=None)[0] == 401  # only health answers without a key
     status, doc, _ = api.call("GET", "/v1/openapi.json")

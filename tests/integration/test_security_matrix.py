@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from functions.authorizer.handler import forget_cached_keys
-from infra.routes import ROUTES, Route
+from functions.routes import ROUTES, Route
 from memos import working_memory
 from memos.access import auth, keys_admin
 from memos.access.auth import Identity

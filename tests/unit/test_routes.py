@@ -3,7 +3,7 @@ no function serves a route the table does not list."""
 
 import importlib
 
-from infra.routes import API_FUNCTIONS, ROUTES
+from functions.routes import API_FUNCTIONS, ROUTES
 
 
 def _served(function: str) -> set[tuple[str, str]]:

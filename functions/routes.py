@@ -1,4 +1,7 @@
-"""The single route table: API Gateway (CDK) and the local server both read it.
+"""The single route table: API Gateway (CDK), the local server and the handlers read it.
+
+It lives with the functions because it ships in their code asset (api_public builds the OpenAPI
+document from it); CDK in infra/ imports it from here.
 
 Each route names the function folder under ``functions/`` that serves it and the
 scope a caller's key must hold (``None`` = public, no key needed).
