@@ -8,7 +8,7 @@ PORT   ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: lock screenshots dev demo test lint typecheck unit integration e2e infra-test synth bench clean redis system-deps
+.PHONY: lock screenshots dev demo test lint typecheck unit integration e2e infra-test bundle-test synth bench clean redis system-deps
 
 UV_VERSION := 0.9.30
 
@@ -71,6 +71,10 @@ screenshots: $(STAMP) redis
 
 infra-test: $(STAMP)
 	$(BIN)/pytest -q tests/infra
+
+## The synthesized assets, imported and invoked from their own layout (real PostgreSQL/Redis).
+bundle-test: $(STAMP) redis
+	$(BIN)/pytest -q tests/bundle
 
 ## cdk synth of dev, staging and prod with the pinned CDK CLI (no Docker, no AWS account).
 synth: $(STAMP)

@@ -69,9 +69,14 @@ def _cache_root() -> Path:
     return base / "memos" / "lambda-layer"
 
 
-def _install_dependencies(requirements: list[str]) -> Path:
-    """pip-install the wheels for Lambda into a cache directory keyed by the requirement list."""
-    key = hashlib.sha256("\n".join([LAMBDA_PLATFORM, LAMBDA_PYTHON_VERSION, *requirements]).encode())
+def _install_dependencies(
+    requirements: list[str], python_version: str = LAMBDA_PYTHON_VERSION, platform: str = LAMBDA_PLATFORM
+) -> Path:
+    """pip-install the wheels for Lambda into a cache directory keyed by the requirement list.
+
+    ``python_version`` other than Lambda's only serves the bundle tests, which import the bundle
+    with the local interpreter (see tests/bundle)."""
+    key = hashlib.sha256("\n".join([platform, python_version, *requirements]).encode())
     target = _cache_root() / key.hexdigest()[:16]
     done_marker = target / ".complete"
     if done_marker.exists():
@@ -81,8 +86,8 @@ def _install_dependencies(requirements: list[str]) -> Path:
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
         "--target", str(target / "python"),
-        "--platform", LAMBDA_PLATFORM, "--implementation", "cp",
-        "--python-version", LAMBDA_PYTHON_VERSION, "--only-binary=:all:",
+        "--platform", platform, "--implementation", "cp",
+        "--python-version", python_version, "--only-binary=:all:",
         *requirements,
     ]  # fmt: skip
     subprocess.run(command, check=True)
@@ -96,9 +101,12 @@ def _install_dependencies(requirements: list[str]) -> Path:
 class LayerBundling:
     """Layer layout: ``python/memos`` (the domain package) + its runtime dependencies."""
 
-    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+    def __init__(self, python_version: str = LAMBDA_PYTHON_VERSION) -> None:
+        self.python_version = python_version
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions | None) -> bool:
         out = Path(output_dir) / "python"
-        deps = _install_dependencies(runtime_dependencies())
+        deps = _install_dependencies(runtime_dependencies(), self.python_version)
         shutil.copytree(deps / "python", out, dirs_exist_ok=True)
         shutil.copytree(LAYER_SOURCE / "memos", out / "memos", ignore=_LAYER_IGNORED, dirs_exist_ok=True)
         return True
@@ -108,7 +116,7 @@ class LayerBundling:
 class FunctionsBundling:
     """One code asset for every function: the ``functions/`` package at the asset root."""
 
-    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+    def try_bundle(self, output_dir: str, options: BundlingOptions | None) -> bool:
         target = Path(output_dir) / "functions"
         if FUNCTIONS_SOURCE.exists():
             shutil.copytree(FUNCTIONS_SOURCE, target, ignore=_IGNORED, dirs_exist_ok=True)

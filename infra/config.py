@@ -38,15 +38,17 @@ class EnvConfig:
     condense_max_receive_count: int
     condense_batch_size: int
     decay_rate_minutes: int
-    # Embeddings (see layers/memos/config.py)
-    embedder: str
-    embed_dim: int
     # Alarms
     api_p95_latency_ms: int
     alarm_email: str | None
     # Stateful resources: what happens to them when the stack (or resource) is deleted
     removal_policy: RemovalPolicy
     database_removal_policy: RemovalPolicy
+    # Embeddings (see layers/memos/config.py): the static embedder, whose data ships in the layer,
+    # is the one docs/EVALUATION.md and docs/BENCHMARKS.md measure. "bedrock" (Titan v2, 256/512/1024
+    # dims) is the alternative; changing either on a live store needs `memos reembed` (docs/OPS.md).
+    embedder: str = "static"
+    embed_dim: int = 256
 
     @property
     def stack_name(self) -> str:
@@ -77,8 +79,6 @@ _DEV = EnvConfig(
     condense_max_receive_count=5,
     condense_batch_size=10,
     decay_rate_minutes=60,
-    embedder="hashing",
-    embed_dim=384,
     api_p95_latency_ms=1000,
     alarm_email=None,
     removal_policy=RemovalPolicy.DESTROY,
@@ -105,8 +105,6 @@ _STAGING = EnvConfig(
     condense_max_receive_count=5,
     condense_batch_size=10,
     decay_rate_minutes=30,
-    embedder="hashing",
-    embed_dim=384,
     api_p95_latency_ms=500,
     alarm_email=None,
     removal_policy=RemovalPolicy.DESTROY,
@@ -133,8 +131,6 @@ _PROD = EnvConfig(
     condense_max_receive_count=5,
     condense_batch_size=10,
     decay_rate_minutes=15,
-    embedder="hashing",
-    embed_dim=384,
     api_p95_latency_ms=300,
     alarm_email=None,
     removal_policy=RemovalPolicy.RETAIN,
