@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.shared import snapstart  # noqa: F401  (registers the SnapStart hooks in Lambda)
 from memos.access import auth
 from memos.access.auth import Identity
 from memos.kernel.errors import Unauthorized

@@ -12,6 +12,8 @@ import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from functions.shared import snapstart  # noqa: F401  (registers the SnapStart hooks in Lambda)
+from functions.shared.limits import over_limit
 from memos.access.auth import Identity
 from memos.kernel.config import get_settings
 from memos.kernel.errors import Forbidden, MemosError, PayloadTooLarge
@@ -134,6 +136,16 @@ def decoded_path(path: str) -> str:
     return "/".join(seg if "/" in (plain := unquote(seg)) else plain for seg in path.split("/"))
 
 
+def _plain(result: Response) -> dict[str, Any]:
+    """A response made before the resolver runs, as the proxy integration expects it."""
+    return {
+        "statusCode": result.status_code,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(result.body),
+        "isBase64Encoded": False,
+    }
+
+
 def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve one API Gateway proxy event; every response carries x-request-id."""
     rc: dict[str, Any] = event.get("requestContext") or {}
@@ -151,15 +163,13 @@ def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dic
     event["headers"] = headers
     event.pop("multiValueHeaders", None)
     body = event.get("body") or ""
-    if len(body.encode() if isinstance(body, str) else body) > get_settings().max_body_bytes:
+    limited = over_limit(event)
+    if limited is not None:
+        response = _plain(error_response(429, "rate_limited", limited[0]))
+        response["headers"]["Retry-After"] = limited[1]
+    elif len(body.encode() if isinstance(body, str) else body) > get_settings().max_body_bytes:
         err = PayloadTooLarge(f"the request body exceeds {get_settings().max_body_bytes} bytes")
-        result = error_response(err.status, err.code, err.message)
-        response: dict[str, Any] = {
-            "statusCode": result.status_code,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps(result.body),
-            "isBase64Encoded": False,
-        }
+        response = _plain(error_response(err.status, err.code, err.message))
     else:
         response = app.resolve(event, context)
     response.setdefault("headers", {})

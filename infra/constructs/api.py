@@ -44,7 +44,7 @@ class Api(Construct):
         self.authorizer = apigw.RequestAuthorizer(
             self,
             "KeyAuthorizer",
-            handler=self.authorizer_function,
+            handler=compute.invocable("authorizer"),
             identity_sources=[],
             results_cache_ttl=Duration.seconds(0),
         )
@@ -107,8 +107,10 @@ class Api(Construct):
             schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
             description="Any JSON object; the handler validates the fields (Pydantic).",
         )
+        # Integrations target each function's live alias: the SnapStart version (compute.py).
         self.integrations = {
-            name: apigw.LambdaIntegration(fn, allow_test_invoke=False) for name, fn in self.functions.items()
+            name: apigw.LambdaIntegration(compute.invocable(name), allow_test_invoke=False)
+            for name in self.functions
         }
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         for route in ROUTES:
@@ -176,7 +178,10 @@ class Api(Construct):
         return method
 
     def _add_error_responses(self) -> None:
-        """Gateway-made errors (bad key, throttling, validation) keep the API's error shape."""
+        """Gateway-made errors (bad key, throttling, validation) keep the API's error shape.
+
+        Per-key limits are the handlers' (429 + Retry-After, functions/shared/limits.py); the
+        stage throttle's 429 says when to retry too: its token bucket refills within a second."""
         for response_type, code in (
             (apigw.ResponseType.UNAUTHORIZED, "unauthorized"),
             (apigw.ResponseType.ACCESS_DENIED, "forbidden"),
@@ -193,6 +198,7 @@ class Api(Construct):
                 response_headers={
                     "Access-Control-Allow-Origin": f"'{self.cors_origin}'",
                     "Access-Control-Expose-Headers": "'x-request-id'",
+                    **({"Retry-After": "'1'"} if code == "rate_limited" else {}),
                 },
             )
 

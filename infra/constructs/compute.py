@@ -24,7 +24,12 @@ from infra.constructs.data import DATABASE_NAME, Data
 from infra.constructs.network import Network
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.X86_64  # why not arm64 (yet): docs/DEPLOY.md
 ALL_FUNCTIONS: dict[str, FunctionSpec] = {**API_FUNCTIONS, **BACKGROUND_FUNCTIONS}
+# Functions on the request path start from a snapshot (SnapStart) and are called through an
+# alias of their latest published version; the background functions are not latency bound.
+SNAPSTART_FUNCTIONS = frozenset([*API_FUNCTIONS, "authorizer"])
+LIVE_ALIAS = "live"
 
 
 def handler_for(name: str) -> str:
@@ -50,7 +55,7 @@ class Compute(Construct):
                 bundling=local_bundling_options(LayerBundling()),
             ),
             compatible_runtimes=[RUNTIME],
-            compatible_architectures=[lambda_.Architecture.X86_64],
+            compatible_architectures=[ARCHITECTURE],
             description="memos domain package and its runtime dependencies (pyproject.toml)",
             removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY,
         )
@@ -70,11 +75,18 @@ class Compute(Construct):
             "MEMOS_AWS_REGION": Aws.REGION,
             "MEMOS_EMBEDDER": config.embedder,
             "MEMOS_EMBED_DIM": str(config.embed_dim),
+            "MEMOS_RATE_LIMIT_RPS": f"{config.key_rate_limit_rps:g}",
+            "MEMOS_RATE_LIMIT_BURST": str(config.key_rate_limit_burst),
             "POWERTOOLS_SERVICE_NAME": "memos",
             "POWERTOOLS_METRICS_NAMESPACE": "MemOS",
             "POWERTOOLS_LOG_LEVEL": config.log_level,
         }
         self.functions: dict[str, lambda_.Function] = {}
+        self.aliases: dict[str, lambda_.Alias] = {}
+
+    def invocable(self, name: str) -> lambda_.IFunction:
+        """What callers invoke: the live alias for SnapStart functions, else the function."""
+        return self.aliases.get(name) or self.functions[name]
 
     def set_environment(self, name: str, value: str) -> None:
         """Add a setting to every function (created before or after this call)."""
@@ -102,7 +114,7 @@ class Compute(Construct):
             name,
             description=spec.description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=ARCHITECTURE,
             handler=handler_for(name),
             code=self.code,
             layers=[self.layer],
@@ -115,7 +127,14 @@ class Compute(Construct):
             vpc_subnets=self._network.subnets,
             security_groups=[self._network.lambda_sg],
             environment=dict(self.environment),
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if name in SNAPSTART_FUNCTIONS else None,
         )
+        if name in SNAPSTART_FUNCTIONS:
+            # A new version is published whenever the code or configuration changes; the alias
+            # follows it, and API Gateway invokes the alias (never $LATEST, which has no snapshot).
+            self.aliases[name] = lambda_.Alias(
+                self, f"{name}-live", alias_name=LIVE_ALIAS, version=fn.current_version
+            )
         if database:
             self._data.secret.grant_read(fn)
         if self._config.embedder == "bedrock":

@@ -17,6 +17,8 @@ unknown methods (501), oversized header lines or too many headers (431), a body 
 ``Content-Length`` (400 after ``request_timeout_s`` without data, then the connection closes).
 Path parameters arrive percent-decoded in ``pathParameters`` and ``path`` keeps the raw form, as
 API Gateway REST APIs send them.
+
+Per-key rate limits are the handlers' own (functions/shared/limits.py), as in AWS.
 """
 
 from __future__ import annotations
@@ -129,18 +131,6 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
     }
 
 
-def _rate_limited(key_id: str) -> dict[str, Any] | None:
-    """A 429 when this key is over its rate (API Gateway usage plans do this in the cloud)."""
-    from memos.access import ratelimit
-
-    decision = ratelimit.check(key_id)
-    if decision.allowed:
-        return None
-    resp = _error(429, "rate_limited", "too many requests for this API key; retry later")
-    resp["headers"]["Retry-After"] = decision.retry_after_header
-    return resp
-
-
 class LocalApi:
     """Dispatches one HTTP request the way API Gateway + the authorizer would."""
 
@@ -171,9 +161,6 @@ class LocalApi:
                 who = authorize(headers)
             except MemosError as exc:
                 return _error(exc.status, exc.code, exc.message)
-            limited = _rate_limited(who.key_id)
-            if limited is not None:
-                return limited
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:

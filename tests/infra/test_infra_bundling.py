@@ -26,7 +26,7 @@ def test_functions_bundle_copies_the_package_without_caches(
     (source / "decay" / "__pycache__" / "handler.cpython-312.pyc").write_bytes(b"x")
     monkeypatch.setattr(bundling, "FUNCTIONS_SOURCE", source)
     out = tmp_path / "out"
-    assert bundling.FunctionsBundling().try_bundle(str(out), None)  # type: ignore[arg-type]
+    assert bundling.FunctionsBundling().try_bundle(str(out), None)
     assert (out / "functions" / "decay" / "handler.py").is_file()
     assert not list(out.rglob("__pycache__"))
 
@@ -36,9 +36,9 @@ def test_layer_bundle_puts_memos_and_cached_wheels_under_python(
 ) -> None:
     wheels = tmp_path / "cache"
     (wheels / "python" / "fakedep").mkdir(parents=True)
-    monkeypatch.setattr(bundling, "_install_dependencies", lambda requirements: wheels)
+    monkeypatch.setattr(bundling, "_install_dependencies", lambda requirements, python_version: wheels)
     out = tmp_path / "out"
-    assert bundling.LayerBundling().try_bundle(str(out), None)  # type: ignore[arg-type]
+    assert bundling.LayerBundling().try_bundle(str(out), None)
     assert (out / "python" / "fakedep").is_dir()
     assert (out / "python" / "memos" / "__init__.py").is_file()
     assert not list(out.rglob("*.pyc"))

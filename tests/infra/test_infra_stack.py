@@ -57,9 +57,24 @@ def resource_paths(synth: Synth) -> dict[str, str]:
     return {logical_id: path(logical_id) for logical_id in resources}
 
 
-def integrated_function(method: dict[str, Any]) -> str:
+def integrated_target(method: dict[str, Any]) -> str:
+    """Logical id of what the integration invokes (a function, or an alias of one)."""
     parts = method["Properties"]["Integration"]["Uri"]["Fn::Join"][1]
-    return next(p["Fn::GetAtt"][0] for p in parts if isinstance(p, dict) and "Fn::GetAtt" in p)
+    for part in parts:
+        if isinstance(part, dict) and "Fn::GetAtt" in part:
+            return str(part["Fn::GetAtt"][0])
+        if isinstance(part, dict) and "Ref" in part and not str(part["Ref"]).startswith("AWS::"):
+            return str(part["Ref"])
+    raise AssertionError(f"no function in {parts}")
+
+
+def integrated_function(synth: Synth, method: dict[str, Any]) -> str:
+    """Logical id of the function behind the integration (through its alias, if any)."""
+    target = integrated_target(method)
+    resource = synth.resources[target]
+    if resource["Type"] == "AWS::Lambda::Alias":
+        return str(resource["Properties"]["FunctionName"]["Ref"])
+    return target
 
 
 def api_methods(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
@@ -209,7 +224,7 @@ def test_every_route_is_a_method_integrated_with_its_function(synth: Synth) -> N
     for route in ROUTES:
         method = methods[(route.method, route.path)]
         assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"
-        assert integrated_function(method) == ids[route.function], route
+        assert integrated_function(synth, method) == ids[route.function], route
 
 
 def test_public_routes_have_no_authorizer_and_the_others_do(synth: Synth) -> None:
@@ -232,7 +247,12 @@ def test_authorizer_is_request_type_uncached_and_header_agnostic(synth: Synth) -
     # Either header may carry the key, so no identity source may be required, and no caching.
     assert props["AuthorizerResultTtlInSeconds"] == 0
     assert not props.get("IdentitySource")
-    assert function_ids_by_name(synth)["authorizer"] in str(props["AuthorizerUri"])
+    (alias_id,) = [
+        p["Ref"] for p in props["AuthorizerUri"]["Fn::Join"][1] if isinstance(p, dict) and "Ref" in p
+    ]
+    alias = synth.resources[alias_id]
+    assert alias["Type"] == "AWS::Lambda::Alias"
+    assert alias["Properties"]["FunctionName"] == {"Ref": function_ids_by_name(synth)["authorizer"]}
 
 
 def test_stage_is_throttled_traced_and_access_logged(synth: Synth) -> None:

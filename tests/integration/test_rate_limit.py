@@ -163,3 +163,31 @@ def test_the_bucket_script_runs_on_a_cluster_mode_redis(cluster_redis):
     assert decisions[2].retry_after_s == pytest.approx(2.0, abs=0.05)
     assert decisions[2].retry_after_header == "2"
     assert cluster_redis.keyslot(ratelimit.bucket_key(key_id)) == cluster_redis.keyslot(f"{{{key_id}}}")
+
+
+def test_the_api_function_itself_limits_so_aws_behaves_like_the_local_server(low_limit, ns):
+    """API Gateway hands the handler the authorizer's identity; the handler takes the token."""
+    import json
+    import uuid
+
+    from functions.api_query.handler import handler
+    from infra.local.server import lambda_context
+
+    key_id = str(uuid.uuid4())
+
+    def call() -> dict:
+        event = {
+            "httpMethod": "POST",
+            "path": "/v1/query",
+            "resource": "/v1/query",
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"namespace": ns, "query": "anything"}),
+            "requestContext": {"authorizer": {"key_id": key_id, "scopes": "memory:read", "namespaces": ns}},
+        }
+        return handler(event, lambda_context("api_query"))
+
+    assert [call()["statusCode"] for _ in range(2)] == [200, 200]
+    limited = call()
+    assert limited["statusCode"] == 429
+    assert limited["headers"]["Retry-After"] == "1" and limited["headers"]["x-request-id"]
+    assert json.loads(limited["body"])["error"]["code"] == "rate_limited"

@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     summarizer: Literal["rules", "bedrock"] = "rules"
     bedrock_summary_model: str = "amazon.nova-lite-v1:0"
 
-    # Rate limits per API key (a Redis token bucket locally; API Gateway usage plans in the cloud).
-    rate_limit_rps: float = Field(default=50.0, ge=0, description="0 turns the local limiter off")
+    # Rate limits per API key: a Redis token bucket every API function checks, locally and in AWS
+    # (functions/shared/limits.py); CDK sets both per environment (infra/config.py).
+    rate_limit_rps: float = Field(default=50.0, ge=0, description="0 turns the per-key limiter off")
     rate_limit_burst: int = Field(default=100, ge=1)
 
     # The hosted console's origin (https://<cloudfront domain>): API responses allow it by CORS.

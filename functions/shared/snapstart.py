@@ -1,0 +1,64 @@
+"""Lambda SnapStart hooks: nothing unique or connected may be restored from a snapshot.
+
+The API functions and the authorizer run with SnapStart (infra/constructs/compute.py): Lambda
+initializes once per published version, snapshots the memory and restores copies of it. Before
+the snapshot, open connections are closed (a restored socket is a dead one, and shared by every
+copy); after restore, pools and clients start empty (they reconnect on first use) and the random
+generators are re-seeded so that copies do not draw the same "random" numbers.
+
+``snapshot_restore_py`` ships with the Lambda Python runtime, not on the package index: outside
+Lambda (local server, tests) the hooks are not registered and ``reset_connections`` is available
+to call directly.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from typing import Any
+
+from memos import db, working_memory
+
+Hook = Callable[..., Any]
+
+
+def reset_connections() -> None:
+    """Drop every pooled connection and client; each is re-created on first use."""
+    db.close_pool()
+    working_memory.reset_client()
+    trigger.reset_client()
+
+
+def reseed() -> None:
+    random.seed(os.urandom(32))
+
+
+def after_restore() -> None:
+    reset_connections()
+    reseed()
+
+
+def _runtime_hooks() -> tuple[Hook, Hook] | None:
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:  # not running in Lambda's Python runtime
+        return None
+    return register_before_snapshot, register_after_restore
+
+
+def register() -> bool:
+    """Register the hooks with the runtime (idempotent); False outside Lambda."""
+    global _registered
+    hooks = _runtime_hooks()
+    if hooks is None or _registered:
+        return _registered
+    before, after = hooks
+    before(reset_connections)
+    after(after_restore)
+    _registered = True
+    return True
+
+
+_registered = False
+register()
