@@ -165,7 +165,7 @@ def test_the_bucket_script_runs_on_a_cluster_mode_redis(cluster_redis):
     assert cluster_redis.keyslot(ratelimit.bucket_key(key_id)) == cluster_redis.keyslot(f"{{{key_id}}}")
 
 
-def test_the_api_function_itself_limits_so_aws_behaves_like_the_local_server(low_limit, ns):
+def test_the_api_function_itself_limits_so_aws_behaves_like_the_local_server(low_limit, ns, env):
     """API Gateway hands the handler the authorizer's identity; the handler takes the token."""
     import json
     import uuid
