@@ -52,6 +52,16 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reembed(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from memos.embeddings.reembed import reembed
+
+    report = reembed(args.namespace, batch_size=args.batch_size, max_batches=args.max_batches)
+    print(json.dumps(asdict(report), indent=2))
+    return 0 if report.finished else 3  # 3: stopped at --max-batches; run again to continue
+
+
 def local_target(data_dir: str) -> tuple[str, str | None] | None:
     """(url, admin key) of the stack `memos dev` runs from ``data_dir``, if it is running."""
     from infra.local.stack import read_state, stored_key
@@ -164,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_dev, demo=True, exit_after_demo=True, rotate_key=False)
     mig = sub.add_parser("migrate", help="apply SQL migrations to MEMOS_DATABASE_URL")
     mig.set_defaults(func=_cmd_migrate)
+    re = sub.add_parser(
+        "reembed", help="re-embed stored memories with the configured embedder (resumable, reads stay up)"
+    )
+    re.add_argument("--namespace", help="one namespace (default: the whole store)")
+    re.add_argument("--batch-size", type=int, default=256)
+    re.add_argument("--max-batches", type=int, help="stop after this many batches (run again to resume)")
+    re.set_defaults(func=_cmd_reembed)
     keys = sub.add_parser("keys", help="manage API keys (the local stack, --url, or MEMOS_DATABASE_URL)")
     _add_target_args(keys)
     ksub = keys.add_subparsers(dest="keys_cmd", required=True)

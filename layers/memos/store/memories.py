@@ -11,6 +11,7 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
+from memos.embeddings.reembed import embedder_id
 from memos.store import paging
 from memos.store.db import jsonb
 from memos.store.status import LIVE, MemoryStatus, active
@@ -75,11 +76,13 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
     inserted: set[UUID] = set()
     if not memories:
         return inserted
+    made_by = embedder_id()  # which embedder made these vectors (memos reembed reads it)
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
-            " importance, base_importance, content_hash, tokens, embedding, expires_at, fact_key, status,"
-            " duplicate_of) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " importance, base_importance, content_hash, tokens, embedding, embedder, expires_at, fact_key,"
+            " status, duplicate_of)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING id",
             [
                 (
@@ -97,6 +100,7 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
                     m.content_hash,
                     m.tokens,
                     m.embedding,
+                    made_by,
                     m.expires_at,
                     m.fact_key,
                     m.status,
@@ -293,8 +297,8 @@ def apply_edit(conn: psycopg.Connection[Any], memory_id: UUID, edit: MemoryEdit)
     sets: list[str] = ["version = version + 1", "updated_at = now()"]
     params: list[Any] = []
     if edit.text is not None:
-        sets += ["text = %s", "content_hash = %s", "tokens = %s", "embedding = %s"]
-        params += [edit.text, edit.content_hash, edit.tokens, edit.embedding]
+        sets += ["text = %s", "content_hash = %s", "tokens = %s", "embedding = %s", "embedder = %s"]
+        params += [edit.text, edit.content_hash, edit.tokens, edit.embedding, embedder_id()]
     if edit.metadata is not None:
         sets.append("metadata = %s")
         params.append(jsonb(edit.metadata))
