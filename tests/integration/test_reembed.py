@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -54,17 +56,11 @@ def test_reembed_moves_a_namespace_to_the_new_embedder_in_resumable_batches(api,
     # Stored vectors are exactly the static embedder's.
     from memos.embeddings import get_embedder
 
-    rows = db_conn.execute("SELECT text, embedding FROM memories WHERE namespace = %s", (ns,)).fetchall()
+    rows = db_conn.execute(
+        "SELECT text, embedding::text AS embedding FROM memories WHERE namespace = %s", (ns,)
+    ).fetchall()
     expected = get_embedder().embed([r["text"] for r in rows])
-    stored = np.stack(
-        [
-            np.asarray(
-                r["embedding"].to_list() if hasattr(r["embedding"], "to_list") else r["embedding"],
-                dtype=np.float32,
-            )
-            for r in rows
-        ]
-    )
+    stored = np.array([json.loads(r["embedding"]) for r in rows], dtype=np.float32)
     assert np.allclose(stored, expected, atol=1e-5)
 
     status, body, _ = api.call("POST", "/v1/query", {"namespace": ns, "query": "who is allergic to peanuts?"})
