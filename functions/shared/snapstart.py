@@ -18,13 +18,15 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from memos import db, working_memory
-
 Hook = Callable[..., Any]
 
 
 def reset_connections() -> None:
     """Drop every pooled connection and client; each is re-created on first use."""
+    from memos import working_memory  # imported here: they cost cold-start time
+    from memos.governance import trigger
+    from memos.store import db
+
     db.close_pool()
     working_memory.reset_client()
     trigger.reset_client()

@@ -13,10 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
 from memos.kernel.observability import logger, metrics
@@ -32,12 +28,25 @@ def window_key(namespace: str, session_id: str) -> str:
     return f"memos:l1:{{{namespace}:{session_id}}}:window"
 
 
+def redis_error() -> type[Exception]:
+    """redis-py's base error, imported on first use (an ``except`` clause evaluates it only when
+    something was raised): importing redis costs ~100 ms of cold start for handlers that never
+    reach Redis."""
+    import redis
+
+    return redis.RedisError
+
+
 def make_client(settings: Settings) -> Any:
     url = settings.redis_url
     if not url:
         raise DependencyUnavailable("the L1 cache (Redis) is not configured (set MEMOS_REDIS_URL)")
     # Bounded: a hung Redis costs one socket timeout per call, not redis-py's default four
     # tries with backoff. One immediate retry on a dropped connection reconnects after a restart.
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     timeouts = {
         "socket_timeout": settings.redis_timeout_s,
         "socket_connect_timeout": settings.redis_timeout_s,
@@ -120,7 +129,7 @@ class WorkingMemory:
             pipe.execute()
             self.client.zadd(ACTIVE_KEY, {namespace + _SEP + session_id: time.time() + ttl_s})
             return True
-        except redis.RedisError as exc:
+        except redis_error() as exc:
             logger.warning("L1 push skipped: Redis unavailable", extra={"error": str(exc)})
             return False
 
@@ -142,7 +151,7 @@ class WorkingMemory:
         key = window_key(namespace, session_id)
         try:
             raw = self.client.lrange(key, 0, size - 1)
-        except redis.RedisError as exc:
+        except redis_error() as exc:
             logger.warning("L1 read fell back to L2: Redis unavailable", extra={"error": str(exc)})
             return rebuild(namespace, session_id, size), "l2"
         if raw:
@@ -170,21 +179,21 @@ class WorkingMemory:
             else:
                 self.client.zrem(ACTIVE_KEY, member)
             return True
-        except redis.RedisError as exc:
+        except redis_error() as exc:
             logger.warning("L1 rebuild skipped: Redis unavailable", extra={"error": str(exc)})
             return False
 
     def exists(self, namespace: str, session_id: str) -> bool:
         try:
             return bool(self.client.exists(window_key(namespace, session_id)))
-        except redis.RedisError:
+        except redis_error():
             return False
 
     def invalidate(self, namespace: str, session_id: str) -> None:
         """Drop a window whose turns changed; the next read rebuilds it from L2 (best effort)."""
         try:
             self.client.delete(window_key(namespace, session_id))
-        except redis.RedisError as exc:
+        except redis_error() as exc:
             logger.warning("L1 invalidate skipped: Redis unavailable", extra={"error": str(exc)})
 
     def clear(self, namespace: str, session_id: str) -> int:
@@ -193,7 +202,7 @@ class WorkingMemory:
             removed = int(self.client.delete(window_key(namespace, session_id)))
             self.client.zrem(ACTIVE_KEY, namespace + _SEP + session_id)
             return removed
-        except redis.RedisError as exc:
+        except redis_error() as exc:
             raise DependencyUnavailable("the L1 cache (Redis) is unavailable") from exc
 
     def active_sessions(self, namespaces: Callable[[str], bool]) -> int:

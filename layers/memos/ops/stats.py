@@ -6,8 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
-
 from memos.kernel.errors import MemosError
 from memos.models import DependencyStatus
 from memos.models.ops import (
@@ -27,7 +25,7 @@ from memos.ops.visible import Visible
 from memos.store import db
 from memos.store import ops as store
 from memos.store.status import MemoryStatus
-from memos.working_memory import WorkingMemory
+from memos.working_memory import WorkingMemory, redis_error
 
 KINDS = ("episodic", "semantic", "procedural")
 STATUSES = tuple(s.value for s in MemoryStatus)
@@ -72,7 +70,7 @@ def token_savings(packs: dict[str, Any], summaries: dict[str, Any]) -> OpsTokenS
 def _active_sessions(visible: Visible) -> int | None:
     try:
         return WorkingMemory().active_sessions(visible.contains)
-    except (redis.RedisError, MemosError):
+    except (redis_error(), MemosError):
         return None  # the L1 health entry says why
 
 
