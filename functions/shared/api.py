@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from typing import Any
 from urllib.parse import unquote
 
-import psycopg
 import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -50,6 +50,13 @@ def parse_json_body(body: str) -> Any:
         raise json.JSONDecodeError(f"a number is too long ({exc})", body, 0) from exc
 
 
+def _is_data_error(exc: Exception) -> bool:
+    """psycopg's DataError, without importing psycopg at cold start (if it is not loaded, no
+    psycopg error can have been raised)."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.DataError)
+
+
 def make_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 
@@ -70,12 +77,6 @@ def make_app() -> APIGatewayRestResolver:
     def _too_deep(exc: RecursionError) -> Response:
         return error_response(400, "invalid_json", "the request body is nested too deeply")
 
-    @app.exception_handler(psycopg.DataError)
-    def _unstorable(exc: psycopg.DataError) -> Response:
-        return error_response(
-            422, "validation_error", "a value cannot be stored (for example a NUL character)"
-        )
-
     @app.exception_handler(pydantic.ValidationError)
     def _invalid_domain(exc: pydantic.ValidationError) -> Response:
         return error_response(422, "validation_error", "invalid values", _validation_details(exc.errors()))
@@ -93,6 +94,10 @@ def make_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if _is_data_error(exc):
+            return error_response(
+                422, "validation_error", "a value cannot be stored (for example a NUL character)"
+            )
         logger.exception("unhandled error")
         return error_response(500, "internal_error", "internal error; see the request id in the logs")
 

@@ -14,12 +14,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from memos.kernel.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from memos.store import audit, keys
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 SCOPES = ("memory:write", "memory:read", "ops:read", "admin")
 _NAMESPACE_GRANT = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}\*?)$")

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from memos.access import auth
 from memos.access.auth import Identity
 from memos.kernel.errors import Forbidden, NotFound
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 
 def grant_covers(granted: str, requested: str) -> bool:

@@ -14,10 +14,8 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
 
 from memos.governance.policy import DEFAULT_POLICY, merge
 from memos.memory import l1_cleanup
@@ -25,6 +23,9 @@ from memos.store import audit, db
 from memos.store import decay as decay_runs
 from memos.store import policies as stored_policies
 from memos.working_memory import WorkingMemory
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 BATCH = 20_000
 _NIL = UUID(int=0)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from memos.governance.policy import DEFAULT_POLICY, Policy, merge
 from memos.store import audit, db, policies
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 _CACHE_TTL_S = 5.0
 _cache: dict[str, tuple[float, Policy]] = {}

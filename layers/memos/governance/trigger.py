@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from memos.governance.policy import Policy
 from memos.kernel.config import get_settings
 from memos.kernel.observability import logger
 from memos.store import condensations
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 _lock = threading.Lock()
 _sqs: Any = None

@@ -1,20 +1,26 @@
 """Settings: one pydantic model, read from ``MEMOS_*`` env vars and validated once at cold start.
 
+A plain ``BaseModel`` fed from the environment (not pydantic-settings, whose import alone costs
+tens of milliseconds of every cold start): names are matched case-insensitively after the prefix
+and values are strings that pydantic's lax mode converts ("true", "256", "0.5").
+
 Secrets (the database password) come from Secrets Manager in the cloud via Powertools
 Parameters (``MEMOS_DATABASE_SECRET_ARN``); locally the URL comes from the environment.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ENV_PREFIX = "MEMOS_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEMOS_", extra="ignore")
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
     env: Literal["local", "test", "dev", "staging", "prod"] = "local"
 
@@ -76,9 +82,20 @@ class Settings(BaseSettings):
         return self
 
 
+def from_environment(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from ``MEMOS_*`` variables (``os.environ`` by default); unset ones keep defaults."""
+    env = os.environ if environ is None else environ
+    values = {
+        name[len(ENV_PREFIX) :].lower(): value
+        for name, value in env.items()
+        if name.upper().startswith(ENV_PREFIX)
+    }
+    return Settings.model_validate({k: v for k, v in values.items() if k in Settings.model_fields})
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return from_environment()
 
 
 def reset_settings() -> None:

@@ -15,11 +15,10 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import numpy as np
-import psycopg
 
 from memos.embeddings import get_embedder
 from memos.governance import entities, pii, policy_store
@@ -39,6 +38,9 @@ from memos.store import sessions as session_store
 from memos.store.memories import NewMemory
 from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 RECENT_TURNS_FOR_NEAR_DUP = 50
 NEAR_DUP_WORD_OVERLAP = 0.6  # Jaccard of content words, on top of the policy's cosine threshold

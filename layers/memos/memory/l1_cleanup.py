@@ -9,15 +9,16 @@ the stale window: ``WorkingMemory.window`` checks every cached window against L2
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from memos.kernel.errors import DependencyUnavailable
 from memos.kernel.observability import logger, metrics
 from memos.store import db
 from memos.store import l1_cleanups as outbox
 from memos.working_memory import WorkingMemory
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 
 def enqueue(conn: psycopg.Connection[Any], namespace: str, session_ids: list[str]) -> None:

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.errors import UniqueViolation
 from pydantic import BaseModel
 
 from memos import working_memory
@@ -69,6 +68,8 @@ def update_memory(
     who: Identity, memory_id: UUID, changes: dict[str, Any], *, request_id: str | None
 ) -> MemoryOut:
     """PATCH: new text (re-embedded), metadata (replaced) and/or importance; the old version is kept."""
+    from psycopg.errors import UniqueViolation
+
     from memos.embeddings import get_embedder
     from memos.kernel.text import content_hash
     from memos.kernel.tokens import count_tokens

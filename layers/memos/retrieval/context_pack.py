@@ -11,12 +11,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
-
 from memos.kernel.tokens import count_tokens
 from memos.models import ContextPack, QueryRequest, TokenUsage
 from memos.store import context_packs
 from memos.store import memories as memory_store
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 if TYPE_CHECKING:
     from memos.retrieval.scoring import Candidate

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
 
 from memos.embeddings import get_embedder
 from memos.governance import entities, policy_store
@@ -28,6 +26,9 @@ from memos.store import candidates, context_packs, db
 from memos.store import memories as memory_store
 from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 CANDIDATE_FLOOR = 40  # candidates per retriever, at least; more for larger top_k
 

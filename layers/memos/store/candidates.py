@@ -4,13 +4,14 @@ range, and the memories governance keeps out (for ``include_filtered``), all und
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
 from memos.store import db
 from memos.store.status import KEPT_OUT, LIVE
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 _SELECT = (
     "SELECT id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"

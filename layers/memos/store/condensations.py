@@ -6,13 +6,14 @@ that serialises condensation with ingest (which reserves turns under the same lo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
 
 from memos.store.db import jsonb
 from memos.store.status import JobStatus, active
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 
 def lock_session(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,7 @@
-"""PostgreSQL connections: one lazily opened pool per process, reused across warm invocations."""
+"""PostgreSQL connections: one lazily opened pool per process, reused across warm invocations.
+
+psycopg, psycopg_pool and pgvector are imported on first use, not at import: they cost ~100 ms
+of cold start, and nothing connects before the first request (SnapStart snapshots no socket)."""
 
 from __future__ import annotations
 
@@ -7,16 +10,15 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import psycopg
-from pgvector.psycopg import register_vector
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool, PoolTimeout
+from typing import TYPE_CHECKING, Any
 
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.types.json import Jsonb
+    from psycopg_pool import ConnectionPool
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None
@@ -35,7 +37,9 @@ def database_url(settings: Settings, *, force_fetch: bool = False) -> str:
         )
         host = settings.database_host or secret["host"]
         dbname = secret.get("dbname") or settings.database_name
-        return psycopg.conninfo.make_conninfo(
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
             host=host,
             port=secret.get("port", 5432),
             user=secret["username"],
@@ -47,6 +51,9 @@ def database_url(settings: Settings, *, force_fetch: bool = False) -> str:
 
 
 def _configure(conn: psycopg.Connection) -> None:
+    import psycopg
+    from pgvector.psycopg import register_vector
+
     with contextlib.suppress(psycopg.ProgrammingError):  # the extension comes with the first migration
         register_vector(conn)
     conn.commit()
@@ -57,6 +64,9 @@ def get_pool() -> ConnectionPool:
     if _pool is None:
         with _lock:
             if _pool is None:
+                from psycopg.rows import dict_row
+                from psycopg_pool import ConnectionPool
+
                 settings = get_settings()
                 url = database_url(settings, force_fetch=_refetch_secret)
                 _refetch_secret = False
@@ -90,6 +100,9 @@ def close_pool() -> None:
 @contextmanager
 def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """A pooled connection inside one transaction; database failures become 503."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
     try:
         with get_pool().connection() as conn:
             yield conn  # type: ignore[misc]
@@ -108,6 +121,8 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
 
 def _lost_server(exc: Exception) -> bool:
     """A pool timeout or a broken connection, not an error of one statement (e.g. a timeout)."""
+    from psycopg_pool import PoolTimeout
+
     if isinstance(exc, PoolTimeout):
         return True
     state = getattr(exc, "sqlstate", None)
@@ -115,6 +130,8 @@ def _lost_server(exc: Exception) -> bool:
 
 
 def jsonb(value: Any) -> Jsonb:
+    from psycopg.types.json import Jsonb
+
     return Jsonb(value, dumps=lambda v: json.dumps(v, default=str))
 
 

@@ -5,12 +5,13 @@ Each function runs in the caller's transaction (one short transaction per batch)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
-
 from memos.store.status import JobStatus, MemoryStatus, active
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 _UPDATE = f"""
 WITH cfg AS (

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
 
 from memos.store.paging import like_escape, like_prefix
 from memos.store.status import active
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 MAX_EVIDENCE = 1000  # newest evidence ids kept per entity or relation; mention_count keeps counting
 

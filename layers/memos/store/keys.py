@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
+
 
 _RECORD = "id, name, prefix, scopes, namespaces, created_at"
 

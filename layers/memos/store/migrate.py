@@ -9,8 +9,6 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
-import psycopg
-
 MIGRATIONS_PACKAGE = "memos.store.migrations"
 _LOCK_KEY = 0x4D454D4F53  # pg_advisory_xact_lock key: one migrator at a time
 
@@ -41,6 +39,8 @@ def load_migrations(embed_dim: int) -> list[Migration]:
 
 def apply_migrations(url: str, embed_dim: int) -> list[str]:
     """Apply pending migrations; return the names applied. Refuses edited, already-applied files."""
+    import psycopg
+
     applied: list[str] = []
     with psycopg.connect(url, autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))

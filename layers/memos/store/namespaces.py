@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from memos.store.status import LIVE, JobStatus
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 # Besides memories and sessions, every table keyed by namespace that a namespace delete empties.
 _TABLES = ("condensations", "context_packs", "relations", "entities", "policies")

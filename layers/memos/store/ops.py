@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
 
 from memos.store import db
 from memos.store.paging import decode_cursor, encode_cursor, like_prefix
 from memos.store.status import LIVE, JobStatus, MemoryStatus
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 CONDENSATION_COLUMNS = (
     "id, job_id, namespace, session_id, from_turn, to_turn, status, summary, summary_text,"

@@ -7,9 +7,10 @@ this module is where one session is counted and erased across them, in the calle
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 
 def reserve_turns(

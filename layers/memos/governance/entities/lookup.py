@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
 
 from memos.governance.entities.names import USER, normalize_name
 from memos.kernel.text import STOPWORDS, normalize
 from memos.store import entities as store
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 _QUERY_WORD = re.compile(r"[\w@.+'\u2019-]+|[\u4e00-\u9fff]+")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")

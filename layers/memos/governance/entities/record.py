@@ -8,14 +8,15 @@ memory twice (ingest, then condensation) changes nothing. Runs inside the caller
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
 
 from memos.governance.entities.extract import extract
 from memos.governance.entities.names import USER, Mention, Relation
 from memos.store import entities as store
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 
 @dataclass
