@@ -44,7 +44,7 @@ class EnvConfig:
     # Stateful resources: what happens to them when the stack (or resource) is deleted
     removal_policy: RemovalPolicy
     database_removal_policy: RemovalPolicy
-    # Embeddings (see layers/memos/config.py): the static embedder, whose data ships in the layer,
+    # Embeddings (see layers/memos/kernel/config.py): the static embedder, whose data ships in the layer,
     # is the one docs/EVALUATION.md and docs/BENCHMARKS.md measure. "bedrock" (Titan v2, 256/512/1024
     # dims) is the alternative; changing either on a live store needs `memos reembed` (docs/OPS.md).
     embedder: str = "static"

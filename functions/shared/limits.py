@@ -1,7 +1,7 @@
 """Per-key request limits, enforced by every API function (the same code locally and in AWS).
 
 The authorizer names the caller (``requestContext.authorizer.key_id``); the Redis token bucket of
-``memos.ratelimit`` takes one token per request for that key, shared by every Lambda instance and
+``memos.access.ratelimit`` takes one token per request for that key, shared by every Lambda instance and
 server thread. Over the limit the request is refused with 429 and ``Retry-After`` in the SPEC
 error shape before the handler touches any data. The stage throttle of API Gateway stays in
 front as the overall ceiling (its 429 has the same shape: infra/constructs/api.py).

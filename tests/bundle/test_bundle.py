@@ -312,14 +312,14 @@ def test_a_module_missing_from_the_layer_fails_the_handler_import(
 ) -> None:
     broken = tmp_path / "python"
     shutil.copytree(bundle.local_layer / "python" / "memos", broken / "memos")
-    (broken / "memos" / "health.py").unlink()
+    (broken / "memos" / "ops" / "health.py").unlink()
     lid = _logical_id(bundle, "api_public")
     path = [
         bundle.functions_asset,
         broken,
         bundle.local_layer / "python",
     ]  # the broken memos shadows the good one
-    with pytest.raises(AssertionError, match=r"No module named 'memos\.health'"):
+    with pytest.raises(AssertionError, match=r"No module named 'memos\.ops\.health'"):
         run_in_bundle(
             path,
             bundle.functions[lid]["Handler"],
