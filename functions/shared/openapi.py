@@ -36,8 +36,10 @@ MEANING = {
     401: "no key, or an unknown or revoked key",
     403: "the key lacks the scope or the namespace",
     404: "no such resource (or one the key may not see)",
+    406: "the client accepts neither JSON nor an event stream (MCP)",
     409: "conflicts with the current state; retry or change the request",
     413: "request body larger than the limit",
+    415: "the body is not JSON (MCP)",
     422: "the request does not match the schema",
     429: "rate limit of the key exceeded (see Retry-After)",
     503: "a dependency (PostgreSQL, Redis, the queue) is unavailable",
@@ -52,6 +54,9 @@ _EXTRA: dict[tuple[str, str], set[int]] = {
     ("GET", "/v1/ops/condensations"): {400},
     ("GET", "/v1/ops/context_packs"): {400},
     ("GET", "/v1/ops/procedural"): {400},
+    # The MCP SDK answers a JSON-RPC body it cannot parse (400), a client that accepts neither
+    # JSON nor an event stream (406) and a body that is not JSON (415).
+    ("POST", "/v1/mcp"): {400, 406, 415},
 }
 
 # Success responses that are not a JSON model.
@@ -62,6 +67,13 @@ _SUCCESS: dict[tuple[str, str], dict[str, Any]] = {
             "description": "JSON Lines: one object per line (memory, summary, entity)",
             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
         }
+    },
+    ("POST", "/v1/mcp"): {
+        "200": {
+            "description": "JSON-RPC response of the MCP server (stateless streamable HTTP)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "202": {"description": "a JSON-RPC notification or response was accepted (no body)"},
     },
     ("POST", "/v1/answer/stream"): {
         "200": {

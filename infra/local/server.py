@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 import threading
 import time
 import uuid
@@ -36,15 +35,13 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
-from functions.routes import ROUTES, Route
+from functions import routes
+from functions.routes import Route
+from functions.shared.errors import error_body, proxy_error
 from memos.kernel.config import get_settings
 from memos.kernel.errors import MemosError
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-def _compile(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
 
 # One invocation at a time in this process (see the module docstring for why not one per function).
@@ -59,7 +56,6 @@ def invoke(handler: Handler, function: str, event: dict[str, Any]) -> dict[str, 
 
 class Router:
     def __init__(self) -> None:
-        self.table = [(route, _compile(route.path)) for route in ROUTES]
         self._handlers: dict[str, Handler] = {}
 
     def handler(self, function: str) -> Handler:
@@ -69,14 +65,9 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """(route, path parameters, whether the path exists under another method)."""
-        path_known = False
-        for route, pattern in self.table:
-            m = pattern.match(path)
-            if m:
-                path_known = True
-                if route.method == method:  # decoded after matching: %2F stays inside a segment
-                    return route, {k: unquote(v) for k, v in m.groupdict().items()}, True
-        return None, {}, path_known
+        route, params, path_known = routes.match(method, path)
+        # decoded after matching: %2F stays inside a segment
+        return route, {k: unquote(v) for k, v in params.items()}, path_known
 
 
 def lambda_context(function: str) -> Any:
@@ -124,11 +115,7 @@ def make_event(
 
 
 def _error(status: int, code: str, message: str) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"error": {"code": code, "message": message, "details": []}}),
-    }
+    return proxy_error(status, code, message)  # the API's one error shape (functions/shared/errors.py)
 
 
 class LocalApi:
@@ -208,7 +195,7 @@ def _make_http_handler(api: LocalApi, request_timeout_s: float) -> type[BaseHTTP
 
         def _send_json_error(self, status: int, code: str, message: str) -> None:
             """Answer and close: the rest of the request (an unread body) is not trusted as a next request."""
-            data = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+            data = json.dumps(error_body(code, message)).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("x-request-id", str(uuid.uuid4()))

@@ -1,6 +1,6 @@
 """The MCP server: tools remember, recall, answer, forget, list_memories, get_memory over a backend.
 
-Two backends serve the same tools: ``DomainBackend`` calls the domain with the caller's identity (the
+Two backends serve the same tools: ``functions/api_mcp/backend.py`` calls the domain with the caller's identity (the
 ``POST /v1/mcp`` route, stateless streamable HTTP with JSON responses), and the SDK backend in
 ``memos.sdk.mcp_stdio`` calls the HTTP API with a URL and key (``memos mcp`` over stdio). Each tool's
 input schema is the JSON schema of the API model it takes; scopes are the API's own.
@@ -33,7 +33,7 @@ from memos.models import (
 )
 
 if TYPE_CHECKING:
-    from memos.access.auth import Identity
+    pass
 
 SERVER_NAME = "memos"
 INSTRUCTIONS = (
@@ -214,62 +214,6 @@ def build_server(backend: Backend, errors: tuple[type[Exception], ...], *, versi
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
-
-
-class DomainBackend:
-    """The tools inside the API: the caller's identity and scopes, exactly as the HTTP routes check them."""
-
-    def __init__(self, who: Identity, request_id: str | None) -> None:
-        self.who, self.request_id = who, request_id
-
-    def remember(self, req: IngestRequest) -> IngestResponse:
-        from memos.memory import ingest
-
-        self.who.require("memory:write", req.namespace)
-        return ingest.ingest(req.namespace, req.as_items(), actor=self.who.key_id, request_id=self.request_id)
-
-    def recall(self, req: QueryRequest) -> QueryResponse:
-        from memos.retrieval import search as retrieval
-
-        self.who.require("memory:read", req.namespace)
-        return retrieval.query(req)
-
-    def answer(self, req: AnswerRequest) -> AnswerResponse:
-        from memos.retrieval import answer
-
-        self.who.require("memory:read", req.namespace)
-        return answer.answer(req)
-
-    def forget(self, req: ForgetRequest) -> ForgetResult:
-        from memos.memory import memories, sessions
-
-        if req.memory_id is not None:
-            memories.delete_memory(self.who, req.memory_id, request_id=self.request_id)
-            return ForgetResult(deleted_memory_id=req.memory_id)
-        assert req.namespace is not None and req.session_id is not None
-        reset = sessions.reset_session(
-            self.who,
-            req.namespace,
-            req.session_id,
-            confirm=not req.dry_run,
-            dry_run=req.dry_run,
-            clear_audit=False,
-            request_id=self.request_id,
-        )
-        return ForgetResult(session_reset=reset)
-
-    def list_memories(self, req: ListMemoriesRequest) -> MemoryPage:
-        from memos.memory import memories
-
-        self.who.require("memory:read", req.namespace)
-        return memories.list_memories(
-            req.namespace, session_id=req.session_id, kind=req.kind, cursor=req.cursor, limit=req.limit
-        )
-
-    def get_memory(self, req: GetMemoryRequest) -> MemoryOut:
-        from memos.memory import memories
-
-        return memories.get_visible(self.who, req.memory_id)
 
 
 HttpReply = tuple[int, dict[str, str], bytes]

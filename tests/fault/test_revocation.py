@@ -4,6 +4,7 @@ and by the cloud authorizer's handler in the same process."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -78,7 +79,7 @@ def test_a_key_revoked_with_the_cli_is_refused_at_once_by_the_authorizer_in_that
     ] == ("Allow")
 
     assert cli_main(["keys", "revoke", str(row["id"])]) == 0
-    assert f"revoked {row['id']}" in capsys.readouterr().out
+    assert json.loads(capsys.readouterr().out) == {"revoked": str(row["id"])}
 
     with pytest.raises(Unauthorized):
         authorize(headers)

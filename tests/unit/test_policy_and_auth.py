@@ -33,16 +33,16 @@ def test_identity_namespaces_exact_and_prefix():
     who = Identity("k", frozenset({"memory:read"}), ("acme", "team-*"))
     assert who.can_see("acme") and who.can_see("team-blue")
     assert not who.can_see("acme2") and not who.can_see("other")
-    who.require("memory:read", "team-x")
+    who.authorize("memory:read", "team-x")
     with pytest.raises(Forbidden):
-        who.require("memory:write", "acme")
+        who.authorize("memory:write", "acme")
     with pytest.raises(Forbidden):
-        who.require("memory:read", "other")
+        who.authorize("memory:read", "other")
 
 
 def test_admin_scope_implies_the_others():
     who = Identity("k", frozenset({"admin"}), ("*",))
-    who.require("ops:read", "anything")
+    who.authorize("ops:read", "anything")
 
 
 def test_identity_round_trips_through_the_authorizer_context():

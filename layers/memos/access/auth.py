@@ -44,7 +44,9 @@ class Identity:
     def has_scope(self, scope: str) -> bool:
         return scope == "any" or scope in self.scopes or "admin" in self.scopes
 
-    def require(self, scope: str, namespace: str | None = None) -> None:
+    def authorize(self, scope: str, namespace: str | None = None) -> None:
+        """The access rule: the scope, and the namespace inside the grant. Called only with a scope
+        from the route table (functions/shared/access.py for routes, the MCP tool dispatch)."""
         if not self.has_scope(scope):
             raise Forbidden(f"this key lacks the {scope} scope")
         if namespace is not None and not self.can_see(namespace):

@@ -39,7 +39,6 @@ def reset_session(
     clear_audit: bool,
     request_id: str | None,
 ) -> ResetResult:
-    who.require("memory:write", namespace)
     if not confirm and not dry_run:
         raise BadRequest("resetting a session deletes its memories: send confirm: true (or dry_run: true)")
     with db.connection() as conn:
