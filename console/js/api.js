@@ -95,3 +95,41 @@ export const api = {
   put: (path, body) => request("PUT", path, body),
   health: () => request("GET", "/v1/health", undefined, { auth: false }),
 };
+
+let openapiDoc = null;
+
+/** The API's OpenAPI document, fetched once per page: the source of every enumeration the views
+ * offer (audit actions, roles, kinds, policy choices), so the console never copies them. */
+export function openapi() {
+  if (!openapiDoc) {
+    openapiDoc = request("GET", "/v1/openapi.json").catch((err) => {
+      openapiDoc = null;
+      throw err;
+    });
+  }
+  return openapiDoc;
+}
+
+/** The values a JSON schema allows: its enum, else the first enum among its anyOf branches or items. */
+export function enumOf(schema) {
+  if (!schema || typeof schema !== "object") return [];
+  if (Array.isArray(schema.enum)) return schema.enum;
+  for (const branch of schema.anyOf || []) {
+    const found = enumOf(branch);
+    if (found.length) return found;
+  }
+  return schema.items ? enumOf(schema.items) : [];
+}
+
+/** The enumeration of property ``prop`` of component schema ``name`` ([] when the document has none). */
+export async function schemaEnum(name, prop) {
+  const doc = await openapi();
+  return enumOf(doc.components?.schemas?.[name]?.properties?.[prop]);
+}
+
+/** The enumeration of a route's query parameter. */
+export async function paramEnum(path, method, name) {
+  const doc = await openapi();
+  const params = doc.paths?.[path]?.[method]?.parameters || [];
+  return enumOf(params.find((p) => p.name === name)?.schema);
+}

@@ -28,6 +28,7 @@ from memos.ops.pipeline import pipeline
 from memos.ops.procedural import procedural
 from memos.ops.stats import stats
 from memos.ops.visible import Visible
+from memos.store import audit
 
 app = make_app()
 
@@ -56,7 +57,11 @@ def get_pipeline(
 def get_audit(
     namespace: NamespaceParam = None,
     session_id: SessionParam = None,
-    action: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
+    action: Annotated[
+        str | None,
+        # The enum is documented (the console reads it); an unknown action is a 400 naming them.
+        Query(pattern=r"^[a-z_]{1,40}$", json_schema_extra={"enum": sorted(audit.ACTIONS)}),
+    ] = None,
     since: Annotated[AwareDatetime | None, Query(description="ISO 8601 with timezone, inclusive")] = None,
     until: Annotated[AwareDatetime | None, Query(description="ISO 8601 with timezone, exclusive")] = None,
     cursor: CursorParam = None,

@@ -1,13 +1,16 @@
 """API Gateway REQUEST authorizer: validates the key, hands the caller identity to handlers.
 
-Scopes and namespaces are enforced by each handler before it touches data; this function only
-says who is calling. The local server calls ``authorize`` with the same headers.
+Scopes and namespaces are enforced by the functions' access middleware (functions/shared/access.py)
+before a handler touches data; this function only says who is calling. The local server calls ``authorize`` with the same headers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared import snapstart  # noqa: F401  (registers the SnapStart hooks in Lambda)
@@ -41,26 +44,16 @@ def forget_cached_keys() -> None:
     auth.key_cache.clear()
 
 
-def _policy(principal: str, effect: str, method_arn: str, context: dict[str, str] | None) -> dict[str, Any]:
-    # Allow the whole API for this key so API Gateway's authorizer cache serves every route.
-    arn_parts = method_arn.split("/")
-    resource = "/".join(arn_parts[:2]) + "/*" if len(arn_parts) >= 2 else method_arn
-    out: dict[str, Any] = {
-        "principalId": principal,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}],
-        },
-    }
-    if context:
-        out["context"] = context
-    return out
-
-
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         who = authorize(event.get("headers"))
     except Unauthorized as exc:
         raise Exception("Unauthorized") from exc  # API Gateway's contract for a 401
-    return _policy(who.key_id, "Allow", event.get("methodArn", "*"), who.to_context())
+    # Allow the whole API for this key: one decision serves every route (scopes are the
+    # functions' access middleware's, from the route table).
+    policy = APIGatewayAuthorizerResponse.from_route_arn(
+        event.get("methodArn", ""), principal_id=who.key_id, context=who.to_context()
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -68,3 +68,28 @@ def test_query_bounds_and_session_scope():
     for bad in ({"top_k": 0}, {"top_k": 101}, {"scope": "session"}, {"query": ""}):
         with pytest.raises(pydantic.ValidationError):
             QueryRequest.model_validate({"namespace": "a", "query": "q", **bad})
+
+
+def test_the_settings_decide_the_text_and_batch_limits_the_models_enforce():
+    """MEMOS_MAX_TEXT_CHARS / MEMOS_MAX_BATCH_ITEMS are read when the models are built (cold start)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from pydantic import ValidationError\n"
+        "from memos.models import IngestRequest\n"
+        "base = {'namespace': 'n', 'session_id': 's', 'role': 'user'}\n"
+        "IngestRequest.model_validate({**base, 'text': 'x' * 12})\n"
+        "for bad in ({**base, 'text': 'x' * 13},\n"
+        "            {'namespace': 'n', 'items': [{'session_id': 's', 'role': 'user', 'text': 'a'}] * 3}):\n"
+        "    try:\n"
+        "        IngestRequest.model_validate(bad)\n"
+        "    except ValidationError:\n"
+        "        print('refused')\n"
+    )
+    env = {"MEMOS_MAX_TEXT_CHARS": "12", "MEMOS_MAX_BATCH_ITEMS": "2", "PATH": "/usr/bin:/bin"}
+    import os
+
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["refused", "refused"]

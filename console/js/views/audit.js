@@ -1,27 +1,9 @@
 // Audit: GET /v1/ops/audit filtered by namespace, session, action and time, paged with next_cursor
 // ("load more"); the search box narrows the loaded events in the browser (the API has no text search).
-import { api } from "../api.js";
+import { api, paramEnum } from "../api.js";
 import { clear, fmtTime, h, shortId } from "../dom.js";
 import { errorBox, remember, state } from "../ui.js";
 
-// memos.audit.ACTIONS (the OpenAPI document gives the parameter as a pattern, not an enum).
-const ACTIONS = [
-  "ingest",
-  "update",
-  "delete",
-  "dedup",
-  "supersede",
-  "condense",
-  "decay",
-  "expire",
-  "reset",
-  "policy_change",
-  "namespace_delete",
-  "key_create",
-  "key_revoke",
-  "access_denied",
-  "redact",
-];
 
 function isoOrEmpty(local) {
   if (!local) return "";
@@ -38,7 +20,9 @@ function detailsText(e) {
 export async function render(root) {
   const ns = h("input", { type: "text", name: "namespace", value: state.namespace, list: "ns-options", placeholder: "any", testid: "audit-namespace" });
   const session = h("input", { type: "text", name: "session_id", value: state.session, list: "session-options", placeholder: "any", testid: "audit-session" });
-  const action = h("select", { name: "action", testid: "audit-action" }, h("option", { value: "" }, "any action"), ACTIONS.map((a) => h("option", { value: a }, a)));
+  // The audit actions come from the OpenAPI document (the action parameter's enum).
+  const actions = await paramEnum("/v1/ops/audit", "get", "action").catch(() => []);
+  const action = h("select", { name: "action", testid: "audit-action" }, h("option", { value: "" }, "any action"), actions.map((a) => h("option", { value: a }, a)));
   const since = h("input", { type: "datetime-local", name: "since", step: 1, testid: "audit-since" });
   const until = h("input", { type: "datetime-local", name: "until", step: 1, testid: "audit-until" });
   const pageSize = h("select", { name: "limit", testid: "audit-limit" }, [10, 50, 100, 500].map((n) => h("option", { value: n }, n)));

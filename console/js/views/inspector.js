@@ -1,7 +1,7 @@
 // Context Inspector: the raw retrieved context (POST /v1/query results with score components) next
 // to the context pack an agent would get (context_pack.text, token_usage); send a message
 // (POST /v1/ingest) and ask (POST /v1/query, POST /v1/answer with citations).
-import { api } from "../api.js";
+import { api, schemaEnum } from "../api.js";
 import { clear, fmtInt, fmtNum, fmtPct, fmtTime, h, shortId, stat } from "../dom.js";
 import { errorBox, layerClass, needNamespace, pill, state } from "../ui.js";
 
@@ -94,10 +94,10 @@ function drawAnswer(out, resp, results) {
   );
 }
 
-function ingestForm(status) {
+function ingestForm(status, roles, kinds) {
   const session = h("input", { type: "text", name: "session_id", required: true, value: state.session || "", list: "session-options", testid: "ingest-session" });
-  const role = h("select", { name: "role", testid: "ingest-role" }, ["user", "assistant", "agent", "system", "tool"].map((r) => h("option", { value: r }, r)));
-  const kind = h("select", { name: "kind", testid: "ingest-kind" }, ["episodic", "semantic", "procedural"].map((k) => h("option", { value: k }, k)));
+  const role = h("select", { name: "role", testid: "ingest-role" }, roles.map((r) => h("option", { value: r }, r)));
+  const kind = h("select", { name: "kind", testid: "ingest-kind" }, kinds.map((k) => h("option", { value: k }, k)));
   const text = h("textarea", { name: "text", rows: 2, required: true, testid: "ingest-text", placeholder: "what was said" });
   const form = h(
     "form",
@@ -141,6 +141,11 @@ function ingestForm(status) {
 }
 
 export async function render(root) {
+  // Roles and kinds come from the OpenAPI document (the IngestItem schema), never copied here.
+  const [roles, kinds] = await Promise.all([
+    schemaEnum("IngestItem", "role").catch(() => []),
+    schemaEnum("IngestItem", "kind").catch(() => []),
+  ]);
   root.append(h("div", { class: "view-head" }, h("h1", {}, "Context inspector"), h("span", { class: "muted" }, state.namespace || "")));
   if (!state.namespace) {
     root.append(needNamespace("inspect its context"));
@@ -198,7 +203,7 @@ export async function render(root) {
       { class: "muted small" },
       state.session ? `Session ${state.session} (from the picker) is sent as session_id.` : "No session picked: queries cover the namespace.",
     ),
-    h("div", { class: "inspector-forms" }, h("div", {}, askForm, errBox), h("div", {}, ingestForm(ingestStatus), ingestStatus)),
+    h("div", { class: "inspector-forms" }, h("div", {}, askForm, errBox), h("div", {}, ingestForm(ingestStatus, roles, kinds), ingestStatus)),
     answerOut,
     out,
   );

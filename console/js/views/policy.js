@@ -1,23 +1,31 @@
 // Policy: GET /v1/policy (any key that may read the namespace) and PUT /v1/policy (admin keys),
 // with the API's 422 details shown next to the fields they name. Field descriptions come from
-// the OpenAPI document's Policy schema.
-import { ApiError, api } from "../api.js";
+// the OpenAPI document's Policy schema, and so do the choices offered (kinds, conflict modes).
+import { ApiError, api, enumOf, openapi } from "../api.js";
 import { clear, fmtTime, h } from "../dom.js";
 import { errorBox, needNamespace, state } from "../ui.js";
 
-const ENUMS = { conflict_mode: ["supersede", "keep_both"] };
-const KINDS = ["episodic", "semantic", "procedural"];
 let schemaCache = null;
 
 async function schemas() {
   if (schemaCache) return schemaCache;
   try {
-    const doc = await api.get("/v1/openapi.json");
+    const doc = await openapi();
     schemaCache = doc.components?.schemas || {};
   } catch {
     schemaCache = {};
   }
   return schemaCache;
+}
+
+/** The enumeration the OpenAPI document gives for a policy key (searched in every schema, so nested
+ * policy sections are found too). */
+function choices(all, key) {
+  for (const schema of Object.values(all)) {
+    const found = enumOf(schema?.properties?.[key]);
+    if (found.length) return found;
+  }
+  return [];
 }
 
 function describe(all, schemaName, key) {
@@ -26,21 +34,22 @@ function describe(all, schemaName, key) {
 }
 
 /** One input for one policy value; returns [element, read()] where read() gives the typed value. */
-function input(path, value, disabled) {
+function input(path, value, disabled, all) {
   const key = path[path.length - 1];
   const testid = `policy-input-${path.join(".")}`;
   if (typeof value === "boolean") {
     const el = h("input", { type: "checkbox", checked: value, disabled, testid });
     return [el, () => el.checked];
   }
-  if (ENUMS[key]) {
-    const el = h("select", { disabled, testid }, ENUMS[key].map((v) => h("option", { value: v }, v)));
+  const options = choices(all, key);
+  if (options.length && !Array.isArray(value)) {
+    const el = h("select", { disabled, testid }, options.map((v) => h("option", { value: v }, v)));
     el.value = value;
     return [el, () => el.value];
   }
   if (Array.isArray(value)) {
-    const boxes = KINDS.map((k) => h("input", { type: "checkbox", value: k, checked: value.includes(k), disabled }));
-    const el = h("span", { class: "checks", testid }, KINDS.map((k, i) => h("label", { class: "inline" }, boxes[i], k)));
+    const boxes = options.map((k) => h("input", { type: "checkbox", value: k, checked: value.includes(k), disabled }));
+    const el = h("span", { class: "checks", testid }, options.map((k, i) => h("label", { class: "inline" }, boxes[i], k)));
     return [el, () => boxes.filter((b) => b.checked).map((b) => b.value)];
   }
   if (typeof value === "number" || value === null) {
@@ -61,7 +70,7 @@ function draw(body, out, all, onSaved) {
   const overridden = new Set(out.overridden);
   const row = (path, value, schemaName) => {
     const dotted = path.join(".");
-    const [el, read] = input(path, value, !editable);
+    const [el, read] = input(path, value, !editable, all);
     readers.push([path, read, value]);
     return h(
       "div",

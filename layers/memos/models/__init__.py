@@ -9,10 +9,13 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from memos.governance.policy import Policy
+from memos.kernel.config import get_settings
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
-MAX_TEXT_CHARS = 20_000
-MAX_BATCH_ITEMS = 500
+# The settings decide these limits (MEMOS_MAX_TEXT_CHARS, MEMOS_MAX_BATCH_ITEMS), read once when the
+# models are built at cold start, so validation and the OpenAPI document both state them.
+MAX_TEXT_CHARS = get_settings().max_text_chars
+MAX_BATCH_ITEMS = get_settings().max_batch_items
 
 Namespace = Annotated[str, Field(pattern=NAME_PATTERN, description="1-128 chars of [A-Za-z0-9_.:@-]")]
 SessionId = Annotated[str, Field(pattern=NAME_PATTERN)]
