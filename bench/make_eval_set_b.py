@@ -231,7 +231,7 @@ def build(rng: random.Random, index: int) -> dict[str, Any]:
     return {
         "id": cid,
         "namespace": cid,
-        "today": (start + timedelta(days=days[-1] + 1)).date().isoformat(),
+        "today": (start + timedelta(days=days[-1] + 1)).isoformat(),
         "sessions": out_sessions,
         "questions": questions,
     }
