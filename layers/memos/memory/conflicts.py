@@ -10,7 +10,7 @@ Which memories get a key (``memory_fact_key``, the one hook ingest calls):
 - episodic turns (the default kind): a user's turn of at most ``MAX_TURN_SENTENCES`` sentences
   where one sentence states a single-valued fact about the speaker — where they live, where or as
   what they work, their age, or "my <attribute> is ..." for an attribute in ``SINGLE_VALUED``
-  (a favourite, a plan's date). Discourse openers ("Actually", "Oh, and") and closers ("now",
+  or a favourite, or a plan in ``PLANS`` whose value names a date ("My flight is on May 3"). Discourse openers ("Actually", "Oh, and") and closers ("now",
   "these days") are ignored. Assistant and tool turns never state the user's facts.
 The subject is the speaker (``metadata.speaker``) when there is one, so in a group chat one
 person's move never supersedes another's.
@@ -87,25 +87,35 @@ SINGLE_VALUED = frozenset(
         "home town",
         "city",
         "phone number",
-        "phone",
         "email",
         "email address",
         "birthday",
         "age",
         "salary",
         "budget",
+        "diet",
+    }
+)
+# Plans hold one date at a time: a key only when the value names when ("My flight is on May 3"),
+# not for "My flight is delayed" or "My trip was amazing".
+PLANS = frozenset(
+    {
         "deadline",
         "flight",
         "appointment",
         "dentist appointment",
         "doctor appointment",
         "wedding",
-        "wedding date",
         "trip",
         "move",
-        "start date",
-        "diet",
     }
+    | {"start date", "wedding date", "interview", "exam", "surgery", "party"}
+)
+_WHEN = re.compile(
+    r"\d|\b(?:today|tomorrow|tonight|next|this|on|in (?:early |late )?(?:january|february|march|april|may|june|"
+    r"july|august|september|october|november|december)|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|january|february|march|april|may|june|july|august|september|october|november|december)\b",
+    re.I,
 )
 MAX_TURN_SENTENCES = 2
 _OPENER = re.compile(
@@ -123,7 +133,7 @@ def fact_key(text: str) -> str | None:
     return f"{found[0]}|{found[1]}" if found else None
 
 
-def _match(sentence: str) -> tuple[str, str] | None:
+def _match(sentence: str) -> tuple[str, str, str] | None:
     for pattern, subject, attribute in _PATTERNS:
         m = pattern.match(sentence)
         if not m:
@@ -133,7 +143,7 @@ def _match(sentence: str) -> tuple[str, str] | None:
         attr = (attribute or groups.get("attr") or "").lower().strip()
         attr = _FAVORITE.sub("favorite ", attr)
         if subj and attr and groups.get("val"):
-            return subj, attr
+            return subj, attr, str(groups["val"])
     return None
 
 
@@ -146,8 +156,11 @@ def turn_fact_key(text: str) -> str | None:
     for sentence in sentences:
         core = _CLOSER.sub("", _OPENER.sub("", sentence.rstrip(".!。！").strip())).strip()
         found = _match(core)
-        if found and found[0] == "user" and (found[1] in SINGLE_VALUED or found[1].startswith("favorite ")):
-            keys.add(found[1])
+        if found is None or found[0] != "user":
+            continue
+        _, attr, value = found
+        if attr in SINGLE_VALUED or attr.startswith("favorite ") or (attr in PLANS and _WHEN.search(value)):
+            keys.add(attr)
     return f"user|{keys.pop()}" if len(keys) == 1 else None
 
 
