@@ -294,6 +294,9 @@ def _aggregate(outcomes: list[QuestionOutcome], ks: Sequence[int]) -> dict[str, 
     out["questions"] = len(outcomes)
     out["questions_with_evidence"] = sum(1 for o in outcomes if o.question.evidence)
     out["errors"] = sum(1 for o in outcomes if o.error)
+    # Unanswerable questions (no evidence): the share answered with no results at all.
+    negatives = [o for o in outcomes if not o.question.evidence and not o.error]
+    out["abstained"] = sum(1 for o in negatives if not o.ranked) / len(negatives) if negatives else None
     return out
 
 
@@ -329,6 +332,7 @@ def format_table(results: dict[str, Any]) -> str:
         "MRR",
         "TokSave%",
         "Pollut%",
+        "Abst%",
     ]
     rows: list[list[str]] = []
     for name, res in results["systems"].items():
@@ -343,6 +347,7 @@ def format_table(results: dict[str, Any]) -> str:
                     "-" if agg["mrr"] is None else f"{agg['mrr']:.3f}",
                     _fmt(agg["token_savings"]),
                     _fmt(agg["pollution_rate"]),
+                    _fmt(agg.get("abstained")),
                 ]
             )
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]

@@ -1,6 +1,6 @@
 import pytest
 
-from memos.memory.conflicts import fact_key
+from memos.memory.conflicts import fact_key, memory_fact_key
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,39 @@ def test_different_subjects_or_attributes_do_not_conflict(a, b):
 @pytest.mark.parametrize("text", ["I like jazz", "We went hiking", "ok thanks", "Is my flight on time?"])
 def test_statements_that_are_not_single_valued_get_no_key(text):
     assert fact_key(text) is None
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ("I live in Paris", "Actually I live in Berlin now"),
+        ("I work as a nurse.", "I work as a paramedic now, I switched careers."),
+        ("My favorite food is ramen.", "Oh, my favourite food is pho these days."),
+        ("My flight is on May 3.", "My flight is on May 5 now."),
+        ("I am 31 years old", "I'm 32 years old"),
+    ],
+)
+def test_a_users_turn_stating_a_single_valued_fact_gets_the_same_key_as_its_new_value(earlier, later):
+    a = memory_fact_key(earlier, "episodic", "user", {})
+    assert a is not None and a == memory_fact_key(later, "episodic", "user", {})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My phone is dying, brb.",  # "phone" is not a single-valued attribute
+        "My flight is delayed.",  # a plan without a date
+        "My sister is visiting next week.",
+        "We finally moved into our new apartment!",
+        "I live in Paris. I love the food. The metro is great.",  # a long turn is not one fact
+    ],
+)
+def test_chatter_in_turns_gets_no_key(text):
+    assert memory_fact_key(text, "episodic", "user", {}) is None
+
+
+def test_turn_keys_belong_to_the_speaker_and_never_to_the_assistant():
+    ana = memory_fact_key("I live in Lisbon", "episodic", "user", {"speaker": "Ana"})
+    bruno = memory_fact_key("I live in Porto", "episodic", "user", {"speaker": "Bruno"})
+    assert ana == "ana|home city" and bruno == "bruno|home city"
+    assert memory_fact_key("I live in Lisbon", "episodic", "assistant", {}) is None

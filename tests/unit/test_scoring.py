@@ -41,31 +41,59 @@ def req(query: str = "zebra", **kw: object) -> QueryRequest:
     return QueryRequest.model_validate({"namespace": "ns", "query": query, **kw})
 
 
-def test_score_is_the_weighted_mean_of_the_components_and_orders_the_ranking():
+def test_score_is_relevance_times_the_prior_and_orders_the_ranking():
     a = cand(vsim=0.9, importance=0.0)
     b = cand(vsim=0.5, importance=1.0)
     c = cand(vsim=0.1, importance=0.5)
     cands = [a, b, c]
     score_candidates(cands, req(), only(vector=1.0, importance=1.0), NO_STATS, None, {})
-    # vector is min-max scaled over the candidates: a = 1, b = 0.5, c = 0
-    assert [x.components["vector"] for x in cands] == [1.0, 0.5, 0.0]
-    assert [x.score for x in cands] == [0.5, 0.75, 0.25]
+    # vector is on a fixed scale (here the raw cosine, clipped): not rescaled over the candidates
+    assert [x.components["vector"] for x in cands] == [0.9, 0.5, 0.1]
+    # R = vector (the only relevance weight); prior share p = 1/2: score = R * (1/2 + importance/2)
+    assert [x.score for x in cands] == [0.45, 0.5, 0.075]
     assert [x.id for x in sorted(cands, key=lambda x: -x.score)] == [b.id, a.id, c.id]
 
 
+def test_a_memory_nothing_in_the_question_points_at_scores_zero_whatever_its_importance():
+    unrelated = cand(vsim=0.0, importance=1.0)
+    score_candidates([unrelated], req(), Policy(), NO_STATS, None, {})
+    assert unrelated.score == 0.0
+
+
+def test_scores_do_not_depend_on_the_other_candidates():
+    alone, crowd = cand(vsim=0.4), [cand(vsim=0.9), cand(vsim=0.1)]
+    score_candidates([alone], req(), Policy(), NO_STATS, None, {})
+    first = alone.score
+    score_candidates([alone, *crowd], req(), Policy(), NO_STATS, None, {})
+    assert alone.score == first
+
+
+def test_the_vector_scale_maps_cosines_through_the_embedders_calibration():
+    hit = cand(vsim=0.7)
+    score_candidates([hit], req(), only(vector=1.0), NO_STATS, None, {}, vector_scale=lambda cos: cos / 2)
+    assert hit.components["vector"] == 0.35
+
+
 def test_weights_change_the_winner():
-    near, important = cand(vsim=0.9, importance=0.1), cand(vsim=0.3, importance=0.9)
+    near, important = cand(vsim=0.6, importance=0.1), cand(vsim=0.4, importance=0.9)
     score_candidates([near, important], req(), only(vector=3.0, importance=1.0), NO_STATS, None, {})
     assert near.score > important.score
     score_candidates([near, important], req(), only(vector=1.0, importance=3.0), NO_STATS, None, {})
     assert important.score > near.score
 
 
-def test_lexical_is_bm25_relative_to_the_best_candidate():
-    hit, miss = cand("the zebra crossed"), cand("a horse crossed")
-    score_candidates([hit, miss], req("zebra"), only(lexical=1.0), NO_STATS, None, {})
-    assert (hit.components["lexical"], miss.components["lexical"]) == (1.0, 0.0)
-    assert (hit.score, miss.score) == (1.0, 0.0)
+def test_lexical_is_the_share_of_the_querys_idf_mass_the_memory_contains():
+    stats = Stats(docs=100, avgdl=5.0, df={"zebra": 1, "cross": 50})
+    both, rare, common, none = (
+        cand("the zebra crossed"),
+        cand("a zebra"),
+        cand("a horse crossed"),
+        cand("a horse"),
+    )
+    score_candidates([both, rare, common, none], req("zebra crossing"), only(lexical=1.0), stats, None, {})
+    assert both.components["lexical"] == 1.0 and none.components["lexical"] == 0.0
+    assert rare.components["lexical"] > 0.7 > 0.3 > common.components["lexical"] > 0.0
+    assert both.score == 1.0
 
 
 def test_recency_halves_per_half_life_behind_the_newest_candidate():
@@ -85,11 +113,10 @@ def test_session_component_applies_only_when_the_query_names_a_session():
     mine, other = cand(session_id="s1"), cand(session_id="s2")
     score_candidates([mine, other], req(), only(session=1.0, importance=1.0), NO_STATS, None, {})
     assert "session" not in mine.components and mine.score == 0.0
-    score_candidates(
-        [mine, other], req(session_id="s1"), only(session=1.0, importance=1.0), NO_STATS, None, {}
-    )
+    score_candidates([mine, other], req(session_id="s1"), only(vector=1.0, session=1.0), NO_STATS, None, {})
     assert (mine.components["session"], other.components["session"]) == (1.0, 0.0)
-    assert (mine.score, other.score) == (0.5, 0.0)
+    # equally relevant (vector 0.5); the prior (session) halves the other session's score
+    assert (mine.score, other.score) == (0.5, 0.25)
 
 
 def test_temporal_is_one_inside_the_named_range_and_decays_by_its_width_outside():
@@ -103,21 +130,15 @@ def test_temporal_is_one_inside_the_named_range_and_decays_by_its_width_outside(
     assert "temporal" not in inside.components
 
 
-def test_a_single_candidate_is_the_best_by_vector():
-    alone = cand(vsim=0.2)
-    score_candidates([alone], req(), only(vector=1.0), NO_STATS, None, {})
-    assert alone.score == 1.0
-
-
 def test_cut_keeps_top_k_above_min_score_and_says_why_the_rest_are_out():
     ranked = [cand(), cand(), cand(), cand()]
     for c, s in zip(ranked, [0.9, 0.6, 0.4, 0.01], strict=True):
         c.score = s
     kept, filtered = cut(ranked, min_score=0.05, top_k=2)
     assert [c.id for c in kept] == [ranked[0].id, ranked[1].id]
-    assert [(f.memory_id, f.reason) for f in filtered] == [
-        (ranked[2].id, "not_in_top_k"),
-        (ranked[3].id, "below_threshold"),
+    assert [(f.memory_id, f.reason, f.score) for f in filtered] == [
+        (ranked[2].id, "not_in_top_k", 0.4),
+        (ranked[3].id, "below_threshold", 0.01),
     ]
 
 

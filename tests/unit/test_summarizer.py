@@ -12,13 +12,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from memos.governance.summarizer import (
-    RENDER_LIMITS,
     BedrockSummarizer,
     RuleSummarizer,
     Turn,
     classify,
     get_summarizer,
-    render,
 )
 from memos.kernel.tokens import count_tokens
 
@@ -117,16 +115,50 @@ def test_tokens_before_count_the_previous_summary_and_the_new_turns():
     assert second.tokens_after == count_tokens(second.summary_text)
 
 
-def test_rendering_caps_sections_but_the_structure_keeps_every_item():
-    n = RENDER_LIMITS["facts"] + 5
+def test_rendering_keeps_every_current_fact_without_a_count_cut():
+    n = 20
     turns = [turn(f"My locker number {i} is on floor {i + 100}.") for i in range(n)]
     result = RuleSummarizer().summarize(None, turns)
     assert len(result.summary["facts"]) == n
-    assert result.summary["omitted_from_text"]["facts"] == 5
-    assert "(+5 earlier, kept in the stored summary)" in result.summary_text
-    assert f"My locker number {n - 1} is on floor" in result.summary_text
-    assert "My locker number 0 is" not in result.summary_text
-    assert render(result.summary) == result.summary_text
+    assert all(f"My locker number {i} is on floor {i + 100}." in result.summary_text for i in range(n))
+    assert result.summary["omitted_from_text"] == {}
+
+
+def test_people_and_early_facts_survive_many_folds_of_filler_and_new_facts():
+    summary = None
+    first = [
+        turn("My name is Dana Whitlock."),
+        turn("My daughter Mia is 7 years old."),
+        turn("My colleague Ravi runs QA."),
+    ]
+    result = RuleSummarizer().summarize(summary, first)
+    for i in range(12):
+        batch = [turn(f"I bought {i + 2} new plants on Monday.")] + [turn("ok thanks")] * 5
+        result = RuleSummarizer().summarize(result.summary, batch)
+    for needle in ("Dana Whitlock", "Mia is 7 years old", "Ravi"):
+        assert needle in result.summary_text
+
+
+def test_a_summary_never_has_more_tokens_than_what_it_replaces():
+    result = RuleSummarizer().summarize(None, [turn("I prefer aisle seats.")])
+    assert result.tokens_after <= result.tokens_before
+    assert "I prefer aisle seats." in result.summary_text
+    for text in ("We decided to use Redis.", "I am allergic to peanuts.", "ok"):
+        result = RuleSummarizer().summarize(result.summary, [turn(text)])
+        assert result.tokens_after <= result.tokens_before
+
+
+def test_a_newer_value_of_a_single_valued_fact_replaces_the_older_in_the_text():
+    first = RuleSummarizer().summarize(None, [turn("I live in Paris.")])
+    second = RuleSummarizer().summarize(first.summary, [turn("Actually I live in Berlin now.")])
+    assert "Berlin" in second.summary_text and "Paris" not in second.summary_text
+    paris = next(i for i in second.summary["facts"] if "Paris" in i["text"])
+    assert paris["replaced_by"] == "Actually I live in Berlin now."
+
+
+def test_a_bare_number_in_chatter_is_not_a_fact():
+    result = RuleSummarizer().summarize(None, [turn("lol 10 out of 10 would watch again")])
+    assert result.summary["facts"] == []
 
 
 def test_long_sentences_are_clipped():

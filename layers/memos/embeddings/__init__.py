@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from memos.embeddings.calibration import HASHING_SCALE
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
 from memos.kernel.text import STOPWORDS, stem, words
@@ -27,6 +28,8 @@ from memos.kernel.text import STOPWORDS, stem, words
 
 class Embedder(Protocol):
     dim: int
+    # optional: ``cosine_scale`` (memos.embeddings.calibration.CosineScale), the fixed map from
+    # this embedder's cosine to the vector component; without it the documented default applies
 
     def embed(self, texts: list[str]) -> np.ndarray:  # shape (len(texts), dim), rows L2-normalised
         ...
@@ -37,6 +40,7 @@ class HashingEmbedder:
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
+        self.cosine_scale = HASHING_SCALE
 
     def _features(self, text: str) -> dict[int, float]:
         feats: dict[int, float] = {}

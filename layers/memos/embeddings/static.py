@@ -9,7 +9,8 @@ land close here.
 
 Cosine scale: the token vectors keep their common (uncentred) part, which ranks best, so unrelated
 texts still score about 0.8 and near-duplicate thresholds made for ``HashingEmbedder`` (0.95) are too
-low for these vectors; rank order is what carries the meaning.
+low for these vectors. Retrieval removes that common direction with a fixed scale measured once
+(``memos.embeddings.calibration``, ``data/static_minilm_scale.json``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from memos.embeddings.calibration import static_scale
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "static_minilm.npz"
 MAX_WORD_CHARS = 100  # as BERT's WordPiece: a longer "word" is unknown
@@ -153,6 +156,7 @@ class StaticEmbedder:
         if self.dim < 1:
             raise ValueError("dim must be positive")
         self._vectors = table.vectors[:, : self.dim]
+        self.cosine_scale = static_scale()  # measured once: bench/calibrate_vector.py
 
     def embed(self, texts: list[str]) -> np.ndarray:
         width = min(self.dim, self.native_dim)

@@ -93,7 +93,16 @@ def condense(job: dict[str, Any], *, summarizer: Summarizer | None = None) -> st
         # Only live turns are summarized; duplicates, superseded, expired or deleted rows in the
         # range are skipped, yet the range itself stays contiguous by turn number.
         rows = condensations.active_turns(conn, msg.namespace, msg.session_id, start, through)
-        turns = [Turn(r["role"], r["text"], r["occurred_at"], r["id"]) for r in rows]
+        turns = [
+            Turn(
+                r["role"],
+                r["text"],
+                r["occurred_at"],
+                r["id"],
+                speaker=(r.get("metadata") or {}).get("speaker"),
+            )
+            for r in rows
+        ]
         result = summarizer.summarize(previous, turns)
 
         condensation_id = uuid.uuid4()

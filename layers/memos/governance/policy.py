@@ -13,17 +13,17 @@ DecayKind = Literal["episodic", "semantic", "procedural"]
 
 
 class RetrievalWeights(BaseModel):
-    """score = Σ weight * component (each component in [0, 1]); see docs/RETRIEVAL.md."""
+    """Weights of the score's components (each in [0, 1]); formula in docs/RETRIEVAL.md."""
 
     model_config = ConfigDict(extra="forbid")
 
     vector: float = Field(0.50, ge=0, le=5)
-    lexical: float = Field(0.30, ge=0, le=5)
+    lexical: float = Field(0.50, ge=0, le=5)
     recency: float = Field(0.05, ge=0, le=5)
     importance: float = Field(0.10, ge=0, le=5)
     entity: float = Field(0.05, ge=0, le=5)
     session: float = Field(0.05, ge=0, le=5, description="applies when the query names a session")
-    temporal: float = Field(0.30, ge=0, le=5, description="applies when the query names a time")
+    temporal: float = Field(1.0, ge=0, le=5, description="applies when the query names a time")
 
 
 class KindTTL(BaseModel):
@@ -55,7 +55,12 @@ class Policy(BaseModel):
     ttl_days: KindTTL = Field(default_factory=KindTTL)
     pii_redaction: bool = False
     default_token_budget: int = Field(1500, ge=50, le=32_000)
-    min_score: float = Field(0.05, ge=0, le=1, description="results scoring below this are filtered")
+    min_score: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="results scoring below this (absolute, see docs/RETRIEVAL.md) are filtered",
+    )
     weights: RetrievalWeights = Field(default_factory=RetrievalWeights)
 
 

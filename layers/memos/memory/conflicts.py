@@ -1,19 +1,31 @@
-"""Conflict keys for semantic facts: (subject, attribute) pairs that hold one value at a time.
+"""Conflict keys: (subject, attribute) pairs that hold one value at a time.
 
 "My phone number is 555-0100" and later "My phone number is 555-0199" share the key
-``user|phone number``: the newer fact supersedes the older (which stays in history). Statements
-that are not single-valued ("I like jazz") get no key and never conflict.
+``user|phone number``: the newer fact supersedes the older (which stays in history, valid from
+its ``occurred_at`` until the newer one's). Statements that are not single-valued ("I like jazz")
+get no key and never conflict.
+
+Which memories get a key (``memory_fact_key``, the one hook ingest calls):
+- semantic facts: any statement of the patterns below;
+- episodic turns (the default kind): a user's turn of at most ``MAX_TURN_SENTENCES`` sentences
+  where one sentence states a single-valued fact about the speaker — where they live, where or as
+  what they work, their age, or "my <attribute> is ..." for an attribute in ``SINGLE_VALUED``
+  or a favourite, or a plan in ``PLANS`` whose value names a date ("My flight is on May 3"). Discourse openers ("Actually", "Oh, and") and closers ("now",
+  "these days") are ignored. Assistant and tool turns never state the user's facts.
+The subject is the speaker (``metadata.speaker``) when there is one, so in a group chat one
+person's move never supersedes another's.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     # (pattern, subject override, attribute override)
     (
         re.compile(
-            r"^(?:my|our) (?P<attr>[a-z][a-z ]{1,40}?) (?:is|are|was|has become|changed to) (?P<val>.+)$",
+            r"^(?:my|our) (?P<attr>[a-z][a-z ]{1,40}?) (?:is|are|was|has become|changed to|is now|moved to) (?P<val>.+)$",
             re.I,
         ),
         "user",
@@ -26,10 +38,24 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
         None,
         None,
     ),
-    (re.compile(r"^i (?:now )?(?:live|am living|reside) in (?P<val>.+)$", re.I), "user", "home city"),
-    (re.compile(r"^i (?:have )?moved to (?P<val>.+)$", re.I), "user", "home city"),
-    (re.compile(r"^i (?:now )?work (?:at|for) (?P<val>.+)$", re.I), "user", "employer"),
-    (re.compile(r"^i am (?P<val>\d{1,3}) years old", re.I), "user", "age"),
+    (
+        re.compile(r"^i(?:'m| am)? (?:now )?(?:live|living|reside|based) in (?P<val>.+)$", re.I),
+        "user",
+        "home city",
+    ),
+    (
+        re.compile(r"^i (?:have |just |finally )?(?:moved|relocated) to (?P<val>.+)$", re.I),
+        "user",
+        "home city",
+    ),
+    (
+        re.compile(r"^i (?:now )?(?:work|am working|started working) (?:at|for) (?P<val>.+)$", re.I),
+        "user",
+        "employer",
+    ),
+    (re.compile(r"^i(?:'m| am) (?:now )?working (?:at|for) (?P<val>.+)$", re.I), "user", "employer"),
+    (re.compile(r"^i (?:now )?work as (?:an? )?(?P<val>.+)$", re.I), "user", "job"),
+    (re.compile(r"^i(?:'m| am) (?P<val>\d{1,3}) years old", re.I), "user", "age"),
     (
         re.compile(r"^(?P<subj>[A-Z][\w-]+) (?:now )?(?:lives|moved) (?:in|to) (?P<val>.+)$"),
         None,
@@ -41,11 +67,73 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     (re.compile(r"^我的(?P<attr>.{1,10}?)是(?P<val>.+)$"), "user", None),
 ]
 _FAVORITE = re.compile(r"^favou?rite ")
+# "my X is ..." in a turn is a single-valued fact only for these (and any favourite): "my sister is
+# visiting" must not replace "my sister is a nurse".
+SINGLE_VALUED = frozenset(
+    {
+        "name",
+        "job",
+        "job title",
+        "title",
+        "role",
+        "employer",
+        "company",
+        "manager",
+        "boss",
+        "address",
+        "home address",
+        "home city",
+        "hometown",
+        "home town",
+        "city",
+        "phone number",
+        "email",
+        "email address",
+        "birthday",
+        "age",
+        "salary",
+        "budget",
+        "diet",
+    }
+)
+# Plans hold one date at a time: a key only when the value names when ("My flight is on May 3"),
+# not for "My flight is delayed" or "My trip was amazing".
+PLANS = frozenset(
+    {
+        "deadline",
+        "flight",
+        "appointment",
+        "dentist appointment",
+        "doctor appointment",
+        "wedding",
+        "trip",
+        "move",
+    }
+    | {"start date", "wedding date", "interview", "exam", "surgery", "party"}
+)
+_WHEN = re.compile(
+    r"\d|\b(?:today|tomorrow|tonight|next|this|on|in (?:early |late )?(?:january|february|march|april|may|june|"
+    r"july|august|september|october|november|december)|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|january|february|march|april|may|june|july|august|september|october|november|december)\b",
+    re.I,
+)
+MAX_TURN_SENTENCES = 2
+_OPENER = re.compile(
+    r"^(?:(?:actually|so|well|oh|ok|okay|anyway|also|and|btw|by the way|guess what|update|news|fyi|"
+    r"just so you know|quick update|correction)[,:!-]?\s+)+",
+    re.I,
+)
+_CLOSER = re.compile(r"[,]?\s+(?:now|these days|nowadays|at the moment|currently|instead)$", re.I)
+_SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 
 
 def fact_key(text: str) -> str | None:
-    """``subject|attribute`` for a single-valued statement, else None."""
-    sentence = text.strip().rstrip(".!。！").strip()
+    """``subject|attribute`` for a single-valued statement, else None (subject ``user`` for "I")."""
+    found = _match(text.strip().rstrip(".!。！").strip())
+    return f"{found[0]}|{found[1]}" if found else None
+
+
+def _match(sentence: str) -> tuple[str, str, str] | None:
     for pattern, subject, attribute in _PATTERNS:
         m = pattern.match(sentence)
         if not m:
@@ -55,5 +143,36 @@ def fact_key(text: str) -> str | None:
         attr = (attribute or groups.get("attr") or "").lower().strip()
         attr = _FAVORITE.sub("favorite ", attr)
         if subj and attr and groups.get("val"):
-            return f"{subj}|{attr}"
+            return subj, attr, str(groups["val"])
     return None
+
+
+def turn_fact_key(text: str) -> str | None:
+    """The key of the one single-valued fact a short conversational turn states about its speaker."""
+    sentences = [s for s in (x.strip() for x in _SENTENCES.split(text.strip())) if s]
+    if not sentences or len(sentences) > MAX_TURN_SENTENCES:
+        return None
+    keys = set()
+    for sentence in sentences:
+        core = _CLOSER.sub("", _OPENER.sub("", sentence.rstrip(".!。！").strip())).strip()
+        found = _match(core)
+        if found is None or found[0] != "user":
+            continue
+        _, attr, value = found
+        if attr in SINGLE_VALUED or attr.startswith("favorite ") or (attr in PLANS and _WHEN.search(value)):
+            keys.add(attr)
+    return f"user|{keys.pop()}" if len(keys) == 1 else None
+
+
+def memory_fact_key(text: str, kind: str, role: str, metadata: dict[str, Any] | None) -> str | None:
+    """The conflict key ingest stores for a memory (None: it conflicts with nothing)."""
+    if kind == "semantic":
+        key = fact_key(text)
+    elif kind == "episodic" and role == "user":
+        key = turn_fact_key(text)
+    else:
+        return None
+    speaker = (metadata or {}).get("speaker")
+    if key and key.startswith("user|") and isinstance(speaker, str) and speaker.strip():
+        key = f"{speaker.strip().lower()}|{key[5:]}"
+    return key

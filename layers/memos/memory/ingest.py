@@ -5,7 +5,8 @@ Outcomes per item, in item order:
 - ``created``: a new live memory.
 - ``duplicate``: an exact duplicate is not stored again (``memory_id`` is the original's); a near
   duplicate is stored with status ``duplicate`` and linked (``memory_id`` is the new row's).
-- ``superseded``: a new semantic fact replaced an older one with the same subject and attribute
+- ``superseded``: a new fact (a semantic memory, or a user's turn stating a single-valued fact;
+  rules in ``memos.memory.conflicts``) replaced an older one with the same subject and attribute
   (``supersedes``); the older stays in history with status ``superseded``.
 """
 
@@ -28,7 +29,7 @@ from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
 from memos.kernel.text import content_hash, content_terms
 from memos.kernel.tokens import count_tokens
-from memos.memory.conflicts import fact_key
+from memos.memory.conflicts import memory_fact_key
 from memos.memory.importance import initial_importance
 from memos.models import IngestedMemory, IngestItem, IngestResponse
 from memos.retrieval.lexical import indexed_text, record_terms
@@ -152,7 +153,7 @@ def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetim
             tokens=count_tokens(p.text),
             embedding=vec,
             expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
-            fact_key=fact_key(p.text) if p.item.kind == "semantic" else None,
+            fact_key=memory_fact_key(p.text, p.item.kind, p.item.role, p.item.metadata),
         )
     for p in fresh:
         if p.same_as is not None and p.same_as.memory is not None:

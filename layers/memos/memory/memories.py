@@ -134,11 +134,24 @@ class MemoryVersion(BaseModel):
     change: str
 
 
+class FactVersion(BaseModel):
+    """One value of a fact over time (bi-temporal): true from ``valid_from`` (when it was said)
+    until ``valid_to`` (when the next value was said; null while current), recorded at ``recorded_at``."""
+
+    memory_id: UUID
+    text: str
+    status: str
+    valid_from: datetime
+    valid_to: datetime | None
+    recorded_at: datetime
+
+
 class MemoryHistory(BaseModel):
     memory: MemoryOut
     versions: list[MemoryVersion]
     duplicates: list[UUID]
     supersedes: list[UUID]
+    fact_history: list[FactVersion] = []  # every value of this memory's fact, oldest first
 
 
 def history(who: Identity, memory_id: UUID) -> MemoryHistory:
@@ -149,10 +162,13 @@ def history(who: Identity, memory_id: UUID) -> MemoryHistory:
             raise NotFound("no such memory")
         versions = store.versions(conn, memory_id)
         links = store.linked(conn, memory_id)
+        replaced = row["superseded_by"] or any(r["superseded_by"] == memory_id for r in links)
+        chain = store.fact_chain(conn, memory_id) if replaced else []
         conn.rollback()
     return MemoryHistory(
         memory=to_out(row),
         versions=[MemoryVersion.model_validate(v) for v in versions],
         duplicates=[r["id"] for r in links if r["duplicate_of"] == memory_id],
         supersedes=[r["id"] for r in links if r["superseded_by"] == memory_id],
+        fact_history=[FactVersion.model_validate(r) for r in chain],
     )

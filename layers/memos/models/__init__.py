@@ -162,6 +162,16 @@ class QueryRequest(_SessionScope):
     token_budget: int | None = Field(None, ge=50, le=32_000)
     filters: QueryFilters | None = None
     include_filtered: bool = False
+    as_of: AwareDatetime | None = Field(
+        None,
+        description="answer as of this time: memories that occurred by then, and the facts that were"
+        " current then (a fact superseded later counts; one superseded by then does not)",
+    )
+    history: bool | None = Field(
+        None,
+        description="also retrieve facts that newer ones replaced; default: when the question asks"
+        ' about the past ("used to", "before", "have I lived", "previous")',
+    )
 
 
 class MemoryOut(BaseModel):
@@ -196,6 +206,7 @@ class QueryResult(BaseModel):
 class FilteredCandidate(BaseModel):
     memory_id: UUID
     reason: str
+    score: float | None = None  # the absolute score it had (retrieval/scoring.py), when it was ranked
 
 
 class ContextPack(BaseModel):
@@ -272,6 +283,7 @@ class AnswerRequest(_SessionScope):
     top_k: int = Field(8, ge=1, le=100)
     token_budget: int | None = Field(None, ge=50, le=32_000)
     filters: QueryFilters | None = None
+    as_of: AwareDatetime | None = Field(None, description="as in a query: what was current then")
 
     def as_query(self) -> QueryRequest:
         return QueryRequest(
@@ -282,6 +294,7 @@ class AnswerRequest(_SessionScope):
             top_k=self.top_k,
             token_budget=self.token_budget,
             filters=self.filters,
+            as_of=self.as_of,
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,13 +16,33 @@ from memos.kernel.errors import DependencyUnavailable
 from memos.kernel.text import content_terms
 from memos.models import AnswerRequest, AnswerResponse, QueryResponse
 from memos.retrieval import search
+from memos.retrieval.timeexpr import parse_time_range
 
 NO_MEMORY = "I don't have a memory about that."
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 MAX_SENTENCES = 2
+MIN_OVERLAP = 0.3  # share of the question's content words a sentence must contain ...
+MIN_SCORE = 0.3  # ... unless its memory's absolute retrieval score is at least this and it has
+# the kind of value the question asks for (a place for "where", a date for "when", ...)
 
-
-MIN_OVERLAP = 0.3
+# What a wh-question asks for, and how a sentence shows it has one.
+_DATE = re.compile(
+    r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[A-Z][a-z]+|[A-Z][a-z]+\s+\d{1,2}(?:st|nd|rd|th)?"
+    r"|yesterday|today|tomorrow|tonight|last\s+\w+|next\s+\w+|on\s+(?:monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday)|(?:19|20)\d{2})\b",
+    re.I,
+)
+_PLACE = re.compile(r"\b(?:in|at|to|from|near|into|visited|visit)\s+(?:the\s+)?[A-Z][\w-]+")
+_PERSON = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\b")
+_NUMBER = re.compile(
+    r"\b(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen)\b", re.I
+)
+_ASKS = [
+    (re.compile(r"^\s*(?:where|which (?:city|country|place))\b", re.I), "where", _PLACE),
+    (re.compile(r"^\s*(?:when|what (?:date|day|time)|which (?:date|day))\b", re.I), "when", _DATE),
+    (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), "who", _PERSON),
+    (re.compile(r"^\s*how (?:many|much|old|long)\b", re.I), "how-many", _NUMBER),
+]
 
 
 @dataclass
@@ -30,27 +51,60 @@ class _Sentence:
     memory_id: UUID
     score: float
     overlap: float
+    has_value: bool
+    memory_score: float
+    occurred_at: datetime | None
+
+
+def asks_for(question: str) -> tuple[str | None, re.Pattern[str] | None]:
+    """The kind of value a wh-question asks for (``where``/``when``/``who``/``how-many``), if any."""
+    for pattern, kind, value in _ASKS:
+        if pattern.search(question):
+            return kind, value
+    return None, None
+
+
+def _wanted_terms(question: str) -> set[str]:
+    """The question's content words without its time phrase ("yesterday" says when, not what)."""
+    when = parse_time_range(question)
+    text = question.replace(when.text, " ") if when and when.text else question
+    return set(content_terms(text))
 
 
 def _sentences(resp: QueryResponse, question: str) -> list[_Sentence]:
-    wanted = set(content_terms(question))
+    wanted = _wanted_terms(question)
+    _, value = asks_for(question)
     out = []
     for rank, r in enumerate(resp.results):
         for sent in (s.strip() for s in _SENTENCE.split(r.text)):
             if not sent:
                 continue
             terms = set(content_terms(sent))
-            overlap = len(wanted & terms) / (len(wanted) or 1)
-            # Support = how much of the question the sentence covers, weighted by its memory's rank.
-            out.append(_Sentence(sent, r.memory_id, overlap * 0.6 + r.score * 0.4 - rank * 0.01, overlap))
+            overlap = len(wanted & terms) / len(wanted) if wanted else 0.0
+            has_value = bool(value.search(sent)) if value else False
+            # Support: how much of the question the sentence covers, its memory's absolute score,
+            # whether it holds the kind of value asked for, and (a little) its memory's rank.
+            support = overlap * 0.5 + r.score * 0.4 + (0.2 if has_value else 0.0) - rank * 0.01
+            out.append(_Sentence(sent, r.memory_id, support, overlap, has_value, r.score, r.occurred_at))
     return sorted(out, key=lambda s: -s.score)
 
 
+def _supported(s: _Sentence, asks: str | None) -> bool:
+    if s.overlap >= MIN_OVERLAP:
+        return True
+    return s.memory_score >= MIN_SCORE and (asks is None or s.has_value or asks == "when")
+
+
+def _quote(s: _Sentence, asks: str | None) -> str:
+    """The sentence; for a "when" question whose sentence states no date, the date it was said."""
+    if asks == "when" and not _DATE.search(s.text) and s.occurred_at is not None:
+        return f"On {s.occurred_at.strftime('%d %B %Y').lstrip('0')}: {s.text}"
+    return s.text
+
+
 def extractive(req: AnswerRequest, resp: QueryResponse) -> tuple[str, list[UUID]]:
-    ranked = _sentences(resp, req.question)
-    # Scores are relative to the best candidate, so support must also be absolute: the sentence
-    # has to share a real part of the question's content words.
-    ranked = [s for s in ranked if s.overlap >= MIN_OVERLAP]
+    asks, _ = asks_for(req.question)
+    ranked = [s for s in _sentences(resp, req.question) if _supported(s, asks)]
     if not ranked:
         return NO_MEMORY, []
     chosen = [ranked[0]]
@@ -60,7 +114,7 @@ def extractive(req: AnswerRequest, resp: QueryResponse) -> tuple[str, list[UUID]
         if s.score >= ranked[0].score * 0.75 and s.text not in {c.text for c in chosen}:
             chosen.append(s)
     citations = list(dict.fromkeys(s.memory_id for s in chosen))
-    return " ".join(s.text for s in chosen), citations
+    return " ".join(_quote(s, asks) for s in chosen), citations
 
 
 class BedrockAnswerer:

@@ -1,7 +1,8 @@
 """BM25 over a namespace: term statistics kept at ingest, scoring in process over the candidates.
 
-PostgreSQL full-text search finds lexical candidates (recall); this module ranks them with Okapi
-BM25 (k1 = 1.2, b = 0.75) using the namespace's own document frequencies, so a word that every
+PostgreSQL full-text search finds lexical candidates (recall); this module scores them by IDF
+coverage (the share of the query's IDF mass a memory contains; ``coverage``) and keeps Okapi BM25
+(k1 = 1.2, b = 0.75) for comparison, both with the namespace's own document frequencies, so a word that every
 turn of a conversation contains (a speaker's name, a project's name) counts for little and a rare
 word for much. Terms are stemmed content words (``memos.kernel.text.content_terms``).
 """
@@ -59,6 +60,17 @@ def load_stats(conn: psycopg.Connection[Any], namespace: str, query_terms: list[
     avgdl = total_terms / docs if docs else 1.0
     df = terms.document_frequencies(conn, namespace, query_terms)
     return Stats(max(docs, 1), max(avgdl, 1.0), df)
+
+
+def coverage(query_terms: list[str], doc_terms: list[str], stats: Stats) -> float:
+    """Share of the query's information found in the memory: Σ idf of the query terms it contains
+    / Σ idf of all query terms (0..1, the same scale for every query and namespace)."""
+    wanted = set(query_terms)
+    total = sum(stats.idf(t) for t in wanted)
+    if not total or not doc_terms:
+        return 0.0
+    present = set(doc_terms)
+    return sum(stats.idf(t) for t in wanted if t in present) / total
 
 
 def bm25(query_terms: list[str], doc_terms: list[str], stats: Stats) -> float:

@@ -1,21 +1,38 @@
-"""Scoring: each candidate's explained components and its weighted score (pure; no database).
+"""Scoring: each candidate's explained components on fixed scales, and its absolute score (pure).
 
-  score = Σ_c w_c · c / Σ_c w_c      over the components that apply (weights: namespace policy)
+Every component is in [0, 1] and means the same for every query and namespace:
 
-vector      cosine similarity, min-max scaled over the candidates (best = 1, worst = 0): embedders
-            differ in scale (static vectors of unrelated texts still score ~0.8)
-lexical     Okapi BM25 with the namespace's own term statistics, relative to the best candidate's
+vector      the embedder's cosine through its fixed calibration (``memos.embeddings.calibration``):
+            0 at the unrelated pairs' 75th percentile, 1 at the related pairs' 75th percentile
+lexical     IDF coverage: Σ idf of the query's terms the memory contains / Σ idf of all the query's
+            terms (the namespace's statistics): the share of the question's information it holds
+entity      share of the query's known entities (L3) this memory is evidence for
+temporal    1 inside the time range the question names ("in May 2023", "last week"), halving per
+            range width outside it (applies only when the question names a time)
 recency     2^(-(newest event time among candidates - this one's) / recency_half_life)
 importance  the memory's current importance (ingest signals, access, decay)
-entity      share of the query's known entities (L3) this memory is evidence for
 session     1 for the asking session's memories (applies when the query names a session)
-temporal    1 inside the time range the question names ("in May 2023", "last week"), decaying
-            with distance outside it (applies only when the question names a time)
+
+The first four say whether a memory is *about* the question (relevance R), the last three which
+relevant memory to prefer (prior P), each a weighted mean with the namespace policy's weights:
+
+  mean = Σ_rel w_c·c / Σ_rel w_c      R = (1 − FUSE_MAX)·mean + FUSE_MAX·best
+  best = max(vector, lexical) (× temporal when the question names a time)
+  P = Σ_prior w_c·c / Σ_prior w_c     p = Σ_prior w / Σ w           score = R · (1 − p + p·P)
+
+The max term keeps a memory that one signal is sure of from being pulled down by the other (a
+paraphrase shares no words; a code or name shares no meaning the embedder knows).
+
+So a memory nothing in the question points at scores 0 whatever its importance, and a score is
+comparable across queries: ``min_score`` (policy, default 0.1) is the line under which nothing
+is returned.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -42,6 +59,19 @@ class Candidate:
         return self.row["id"]
 
 
+_HISTORY = re.compile(
+    r"\b(?:used to|before|previous(?:ly)?|formerly|earlier|in the past|ever|over the years|history"
+    r"|(?:have|had) (?:i|we|you|he|she|they) (?:\w+ )?(?:lived|had|worked|been|moved|owned|used))\b",
+    re.I,
+)
+
+
+def asks_about_history(query: str) -> bool:
+    """The question is about earlier values too ("Which cities have I lived in?"), not only the
+    current one: replaced facts are candidates then."""
+    return bool(_HISTORY.search(query))
+
+
 def tsquery_text(query: str, stats: lexical.Stats | None = None) -> str:
     """OR of the query's rarest content words (recall first; BM25 ranks afterwards).
 
@@ -56,6 +86,15 @@ def tsquery_text(query: str, stats: lexical.Stats | None = None) -> str:
     return " | ".join(terms)
 
 
+RELEVANCE = ("vector", "lexical", "entity", "temporal")
+PRIOR = ("recency", "importance", "session")
+FUSE_MAX = 0.3  # share of R taken by the best of vector and lexical
+
+
+def _clip(cos: float) -> float:
+    return min(1.0, max(0.0, cos))
+
+
 def score_candidates(
     cands: list[Candidate],
     req: QueryRequest,
@@ -63,31 +102,27 @@ def score_candidates(
     stats: lexical.Stats,
     when: TimeRange | None,
     entity_overlap: dict[UUID, float],
+    vector_scale: Callable[[float], float] = _clip,
 ) -> None:
+    """Set each candidate's components and score; ``vector_scale`` maps a raw cosine to the vector
+    component (the embedder's calibration for this query; raw cosine clipped to [0, 1] if none)."""
     w = policy.weights.model_dump()
     if not req.session_id:
         w.pop("session")
     if when is None:
         w.pop("temporal")
-    total_w = sum(w.values()) or 1.0
+    rel_w = sum(w[k] for k in RELEVANCE if k in w)
+    prior_w = sum(w[k] for k in PRIOR if k in w)
+    share = prior_w / ((rel_w + prior_w) or 1.0)
     qterms = content_terms(req.query)
-    bm = {
-        c.id: lexical.bm25(
-            qterms, content_terms(lexical.indexed_text(c.row["text"], c.row["metadata"])), stats
-        )
-        for c in cands
-    }
-    best_bm = max(bm.values(), default=0.0) or 1.0
-    sims = [float(c.row["vsim"]) for c in cands]
-    low_v, best_v = (min(sims), max(sims)) if sims else (0.0, 1.0)
-    span_v = best_v - low_v if best_v > low_v else 1.0
     newest = max((c.row["occurred_at"] for c in cands), default=None)
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
     for c in cands:
+        doc_terms = content_terms(lexical.indexed_text(c.row["text"], c.row["metadata"]))
         comp = {
-            "vector": (float(c.row["vsim"]) - low_v) / span_v if len(cands) > 1 else 1.0,
-            "lexical": bm[c.id] / best_bm,
+            "vector": vector_scale(float(c.row["vsim"])),
+            "lexical": lexical.coverage(qterms, doc_terms, stats),
             "recency": math.pow(2.0, -(newest - c.row["occurred_at"]).total_seconds() / half_life_s)
             if newest
             else 0.0,
@@ -99,7 +134,13 @@ def score_candidates(
         if when is not None:
             comp["temporal"] = math.pow(2.0, -when.distance_days(c.row["occurred_at"]) / width)
         c.components = {k: round(v, 4) for k, v in comp.items()}
-        c.score = round(sum(w[k] * v for k, v in comp.items()) / total_w, 4)
+        mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)
+        best = max((comp[k] for k in ("vector", "lexical") if w[k] > 0), default=mean)
+        if "temporal" in w:  # outside the time the question names, no signal is sure
+            best *= comp["temporal"]
+        relevance = (1 - FUSE_MAX) * mean + FUSE_MAX * best
+        prior = sum(w[k] * comp[k] for k in PRIOR if k in w) / prior_w if prior_w else 1.0
+        c.score = round(relevance * (1 - share + share * prior), 4)
 
 
 def cut(
@@ -110,9 +151,9 @@ def cut(
     filtered: list[FilteredCandidate] = []
     for c in ranked:
         if c.score < min_score:
-            filtered.append(FilteredCandidate(memory_id=c.id, reason="below_threshold"))
+            filtered.append(FilteredCandidate(memory_id=c.id, reason="below_threshold", score=c.score))
         elif len(kept) >= top_k:
-            filtered.append(FilteredCandidate(memory_id=c.id, reason="not_in_top_k"))
+            filtered.append(FilteredCandidate(memory_id=c.id, reason="not_in_top_k", score=c.score))
         else:
             kept.append(c)
     return kept, filtered

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from memos.embeddings import get_embedder
+from memos.embeddings.calibration import scale_of
 from memos.governance import entities, policy_store
 from memos.kernel.observability import metrics
 from memos.kernel.text import content_terms
 from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryResult
 from memos.retrieval import context_pack, lexical
-from memos.retrieval.scoring import Candidate, cut, score_candidates, tsquery_text
+from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates, tsquery_text
 from memos.retrieval.timeexpr import parse_time_range
 from memos.store import candidates, context_packs, db
 from memos.store import memories as memory_store
@@ -50,9 +51,12 @@ def kept_out_by_governance(
 def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryResponse:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    if req.history is None and asks_about_history(req.query):
+        req = req.model_copy(update={"history": True})
     policy = policy_store.get_policy(req.namespace)
     budget = req.token_budget or policy.default_token_budget
-    qvec = get_embedder().embed([req.query])[0]
+    embedder = get_embedder()
+    qvec = embedder.embed([req.query])[0]
     timings["embed"] = _ms(t0)
     when = parse_time_range(req.query)
     l1 = l1 or WorkingMemory()
@@ -94,7 +98,7 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
         t = time.perf_counter()
         q_entities = entities.query_entities(conn, req.namespace, req.query)
         overlap = entities.memory_entity_overlap(conn, req.namespace, q_entities, [c.id for c in cands])
-        score_candidates(cands, req, policy, stats, when, overlap)
+        score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
         cands.sort(key=lambda c: (-c.score, str(c.id)))
         timings["rank"] = _ms(t)
 

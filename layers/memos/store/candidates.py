@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
 from memos.store import db
-from memos.store.status import KEPT_OUT, LIVE
+from memos.store.status import KEPT_OUT, LIVE, WITH_HISTORY, current_as_of
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -20,8 +20,13 @@ _SELECT = (
 
 
 def _filters_sql(req: QueryRequest, status: str = LIVE) -> tuple[str, dict[str, Any]]:
-    clauses = ["namespace = %(ns)s", f"({status})"]
     params: dict[str, Any] = {"ns": req.namespace}
+    if req.as_of is not None and status == LIVE:
+        status = current_as_of()
+        params["as_of"] = req.as_of
+    elif req.history and status == LIVE:
+        status = WITH_HISTORY
+    clauses = ["namespace = %(ns)s", f"({status})"]
     if req.scope == "session":
         clauses.append("session_id = %(sid)s")
         params["sid"] = req.session_id

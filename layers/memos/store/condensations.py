@@ -50,7 +50,7 @@ def active_turns(
     """The session's active turns numbered start..through, in turn order (the range stays contiguous
     by number; duplicates, superseded, expired or deleted rows in it are left out)."""
     return conn.execute(
-        "SELECT id, role, text, occurred_at FROM memories WHERE namespace = %s AND session_id = %s"
+        "SELECT id, role, text, occurred_at, metadata FROM memories WHERE namespace = %s AND session_id = %s"
         f" AND turn_no BETWEEN %s AND %s AND {active()} ORDER BY turn_no",
         (namespace, session_id, start, through),
     ).fetchall()

@@ -324,6 +324,22 @@ def versions(conn: psycopg.Connection[Any], memory_id: UUID) -> list[dict[str, A
     ).fetchall()
 
 
+def fact_chain(conn: psycopg.Connection[Any], memory_id: UUID) -> list[dict[str, Any]]:
+    """Every value of the fact this memory holds: the ones it superseded, transitively, and the
+    ones that superseded it, oldest first (valid_to = the replacing memory's occurred_at)."""
+    return conn.execute(
+        "WITH RECURSIVE back(id) AS (SELECT %(id)s::uuid UNION SELECT m.id FROM memories m"
+        " JOIN back b ON m.superseded_by = b.id),"
+        " fwd(id) AS (SELECT %(id)s::uuid UNION SELECT m.superseded_by FROM memories m"
+        " JOIN fwd f ON m.id = f.id WHERE m.superseded_by IS NOT NULL)"
+        " SELECT m.id AS memory_id, m.text, m.status, m.occurred_at AS valid_from,"
+        " n.occurred_at AS valid_to, m.created_at AS recorded_at FROM memories m"
+        " LEFT JOIN memories n ON n.id = m.superseded_by"
+        " WHERE m.id IN (SELECT id FROM back UNION SELECT id FROM fwd) ORDER BY m.occurred_at, m.created_at",
+        {"id": memory_id},
+    ).fetchall()
+
+
 def linked(conn: psycopg.Connection[Any], memory_id: UUID) -> list[dict[str, Any]]:
     """Memories that are duplicates of this one or were superseded by it."""
     return conn.execute(

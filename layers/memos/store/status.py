@@ -49,3 +49,17 @@ KEPT_OUT = (
     f"(status IN ('{MemoryStatus.DUPLICATE}', '{MemoryStatus.SUPERSEDED}', '{MemoryStatus.EXPIRED}')"
     f" OR (status = '{MemoryStatus.ACTIVE}' AND expires_at <= now()))"
 )
+
+
+WITH_HISTORY = f"(({LIVE}) OR status = '{MemoryStatus.SUPERSEDED}')"  # live memories and replaced facts
+
+
+def current_as_of(param: str = "as_of") -> str:
+    """SQL predicate on ``memories``: what was known and current at ``%(param)s``: live memories and
+    facts superseded only later, that occurred by then (the replacing fact's ``occurred_at`` is the
+    end of the older one's validity)."""
+    return (
+        f"(({LIVE}) OR (status = '{MemoryStatus.SUPERSEDED}' AND NOT EXISTS (SELECT 1 FROM memories nf"
+        f" WHERE nf.id = memories.superseded_by AND nf.occurred_at <= %({param})s)))"
+        f" AND occurred_at <= %({param})s"
+    )

@@ -3,9 +3,13 @@
 A summary is structured: ``facts, decisions, preferences, constraints, pitfalls, open_tasks,
 entities``, each a list of items ``{text, memory_ids, first_at}`` (entities also carry ``type``).
 Folding keeps every item of the previous summary (a near-identical new item merges into it:
-its memory ids join, the earliest ``first_at`` stays). Nothing is dropped to save space: the
-rendered ``summary_text`` shows the newest items of each section and says how many it left out,
-and the structure records those counts in ``omitted_from_text``.
+its memory ids join, the earliest ``first_at`` stays). A fact with the same single-valued key as a
+newer one (``memos.memory.conflicts``: "I live in Paris" → "I live in Berlin") is marked
+``replaced_by`` and stays in the structure, out of the text. The rendered ``summary_text`` shows
+every current item (people, facts, decisions, preferences, constraints, open tasks, pitfalls) and
+never has more tokens than what it replaces (the previous text plus the new turns): when it would,
+it drops section titles, then the lowest-priority sections' oldest items, and counts what it left
+out in ``omitted_from_text``.
 
 The default summarizer is rule-based (English and Chinese cue patterns, no model). An optional
 Bedrock summarizer asks a model to classify the new turns and folds its answer with the same
@@ -23,7 +27,7 @@ from memos.governance.summarizer.summary import (
     CATEGORIES,
     MAX_ITEM_CHARS,
     NEAR_DUPLICATE,
-    RENDER_LIMITS,
+    RENDER_PRIORITY,
     SENTENCE_CATEGORIES,
     SUMMARY_VERSION,
     Summarizer,
@@ -47,7 +51,7 @@ __all__ = [
     "CATEGORIES",
     "MAX_ITEM_CHARS",
     "NEAR_DUPLICATE",
-    "RENDER_LIMITS",
+    "RENDER_PRIORITY",
     "SENTENCE_CATEGORIES",
     "SUMMARY_VERSION",
     "BedrockSummarizer",

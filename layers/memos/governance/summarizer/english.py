@@ -11,7 +11,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:i|we)\s+(?:really\s+|also\s+|do\s+not\s+|don'?t\s+|do\s+|still\s+)?"
             r"(?:prefer|like|love|enjoy|hate|dislike|adore|can'?t stand)\b"
-            r"|\bmy\s+fav(?:ou)?rite\b|\bi'?m\s+(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of\b|\b(?:i'?d|i\s+would)\s+rather\b",
+            r"|\bmy\s+fav(?:ou)?rite\b|\bi'?m\s+(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of\b|\b(?:i'?d|i\s+would)\s+rather\b"
+            r"|\b(?:obsessed|hooked|crazy|passionate|addicted)\s+(?:with|on|about|to)\b|\bcan'?t get enough of\b"
+            r"|\bi\s+could\s+\w+\s+.{1,40}\s+every\b|\b(?:i'?m|i\s+am)\s+(?:really\s+)?into\b"
+            r"|\bis\s+the\s+best\s+[\w ]{1,20}\s+(?:on earth|ever|in the world|there is)\b",
             _I,
         ),
     ),
@@ -54,9 +57,20 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:i am|i'm|i was|my\s+[\w-]+(?:\s+[\w-]+)?\s+(?:is|are|was|were)|i\s+(?:live|lived|work|worked|"
             r"study|studied|grew up|was born|have|own|moved|got)|(?:lives|lived|works|worked|born|located|based)\s+"
-            r"(?:in|at|for|on)|is\s+(?:called|named)|[\w-]+'s\s+(?:birthday|name|address|phone))\b"
-            r"|\d|\b(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-            r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            r"(?:in|at|for|on)|is\s+(?:called|named)|named|[\w-]+'s\s+(?:birthday|name|address|phone))\b"
+            # what happened to the speaker: first person and an event verb, or a number or date said
+            # about themselves (a bare number in chatter is no fact)
+            r"|\b(?:i|we)\s+(?:just\s+|finally\s+|also\s+)?(?:went|took|adopted|bought|joined|started|signed up|"
+            r"competed|finished|ran|visited|booked|met|married|got|won|learned|made|baked|built|picked up|"
+            r"have been|'ve been|been)\b|\b(?:signed up for|took a|competed in|adopted)\b"
+            r"|\b(?:on|by|until|since|before|after|next|last|this|in|early|late)\s+(?:monday|tuesday|wednesday|"
+            r"thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|"
+            r"october|november|december)\b"
+            r"|\b(?:at|on|by|until|from|since|before|after)\s+\d|\d\s*(?:am|pm|years?|months?|weeks?|days?|hours?|"
+            r"minutes?|kg|km|miles?|%|dollars|euros)\b"
+            r"|^(?=.*\b(?:i|i'm|i've|my|we|our)\b).*(?:\d|\b(?:january|february|march|april|may|june|july|"
+            r"august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|"
+            r"sunday)\b)",
             _I,
         ),
     ),

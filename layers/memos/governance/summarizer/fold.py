@@ -1,8 +1,9 @@
 """Folding new items into the previous summary, and rendering it as compact text.
 
 Folding keeps every item of the previous summary (a near-identical new item merges into it: its
-memory ids join, the earliest ``first_at`` stays). The rendered text shows the newest items of
-each section and says how many it left out.
+memory ids join, the earliest ``first_at`` stays); a fact replaced by a newer value of the same
+single-valued key is marked ``replaced_by``. The rendered text shows every current item, within
+the tokens of what the summary replaces (see ``render``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from memos.governance.summarizer.summary import (
     CATEGORIES,
     MAX_ITEM_CHARS,
     NEAR_DUPLICATE,
-    RENDER_LIMITS,
+    RENDER_PRIORITY,
     SUMMARY_VERSION,
     SummaryResult,
     Turn,
 )
 from memos.kernel.text import content_terms, normalize
 from memos.kernel.tokens import count_tokens
+from memos.memory.conflicts import turn_fact_key
 
 _TITLES = {
     "preferences": "Preferences",
@@ -101,13 +103,69 @@ class _Section:
                 item[k] = v
 
 
+# Capitalised sentence openers the entity extractor may take for names.
+_NOT_NAMES = frozenset(
+    [
+        "actually",
+        "also",
+        "anyway",
+        "btw",
+        "guess",
+        "hey",
+        "hi",
+        "hmm",
+        "maybe",
+        "oh",
+        "ok",
+        "okay",
+        "so",
+        "sure",
+        "thanks",
+        "today",
+        "tomorrow",
+        "update",
+        "well",
+        "yesterday",
+        "yes",
+        "no",
+    ]
+)
+
+
 def entity_items(turns: Sequence[Turn]) -> list[tuple[str, str, str, str]]:
     """(name, type, memory_id, first_at) for every confident entity mention in the turns."""
     out = []
     for t in turns:
         mentions, _relations = entities.extract(t.text)  # relation parties are among the mentions
-        out += [(m.name, m.type, str(t.memory_id), iso(t.occurred_at)) for m in mentions if m.confident]
+        out += [
+            (m.name, m.type, str(t.memory_id), iso(t.occurred_at))
+            for m in mentions
+            if m.confident and m.name.lower() not in _NOT_NAMES
+        ]
     return out
+
+
+def _fact_key(text: str) -> str | None:
+    """The single-valued key an item states ("Ana: I live in Lisbon." → ``ana|home city``)."""
+    speaker, sep, rest = text.partition(": ")
+    if sep and 0 < len(speaker) <= 40 and not speaker.startswith("("):
+        key = turn_fact_key(rest)
+        return f"{speaker.lower()}|{key[5:]}" if key else None
+    return turn_fact_key(text)
+
+
+def _mark_replaced(items: list[dict[str, Any]]) -> None:
+    """An older fact whose key a newer one states again is replaced (kept, not rendered)."""
+    newest: dict[str, dict[str, Any]] = {}
+    for item in reversed(items):
+        key = _fact_key(str(item["text"]))
+        if key is None:
+            continue
+        if key in newest:
+            item["replaced_by"] = newest[key]["text"]
+        else:
+            newest[key] = item
+            item.pop("replaced_by", None)
 
 
 def fold(
@@ -124,41 +182,95 @@ def fold(
             sections[category].add(_clip(text), memory_ids, first_at)
     for name, type_, memory_id, first_at in new_entities:
         sections["entities"].add(name, [memory_id], first_at, type=type_)
+    _mark_replaced(sections["facts"].items)
     summary: dict[str, Any] = {"version": SUMMARY_VERSION, "summarizer": summarizer}
     summary.update({c: sections[c].items for c in CATEGORIES})
-    summary["omitted_from_text"] = {
-        c: len(sections[c].items) - RENDER_LIMITS[c]
-        for c in CATEGORIES
-        if len(sections[c].items) > RENDER_LIMITS[c]
-    }
+    summary["omitted_from_text"] = {}
     return summary
 
 
-def render(summary: dict[str, Any] | None) -> str:
-    """Compact lines for context packs: one section per category, newest items last."""
-    if not summary:
-        return ""
+_ORDER = ("preferences", "constraints", "decisions", "facts", "pitfalls", "open_tasks")
+
+
+def _current(summary: dict[str, Any]) -> dict[str, list[str]]:
+    out = {c: [str(i["text"]) for i in summary.get(c) or [] if not i.get("replaced_by")] for c in _ORDER}
+    # Entities named only in replaced facts are history too.
+    kept_ids = {
+        m
+        for c in _ORDER
+        for i in summary.get(c) or []
+        if not i.get("replaced_by")
+        for m in i.get("memory_ids", [])
+    }
+    old_ids = {m for i in summary.get("facts") or [] if i.get("replaced_by") for m in i.get("memory_ids", [])}
+    gone = old_ids - kept_ids
+    named = [
+        i
+        for i in summary.get("entities") or []
+        if not (set(i.get("memory_ids") or []) and set(i["memory_ids"]) <= gone)
+    ]
+    people = [i for i in named if i.get("type") == "person"]
+    others = [i for i in named if i.get("type") != "person"]
+    out["entities"] = [str(i["text"]) for i in people + others]
+    return out
+
+
+def _lines(sections: dict[str, list[str]], style: str) -> str:
     lines: list[str] = []
-    for category in ("preferences", "constraints", "decisions", "facts", "pitfalls", "open_tasks"):
-        items = summary.get(category) or []
+    for category in _ORDER:
+        items = sections[category]
         if not items:
             continue
-        limit = RENDER_LIMITS[category]
-        lines.append(f"{_TITLES[category]}:")
-        if len(items) > limit:
-            lines.append(f"- (+{len(items) - limit} earlier, kept in the stored summary)")
-        lines += [f"- {item['text']}" for item in items[-limit:]]
-    names = [item["text"] for item in summary.get("entities") or []]
+        if style == "full":
+            lines.append(f"{_TITLES[category]}:")
+            lines += [f"- {text}" for text in items]
+        elif style == "compact":
+            lines.append(f"{_TITLES[category]}: {' '.join(items)}")
+        else:
+            lines.append(" ".join(items))
+    said = " ".join(t for c in _ORDER for t in sections[c]).lower()
+    names = (
+        sections["entities"]
+        if style == "full"
+        else [n for n in sections["entities"] if n.lower() not in said]
+    )
     if names:
-        limit = RENDER_LIMITS["entities"]
-        more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
-        lines.append(f"Entities: {', '.join(names[-limit:])}{more}")
+        lines.append(f"Entities: {', '.join(names)}")
     return "\n".join(lines)
 
 
+def render(summary: dict[str, Any] | None, budget: int | None = None) -> str:
+    """Every current item, one section per category (items oldest first), then the people and
+    other entities. Within ``budget`` tokens: section titles go inline, then go away, then the
+    lowest-priority sections (``RENDER_PRIORITY``) lose their oldest items; what was left out is
+    counted in ``summary["omitted_from_text"]``."""
+    if not summary:
+        return ""
+    sections = _current(summary)
+    omitted: dict[str, int] = {}
+    for style in ("full", "compact", "bare"):
+        text = _lines(sections, style)
+        if budget is None or count_tokens(text) <= budget:
+            summary["omitted_from_text"] = omitted
+            return text
+    assert budget is not None
+    for category in reversed(RENDER_PRIORITY):
+        while sections[category] and count_tokens(text) > budget:
+            sections[category].pop(0)
+            omitted[category] = omitted.get(category, 0) + 1
+            text = _lines(sections, "bare")
+    summary["omitted_from_text"] = omitted
+    return text
+
+
 def result(previous: dict[str, Any] | None, turns: Sequence[Turn], summary: dict[str, Any]) -> SummaryResult:
-    text = render(summary)
-    before = count_tokens(render(previous)) + sum(count_tokens(t.text) for t in turns)
+    """Render within what the summary replaces: the previous text's tokens plus the new turns'."""
+    prev_tokens = (previous or {}).get("text_tokens")
+    if not isinstance(prev_tokens, int):
+        prev_tokens = count_tokens(render(previous))
+    before = prev_tokens + sum(count_tokens(t.text) for t in turns)
+    text = render(summary, budget=before)
+    summary["text_tokens"] = count_tokens(text)
     return SummaryResult(
         summary=summary, summary_text=text, tokens_before=before, tokens_after=count_tokens(text)
     )

@@ -11,7 +11,10 @@ from memos.governance.summarizer.fold import entity_items, fold, iso, result
 from memos.governance.summarizer.summary import SENTENCE_CATEGORIES, SummaryResult, Turn
 
 
-def _speaker_prefix(role: str) -> str:
+def _speaker_prefix(role: str, speaker: str | None = None) -> str:
+    """Who said it: the speaker's name in a multi-party chat, the role for non-user turns."""
+    if speaker and speaker.strip():
+        return f"{speaker.strip()}: "
     return "" if role == "user" else f"({role}) "
 
 
@@ -27,7 +30,11 @@ class RuleSummarizer:
                 category = classify(sentence)
                 if category is not None:
                     out[category].append(
-                        (_speaker_prefix(t.role) + sentence, [str(t.memory_id)], iso(t.occurred_at))
+                        (
+                            _speaker_prefix(t.role, t.speaker) + sentence,
+                            [str(t.memory_id)],
+                            iso(t.occurred_at),
+                        )
                     )
         return out
 

@@ -12,15 +12,9 @@ SENTENCE_CATEGORIES = ("facts", "decisions", "preferences", "constraints", "pitf
 CATEGORIES = (*SENTENCE_CATEGORIES, "entities")
 SUMMARY_VERSION = 1
 MAX_ITEM_CHARS = 300  # one item's text; longer sentences are cut with "…"
-RENDER_LIMITS = {  # newest items per section in summary_text; the structure keeps them all
-    "preferences": 15,
-    "constraints": 15,
-    "decisions": 12,
-    "facts": 15,
-    "pitfalls": 10,
-    "open_tasks": 10,
-    "entities": 25,
-}
+# Which sections must survive in summary_text when it has to shrink to stay under the tokens of
+# what it replaces: people and the user's stated facts first, pitfalls last (never a count cut).
+RENDER_PRIORITY = ("entities", "facts", "decisions", "preferences", "constraints", "open_tasks", "pitfalls")
 _TITLES = {
     "preferences": "Preferences",
     "constraints": "Constraints",
@@ -39,6 +33,7 @@ class Turn:
     text: str
     occurred_at: datetime | str
     memory_id: UUID | str
+    speaker: str | None = None  # who said it, in a multi-party chat (``metadata.speaker``)
 
 
 @dataclass
