@@ -19,22 +19,13 @@ from memos.governance.summarizer.summary import (
     NEAR_DUPLICATE,
     RENDER_PRIORITY,
     SUMMARY_VERSION,
+    TITLES,
     SummaryResult,
     Turn,
 )
 from memos.kernel.text import content_terms, normalize
 from memos.kernel.tokens import count_tokens
 from memos.memory.conflicts import turn_fact_key
-
-_TITLES = {
-    "preferences": "Preferences",
-    "constraints": "Constraints",
-    "decisions": "Decisions",
-    "facts": "Facts",
-    "pitfalls": "Pitfalls",
-    "open_tasks": "Open tasks",
-    "entities": "Entities",
-}
 
 
 def iso(value: datetime | str) -> str:
@@ -222,10 +213,10 @@ def _lines(sections: dict[str, list[str]], style: str) -> str:
         if not items:
             continue
         if style == "full":
-            lines.append(f"{_TITLES[category]}:")
+            lines.append(f"{TITLES[category]}:")
             lines += [f"- {text}" for text in items]
         elif style == "compact":
-            lines.append(f"{_TITLES[category]}: {' '.join(items)}")
+            lines.append(f"{TITLES[category]}: {' '.join(items)}")
         else:
             lines.append(" ".join(items))
     said = " ".join(t for c in _ORDER for t in sections[c]).lower()

@@ -15,7 +15,7 @@ MAX_ITEM_CHARS = 300  # one item's text; longer sentences are cut with "…"
 # Which sections must survive in summary_text when it has to shrink to stay under the tokens of
 # what it replaces: people and the user's stated facts first, pitfalls last (never a count cut).
 RENDER_PRIORITY = ("entities", "facts", "decisions", "preferences", "constraints", "open_tasks", "pitfalls")
-_TITLES = {
+TITLES = {  # the section headings of a rendered summary
     "preferences": "Preferences",
     "constraints": "Constraints",
     "decisions": "Decisions",
