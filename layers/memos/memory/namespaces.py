@@ -21,8 +21,8 @@ class NamespaceDeleted(BaseModel):
 
 
 def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -> NamespaceDeleted:
-    """Hard-delete every row of the namespace, then its L1 windows (see memos.l1_cleanup).
-    The audit trail keeps the fact."""
+    """Hard-delete every row of the namespace (derived ones too: summaries, packs, L3, term statistics,
+    versions) and its L1 windows (queued in l1_cleanups if Redis is down, see memos.memory.l1_cleanup). The audit trail keeps the fact."""
     who.require("admin", namespace)
     with db.connection() as conn:
         sessions = store.session_ids(conn, namespace)
