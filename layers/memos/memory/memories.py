@@ -164,15 +164,26 @@ class MemoryVersion(BaseModel):
     change: str
 
 
+class MemoryRead(BaseModel):
+    """One access-audit event that handed this memory out."""
+
+    at: datetime
+    action: str
+    actor: str | None
+    request_id: str | None
+
+
 class MemoryHistory(BaseModel):
     memory: MemoryOut
     versions: list[MemoryVersion]
+    reads: list[MemoryRead]
     duplicates: list[UUID]
     supersedes: list[UUID]
 
 
 def history(who: Identity, memory_id: UUID) -> MemoryHistory:
-    """Every earlier version, and the memories linked to this one by dedup or supersede."""
+    """Every earlier version, the memories linked to this one by dedup or supersede, and who read
+    it when (query, answer and export access-audit events, newest first, up to 100)."""
     with db.connection() as conn:
         row = store.get_memory(conn, memory_id)
         # A deleted memory's tombstone (no text, no metadata) still shows its history; an expired one is gone.
@@ -184,10 +195,12 @@ def history(who: Identity, memory_id: UUID) -> MemoryHistory:
         who.require("memory:read")
         versions = store.versions(conn, memory_id)
         links = store.linked(conn, memory_id)
+        reads = audit.reads_of(conn, memory_id)
         conn.rollback()
     return MemoryHistory(
         memory=to_out(row),
         versions=[MemoryVersion.model_validate(v) for v in versions],
+        reads=[MemoryRead.model_validate(r) for r in reads],
         duplicates=[r["id"] for r in links if r["duplicate_of"] == memory_id],
         supersedes=[r["id"] for r in links if r["superseded_by"] == memory_id],
     )

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from memos.access.auth import Identity
+from memos.governance import access_audit
 from memos.kernel.errors import NotFound
 from memos.memory import l1_cleanup
 from memos.store import audit, db
@@ -44,14 +45,23 @@ def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -
     return NamespaceDeleted(namespace=namespace, deleted=deleted)
 
 
-def export_lines(who: Identity, namespace: str) -> Iterator[str]:
-    """JSON Lines: live memories, then summaries, then entities. Forgotten memories are not exported."""
+def export_lines(who: Identity, namespace: str, *, request_id: str | None = None) -> Iterator[str]:
+    """JSON Lines: live memories, then summaries, then entities. Forgotten memories are not exported.
+    The export is access-audited (the ids of every memory it hands out)."""
     who.require("memory:read", namespace)
     with db.connection() as conn:
         rows = store.live_memories(conn, namespace)
         summaries = store.finished_summaries(conn, namespace)
         entities = store.all_entities(conn, namespace)
         conn.rollback()
+    access_audit.record_read(
+        "export",
+        namespace=namespace,
+        session_id=None,
+        actor=who.key_id,
+        request_id=request_id,
+        memory_ids=[r["id"] for r in rows],
+    )
     from memos.governance.summarizer import render
     from memos.retrieval.context_pack import without_forgotten
 
