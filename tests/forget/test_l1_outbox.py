@@ -8,7 +8,7 @@ import redis
 from infra.local.services import free_port
 from memos import working_memory
 from memos.governance.decay import run_decay
-from memos.memory import forget
+from memos.memory import l1_cleanup
 from tests.services import env_override
 
 
@@ -17,7 +17,7 @@ def _window(env, ns, session="s"):
 
 
 def _queued(db_conn, ns):
-    rows = db_conn.execute("SELECT session_id FROM l1_cleanup WHERE namespace = %s", (ns,)).fetchall()
+    rows = db_conn.execute("SELECT session_id FROM l1_cleanups WHERE namespace = %s", (ns,)).fetchall()
     return sorted(r["session_id"] for r in rows)
 
 
@@ -49,5 +49,5 @@ def test_reset_and_namespace_delete_with_redis_down_answer_done_and_queue_the_wi
         assert api.call("POST", "/v1/sessions/reset", body)[0] == 200
         assert api.call("DELETE", f"/v1/namespaces/{ns}")[0] == 200
     assert _queued(db_conn, ns) == ["n", "r"]
-    assert forget.drain_l1_cleanup() == 0
+    l1_cleanup.drain()
     assert _window(env, ns, "r") == [] and _window(env, ns, "n") == [] and _queued(db_conn, ns) == []
