@@ -2,7 +2,9 @@
 
 One audit row per request (``memory_ids`` in its details: ids only, never text), written by one
 function in one INSERT, so it can move off the request's critical path without changing what is
-recorded. On by default; a namespace turns it off with the policy's ``audit_reads``.
+recorded. Its commit does not wait for the WAL flush (``synchronous_commit = off`` for this one
+transaction): a crash may lose the last fraction of a second of read events, never a write.
+On by default; a namespace turns it off with the policy's ``audit_reads``.
 ``GET /v1/memories/{id}/history`` lists these reads (``memos.store.audit.reads_of``).
 """
 
@@ -40,6 +42,7 @@ def record_read(
         return
     ids = list(dict.fromkeys(str(i) for i in memory_ids))
     with db.connection() as conn:
+        audit.commit_without_flush_wait(conn)
         audit.record(
             conn,
             action,

@@ -78,3 +78,9 @@ def reads_of(conn: psycopg.Connection[Any], memory_id: UUID, limit: int = 100) -
         " WHERE details -> 'memory_ids' ? %s AND action = ANY(%s) ORDER BY at DESC, id DESC LIMIT %s",
         (str(memory_id), list(READS), limit),
     ).fetchall()
+
+
+def commit_without_flush_wait(conn: psycopg.Connection[Any]) -> None:
+    """This transaction's commit does not wait for the WAL flush (read events only: a crash within
+    the WAL writer's delay may lose the last few; nothing they record is needed for correctness)."""
+    conn.execute("SET LOCAL synchronous_commit = off")
