@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 from memos.kernel.text import content_terms
 from memos.kernel.tokens import count_tokens

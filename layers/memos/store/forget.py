@@ -7,10 +7,11 @@ text, metadata and embedding are wiped (``memos.memory.forget`` says what else i
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
 
 from memos.store.db import jsonb
 from memos.store.status import JobStatus
