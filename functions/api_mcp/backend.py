@@ -54,13 +54,30 @@ class DomainBackend:
         from memos.retrieval import search as retrieval
 
         self._allow("recall", req.namespace)
-        return retrieval.query(req)
+        resp = retrieval.query(req)
+        self._audit("query", req.namespace, req.session_id, resp)
+        return resp
 
     def answer(self, req: AnswerRequest) -> AnswerResponse:
         from memos.retrieval import answer
 
         self._allow("answer", req.namespace)
-        return answer.answer(req)
+        result, resp = answer.answer_with_context(req)
+        self._audit("answer", req.namespace, req.session_id, resp)
+        return result
+
+    def _audit(self, action: str, namespace: str, session_id: str | None, resp: QueryResponse) -> None:
+        from memos.governance import access_audit
+
+        access_audit.record_read(
+            action,
+            namespace=namespace,
+            session_id=session_id,
+            actor=self.who.key_id,
+            request_id=self.request_id,
+            memory_ids=access_audit.returned_ids(resp),
+            details={"query_id": str(resp.query_id), "via": "mcp"},
+        )
 
     def forget(self, req: ForgetRequest) -> ForgetResult:
         from memos.memory import memories, sessions

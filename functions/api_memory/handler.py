@@ -105,7 +105,7 @@ def delete_namespace(namespace: str) -> NamespaceDeleted:
 
 @app.get("/v1/namespaces/<namespace>/export", summary="JSON Lines of live memories, summaries, entities")
 def export_namespace(namespace: str):  # see delete_memory
-    lines = namespaces.export_lines(identity(app), _name(namespace))
+    lines = namespaces.export_lines(identity(app), _name(namespace), request_id=request_id(app))
     return Response(
         status_code=200, content_type="application/x-ndjson", body="".join(f"{line}\n" for line in lines)
     )

@@ -18,9 +18,9 @@ def ingest(api, ns, texts, kind="episodic", session="s"):
     return [m["memory_id"] for m in body["memories"]]
 
 
-def age(db_conn, ids, days):
+def age(db_conn, ids, days, column="created_at"):
     db_conn.execute(
-        "UPDATE memories SET created_at = created_at - make_interval(days => %s) WHERE id = ANY(%s::uuid[])",
+        f"UPDATE memories SET {column} = {column} - make_interval(days => %s) WHERE id = ANY(%s::uuid[])",
         (days, ids),
     )
 
@@ -87,7 +87,8 @@ def test_policy_ttl_per_kind_expires_old_procedures(api, ns, db_conn):
     policy_store.put_policy(ns, {"ttl_days": {"procedural": 7}}, actor=None, request_id=None)
     [old] = ingest(api, ns, ["Always greet the user by name"], kind="procedural")
     [new] = ingest(api, ns, ["Use metric units"], kind="procedural")
-    age(db_conn, [old], 8)
+    age(db_conn, [old], 8, column="occurred_at")  # a TTL counts from the event time
+    age(db_conn, [new], 8, column="created_at")  # ingested long ago does not matter
     run_decay()
     status = {
         r["id"]: r["status"]
@@ -117,4 +118,61 @@ def test_the_local_timer_invokes_the_decay_handler_with_a_scheduled_event(api, n
     assert result["finished"] is True and result["scanned"] >= 1
     assert (
         db_conn.execute("SELECT status FROM memories WHERE id = %s", (old,)).fetchone()["status"] == "expired"
+    )
+
+
+def test_ttl_counts_from_occurred_at_so_an_old_event_is_expired_at_once(api, ns, db_conn):
+    policy_store.put_policy(ns, {"ttl_days": {"episodic": 1}}, actor=None, request_id=None)
+    status, body, _ = api.call(
+        "POST",
+        "/v1/ingest",
+        {
+            "namespace": ns,
+            "session_id": "s",
+            "role": "user",
+            "text": "the conference dinner was at the harbour",
+            "occurred_at": "2025-01-10T19:00:00+00:00",
+        },
+    )
+    mid = body["memories"][0]["memory_id"]
+    assert status == 200
+    for method, path, payload in (
+        ("GET", f"/v1/memories/{mid}", None),
+        ("GET", f"/v1/memories/{mid}/history", None),
+        ("PATCH", f"/v1/memories/{mid}", {"importance": 0.9}),
+    ):
+        assert api.call(method, path, payload)[0] == 404, (method, path)
+    run_decay()
+    row = db_conn.execute("SELECT status, text FROM memories WHERE id = %s", (mid,)).fetchone()
+    assert row["status"] == "expired" and row["text"] == ""
+    assert api.call("GET", f"/v1/memories/{mid}")[0] == 404
+
+
+def test_ttl_from_ingested_at_counts_from_ingestion(api, ns, db_conn):
+    policy_store.put_policy(
+        ns, {"ttl_days": {"episodic": 1}, "ttl_from": "ingested_at"}, actor=None, request_id=None
+    )
+    status, body, _ = api.call(
+        "POST",
+        "/v1/ingest",
+        {
+            "namespace": ns,
+            "session_id": "s",
+            "role": "user",
+            "text": "the conference dinner was at the harbour",
+            "occurred_at": "2025-01-10T19:00:00+00:00",
+        },
+    )
+    mid = body["memories"][0]["memory_id"]
+    assert status == 200
+    run_decay()
+    assert api.call("GET", f"/v1/memories/{mid}")[0] == 200
+    db_conn.execute(
+        "UPDATE memories SET created_at = created_at - interval '2 days',"
+        " expires_at = expires_at - interval '2 days' WHERE id = %s",
+        (mid,),
+    )
+    run_decay()
+    assert (
+        db_conn.execute("SELECT status FROM memories WHERE id = %s", (mid,)).fetchone()["status"] == "expired"
     )

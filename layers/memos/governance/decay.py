@@ -5,7 +5,9 @@ where idle_days counts from the later of ingestion (created_at) and the last ret
 is a function of the row and the clock, not of how often the job runs, so a rerun or a resumed run
 gives the same result. A memory expires when its kind decays and its importance falls below the
 namespace's ``min_importance``, or when its TTL (``expires_at``, or the policy's per-kind TTL) has
-passed. Expired memories leave every read path; they stay in the table for history and audit.
+passed; the TTL counts from ``occurred_at`` (or ingestion, with the policy's ``ttl_from``). Expired
+memories leave every read path and are forgotten like deleted ones (``memos.memory.forget``): a
+tombstone without text stays for history and audit.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from memos.governance.policy import DEFAULT_POLICY, merge
-from memos.memory import l1_cleanup
+from memos.memory import forget, l1_cleanup
 from memos.store import audit, db
 from memos.store import decay as decay_runs
 from memos.store import policies as stored_policies
-from memos.working_memory import WorkingMemory
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -56,12 +57,14 @@ def _policy_arrays(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "ttl_e": [p.ttl_days.episodic for _, p in policies],
         "ttl_s": [p.ttl_days.semantic for _, p in policies],
         "ttl_p": [p.ttl_days.procedural for _, p in policies],
+        "ttl_from": [p.ttl_from for _, p in policies],
         "d_hl": d.decay_half_life_days,
         "d_floor": d.min_importance,
         "d_kinds": ",".join(d.decay_kinds),
         "d_ttl_e": d.ttl_days.episodic,
         "d_ttl_s": d.ttl_days.semantic,
         "d_ttl_p": d.ttl_days.procedural,
+        "d_ttl_from": d.ttl_from,
     }
 
 
@@ -92,6 +95,7 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
                 break
             changed = decay_runs.decay_batch(conn, params, ids)
             expired = [r for r in changed if r["expired"]]
+            forget.forget_memories(conn, [r["id"] for r in expired], status=None, by=actor)
             by_session: dict[tuple[str, str], list[str]] = defaultdict(list)
             for r in expired:
                 by_session[(r["namespace"], r["session_id"])].append(str(r["id"]))
@@ -137,8 +141,6 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
             },
         )
         conn.commit()
-    l1 = WorkingMemory()
-    for ns, sid in touched_sessions:  # expired turns must leave the session windows too
-        l1.invalidate(ns, sid)
-    report.l1_cleanups_pending = l1_cleanup.drain()
+    forget.flush_l1(touched_sessions)  # expired turns leave the session windows too
+    report.l1_cleanups_pending = l1_cleanup.drain()  # and windows an earlier forget could not reach
     return report

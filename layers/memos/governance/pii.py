@@ -1,28 +1,43 @@
-"""PII redaction for free text: emails, phone numbers, payment cards and secrets become placeholders.
+"""PII redaction for free text and metadata: emails, phone numbers (international, North American,
+Chinese mobile), payment cards, IBANs, national ids (US SSN, UK National Insurance number, Chinese
+resident id), IP addresses (v4 and v6) and secrets become placeholders.
 
 ``redact(text)`` returns the text with each finding replaced by ``[EMAIL]``, ``[PHONE]``,
-``[CARD]`` or ``[SECRET]`` and a list of findings ``{type, rule, start, end}`` (offsets in the
-original text; never the value itself), so the caller can audit *that* something was redacted
-without storing *what*.
+``[CARD]``, ``[IBAN]``, ``[ID]``, ``[IP]`` or ``[SECRET]`` and a list of findings ``{type, rule,
+start, end}`` (offsets in the original text; never the value itself), so the caller can audit
+*that* something was redacted without storing *what*. ``redact_json`` does the same for every
+string inside a JSON value (metadata). The full list is in docs/SECURITY.md.
 
 The rules are conservative on purpose: a memory with a date, a year or an order number
 mangled into ``[PHONE]`` loses meaning for good, while a missed phone number is still governed
 by the namespace's grants, TTLs and deletes. So phone numbers need a ``+`` country code or the
 punctuated North-American shape with valid area/exchange codes, card numbers need a plausible
-issuer digit and a valid Luhn checksum, and labelled secrets need their label.
+issuer digit and a valid Luhn checksum, IBANs their mod-97 checksum, Chinese resident ids their
+ISO 7064 check character, IP addresses a valid address, and labelled secrets need their label.
+Digit rules look at neighbouring digits rather than word boundaries, so they hold inside Chinese
+text (which has no spaces).
 """
 
 from __future__ import annotations
 
 import bisect
+import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-PLACEHOLDERS = {"email": "[EMAIL]", "phone": "[PHONE]", "card": "[CARD]", "secret": "[SECRET]"}
+PLACEHOLDERS = {
+    "email": "[EMAIL]",
+    "phone": "[PHONE]",
+    "card": "[CARD]",
+    "iban": "[IBAN]",
+    "national_id": "[ID]",
+    "ip": "[IP]",
+    "secret": "[SECRET]",
+}
 # When two findings overlap, the more specific one wins: a token may contain digits or an "@".
-_PRIORITY = {"secret": 0, "email": 1, "card": 2, "phone": 3}
+_PRIORITY = {"secret": 0, "email": 1, "national_id": 2, "iban": 3, "card": 4, "ip": 5, "phone": 6}
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,49 @@ _RULES: tuple[_Rule, ...] = (
     ),
 )
 
+_IDENTIFIERS: tuple[_Rule, ...] = (
+    # US Social Security number, dashed; area 000, 666 and 9xx, group 00 and serial 0000 are never issued.
+    _Rule(
+        "national_id",
+        "us_ssn",
+        re.compile(r"(?<![\d-])(?!000|666|9)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])"),
+    ),
+    # UK National Insurance number: two letters (not D, F, I, Q, U, V; second not O), six digits, A-D.
+    _Rule(
+        "national_id",
+        "uk_nino",
+        re.compile(
+            r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+            r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])"
+        ),
+    ),
+    # Chinese resident identity card: 6-digit region, birth date 19xx/20xx, 3 digits, check digit or X.
+    _Rule(
+        "national_id",
+        "cn_resident_id",
+        re.compile(
+            r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
+        ),
+    ),
+    # IBAN: country, 2 check digits, 11-30 more letters or digits (print groups of 4 allowed).
+    _Rule("iban", "iban", re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")),
+    _Rule(
+        "ip",
+        "ipv4",
+        re.compile(
+            r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.]|\.\d)"
+        ),
+    ),
+    _Rule(
+        "ip",
+        "ipv6",
+        re.compile(r"(?<![0-9A-Fa-f:])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)[0-9A-Fa-f:]{2,39}(?![0-9A-Fa-f:])"),
+    ),
+    # Chinese mobile: 1[3-9] and 9 more digits (optionally +86 / 86, grouped 3-4-4).
+    _Rule("phone", "phone_cn", re.compile(r"(?<![\d+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")),
+)
+_RULES = _RULES + _IDENTIFIERS
+
 # Words that make a number an identifier rather than a phone or card number.
 _ID_CONTEXT = re.compile(
     r"(?i)(?:\border|\binvoice|\bticket|\bref(?:erence)?|\btracking|\baccount|\bacct|\bid|#|\bsku|\bserial|\bisbn)"
@@ -144,8 +202,42 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def iban_ok(value: str) -> bool:
+    """ISO 13616: 15-34 characters, and the number (country and check digits moved to the end,
+    letters as 10-35) is 1 modulo 97."""
+    code = value.replace(" ", "")
+    if not 15 <= len(code) <= 34:
+        return False
+    moved = code[4:] + code[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+_CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def cn_resident_id_ok(value: str) -> bool:
+    """GB 11643: the 18th character is the ISO 7064 MOD 11-2 check of the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(value[:17], _CN_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == value[17].upper()
+
+
+def _ip_ok(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    # "::" or "1::" alone are more likely code or prose than an address.
+    return address.version == 4 or len(value.replace(":", "")) >= 4
+
+
 def _plausible(rule: _Rule, text: str, start: int, end: int) -> bool:
     value = text[start:end]
+    if rule.name == "iban":
+        return iban_ok(value)
+    if rule.name == "cn_resident_id":
+        return cn_resident_id_ok(value)
+    if rule.type == "ip":
+        return _ip_ok(value)
     if rule.type == "card":
         digits = re.sub(r"[ -]", "", value)
         if not 13 <= len(digits) <= 19 or not luhn_ok(digits):

@@ -53,6 +53,10 @@ class Policy(BaseModel):
         description="kinds whose importance decays (facts and procedures keep)",
     )
     ttl_days: KindTTL = Field(default_factory=KindTTL)
+    ttl_from: Literal["occurred_at", "ingested_at"] = Field(
+        "occurred_at", description="what a TTL counts from: the event time or the ingestion time"
+    )
+    audit_reads: bool = Field(True, description="query, answer and export write access-audit events")
     pii_redaction: bool = False
     default_token_budget: int = Field(1500, ge=50, le=32_000)
     min_score: float = Field(

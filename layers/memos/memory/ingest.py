@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -58,6 +58,7 @@ class _Planned:
     near_duplicate_of: UUID | None = None  # stored with status 'duplicate'
     supersedes: UUID | None = None
     redactions: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)  # redacted like the text when the policy says so
     same_as: _Planned | None = None  # an earlier item of the same request with the same text
 
 
@@ -113,9 +114,12 @@ def ingest(
 
 def _plan(item: IngestItem, policy: Policy) -> _Planned:
     text, found = pii.redact(item.text) if policy.pii_redaction else (item.text, [])
+    metadata, in_metadata = pii.redact_json(item.metadata) if policy.pii_redaction else (item.metadata, [])
     # Episodic turns are duplicates within their session; facts and procedures within the namespace.
     scope = item.session_id if item.kind == "episodic" else None
-    return _Planned(item, text, (scope, content_hash(text)), redactions=len(found))
+    return _Planned(
+        item, text, (scope, content_hash(text)), redactions=len(found) + len(in_metadata), metadata=metadata
+    )
 
 
 def _mark_exact_duplicates(conn: psycopg.Connection[Any], namespace: str, planned: list[_Planned]) -> None:
@@ -130,12 +134,19 @@ def _mark_exact_duplicates(conn: psycopg.Connection[Any], namespace: str, planne
             first_in_request[p.key] = p
 
 
+def _expiry(occurred_at: datetime, now: datetime, policy: Policy, ttl_days: int | None) -> datetime | None:
+    """When the kind's TTL runs out: counted from the event time unless the policy says ingestion."""
+    if not ttl_days:
+        return None
+    return (now if policy.ttl_from == "ingested_at" else occurred_at) + timedelta(days=ttl_days)
+
+
 def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetime) -> None:
     """Build the rows to insert (embedded in one call); repeats within the request point at the first."""
     originals = [p for p in fresh if p.same_as is None]
     # Who said it is part of what a turn means ("What did Ana adopt?"), for vectors as for words.
     vectors: Any = (
-        get_embedder().embed([indexed_text(p.text, p.item.metadata) for p in originals]) if originals else []
+        get_embedder().embed([indexed_text(p.text, p.metadata) for p in originals]) if originals else []
     )
     for p, vec in zip(originals, vectors, strict=True):
         ttl_days = getattr(policy.ttl_days, p.item.kind)
@@ -146,13 +157,13 @@ def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetim
             role=p.item.role,
             kind=p.item.kind,
             text=p.text,
-            metadata=p.item.metadata,
+            metadata=p.metadata,
             occurred_at=p.item.occurred_at or now,
             importance=initial_importance(p.text, p.item.role, p.item.kind, p.item.importance),
             content_hash=p.key[1],
             tokens=count_tokens(p.text),
             embedding=vec,
-            expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
+            expires_at=_expiry(p.item.occurred_at or now, now, policy, ttl_days),
             fact_key=memory_fact_key(p.text, p.item.kind, p.item.role, p.item.metadata),
         )
     for p in fresh:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from memos import working_memory
 from memos.access.auth import Identity
 from memos.kernel.errors import Conflict, NotFound
+from memos.memory import forget
 from memos.models import MemoryOut, MemoryPage
 from memos.store import audit, db
 from memos.store import memories as store
@@ -46,20 +47,32 @@ def list_memories(
     return MemoryPage(memories=[to_out(r) for r in rows], next_cursor=next_cursor)
 
 
+def _gone(row: dict[str, Any] | None, who: Identity) -> bool:
+    """Missing, forgotten (deleted or expired, by decay or TTL) or another tenant's: all 'not found'."""
+    if row is None or not who.can_see(row["namespace"]):
+        return True
+    if row["status"] in (MemoryStatus.DELETED, MemoryStatus.EXPIRED):
+        return True
+    expires_at = row.get("expires_at")
+    return expires_at is not None and expires_at <= datetime.now(UTC)
+
+
 def get_visible(who: Identity, memory_id: UUID) -> MemoryOut:
     """A memory the caller may read; another tenant's memory is 'not found', exactly like a missing one."""
     with db.connection() as conn:
         row = store.get_memory(conn, memory_id)
         conn.rollback()
-    if row is None or row["status"] == MemoryStatus.DELETED or not who.can_see(row["namespace"]):
+    if _gone(row, who):
         raise NotFound("no such memory")
+    assert row is not None
     return to_out(row)
 
 
 def _locked_visible_row(conn: Any, who: Identity, memory_id: UUID) -> dict[str, Any]:
     row = store.lock_row(conn, memory_id)
-    if row is None or row["status"] == MemoryStatus.DELETED or not who.can_see(row["namespace"]):
+    if _gone(row, who):
         raise NotFound("no such memory")
+    assert row is not None
     return row
 
 
@@ -78,6 +91,7 @@ def update_memory(
         if row["status"] != MemoryStatus.ACTIVE:
             raise Conflict(f"this memory is {row['status']}; only active memories can be edited")
         store.snapshot_version(conn, memory_id, "update")
+        changes = _redacted(row["namespace"], changes)
         edit = store.MemoryEdit(metadata=changes.get("metadata"), importance=changes.get("importance"))
         if "text" in changes:
             text = changes["text"]
@@ -105,11 +119,10 @@ def update_memory(
 
 
 def delete_memory(who: Identity, memory_id: UUID, *, request_id: str | None) -> None:
-    """Forget one memory: it leaves every read path; the row stays for history and audit."""
+    """Forget one memory everywhere (``memos.memory.forget``); a tombstone stays for audit."""
     with db.connection() as conn:
         row = _locked_visible_row(conn, who, memory_id)
-        store.snapshot_version(conn, memory_id, "delete")
-        store.mark_deleted(conn, memory_id)
+        sessions = forget.forget_memories(conn, [memory_id], status=MemoryStatus.DELETED, by=who.key_id)
         audit.record(
             conn,
             "delete",
@@ -118,10 +131,24 @@ def delete_memory(who: Identity, memory_id: UUID, *, request_id: str | None) -> 
             actor=who.key_id,
             memory_id=memory_id,
             request_id=request_id,
-            details={"previous_status": row["status"]},
+            details={"previous_status": row["status"], "content_hash": row["content_hash"]},
         )
         conn.commit()
-    working_memory.WorkingMemory().invalidate(row["namespace"], row["session_id"])
+    forget.flush_l1(sessions)
+
+
+def _redacted(namespace: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH's new text and metadata, PII-redacted when the namespace's policy says so (as ingest)."""
+    from memos.governance import pii, policy_store
+
+    if not policy_store.get_policy(namespace).pii_redaction:
+        return changes
+    out = dict(changes)
+    if out.get("text") is not None:
+        out["text"] = pii.redact(out["text"])[0]
+    if out.get("metadata") is not None:
+        out["metadata"] = pii.redact_json(out["metadata"])[0]
+    return out
 
 
 class MemoryVersion(BaseModel):
@@ -146,28 +173,45 @@ class FactVersion(BaseModel):
     recorded_at: datetime
 
 
+class MemoryRead(BaseModel):
+    """One access-audit event that handed this memory out."""
+
+    at: datetime
+    action: str
+    actor: str | None
+    request_id: str | None
+
+
 class MemoryHistory(BaseModel):
     memory: MemoryOut
     versions: list[MemoryVersion]
+    reads: list[MemoryRead]
     duplicates: list[UUID]
     supersedes: list[UUID]
     fact_history: list[FactVersion] = []  # every value of this memory's fact, oldest first
 
 
 def history(who: Identity, memory_id: UUID) -> MemoryHistory:
-    """Every earlier version, and the memories linked to this one by dedup or supersede."""
+    """Every earlier version, the memories linked to this one by dedup or supersede, and who read
+    it when (query, answer and export access-audit events, newest first, up to 100)."""
     with db.connection() as conn:
         row = store.get_memory(conn, memory_id)
-        if row is None or not who.can_see(row["namespace"]):
+        # A deleted memory's tombstone (no text, no metadata) still shows its history; an expired one is gone.
+        if _gone(row, who) and not (
+            row is not None and row["status"] == MemoryStatus.DELETED and who.can_see(row["namespace"])
+        ):
             raise NotFound("no such memory")
+        assert row is not None
         versions = store.versions(conn, memory_id)
         links = store.linked(conn, memory_id)
+        reads = audit.reads_of(conn, memory_id)
         replaced = row["superseded_by"] or any(r["superseded_by"] == memory_id for r in links)
         chain = store.fact_chain(conn, memory_id) if replaced else []
         conn.rollback()
     return MemoryHistory(
         memory=to_out(row),
         versions=[MemoryVersion.model_validate(v) for v in versions],
+        reads=[MemoryRead.model_validate(r) for r in reads],
         duplicates=[r["id"] for r in links if r["duplicate_of"] == memory_id],
         supersedes=[r["id"] for r in links if r["superseded_by"] == memory_id],
         fact_history=[FactVersion.model_validate(r) for r in chain],

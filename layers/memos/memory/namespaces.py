@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from memos.access.auth import Identity
+from memos.governance import access_audit
 from memos.kernel.errors import NotFound
 from memos.memory import l1_cleanup
 from memos.store import audit, db
@@ -21,8 +22,8 @@ class NamespaceDeleted(BaseModel):
 
 
 def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -> NamespaceDeleted:
-    """Hard-delete every row of the namespace, then its L1 windows (see memos.l1_cleanup).
-    The audit trail keeps the fact."""
+    """Hard-delete every row of the namespace (derived ones too: summaries, packs, L3, term statistics,
+    versions) and its L1 windows (queued in l1_cleanups if Redis is down, see memos.memory.l1_cleanup). The audit trail keeps the fact."""
     with db.connection() as conn:
         sessions = store.session_ids(conn, namespace)
         deleted = store.delete_rows(conn, namespace)
@@ -43,13 +44,22 @@ def delete_namespace(who: Identity, namespace: str, *, request_id: str | None) -
     return NamespaceDeleted(namespace=namespace, deleted=deleted)
 
 
-def export_lines(who: Identity, namespace: str) -> Iterator[str]:
-    """JSON Lines: live memories, then summaries, then entities. Forgotten memories are not exported."""
+def export_lines(who: Identity, namespace: str, *, request_id: str | None = None) -> Iterator[str]:
+    """JSON Lines: live memories, then summaries, then entities. Forgotten memories are not exported.
+    The export is access-audited (the ids of every memory it hands out)."""
     with db.connection() as conn:
         rows = store.live_memories(conn, namespace)
         summaries = store.finished_summaries(conn, namespace)
         entities = store.all_entities(conn, namespace)
         conn.rollback()
+    access_audit.record_read(
+        "export",
+        namespace=namespace,
+        session_id=None,
+        actor=who.key_id,
+        request_id=request_id,
+        memory_ids=[r["id"] for r in rows],
+    )
     from memos.governance.summarizer import render
     from memos.retrieval.context_pack import without_forgotten
 

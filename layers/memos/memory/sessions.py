@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from memos.access.auth import Identity
 from memos.kernel.errors import BadRequest
-from memos.memory import l1_cleanup
+from memos.memory import forget, l1_cleanup
 from memos.store import audit, db
 from memos.store import sessions as session_store
 from memos.working_memory import WorkingMemory
@@ -58,6 +58,9 @@ def reset_session(
         if dry_run:
             conn.rollback()
             return ResetResult(namespace=namespace, session_id=session_id, dry_run=True, counts=counts)
+        forgotten = forget.forget_rows_where(
+            conn, "namespace = %s AND session_id = %s", (namespace, session_id)
+        )
         session_store.erase(conn, namespace, session_id, with_audit=clear_audit)
         audit.record(
             conn,
@@ -70,5 +73,5 @@ def reset_session(
         )
         l1_cleanup.enqueue(conn, namespace, [session_id])
         conn.commit()
-    l1_cleanup.run(namespace, [session_id])  # L2 committed: success even if Redis is away now
+    forget.flush_l1({*forgotten, (namespace, session_id)})  # L2 committed: done even if Redis is away
     return ResetResult(namespace=namespace, session_id=session_id, dry_run=False, counts=counts)

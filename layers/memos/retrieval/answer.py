@@ -146,6 +146,13 @@ class BedrockAnswerer:
 
 
 def answer(req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None) -> AnswerResponse:
+    return answer_with_context(req, bedrock=bedrock)[0]
+
+
+def answer_with_context(
+    req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None
+) -> tuple[AnswerResponse, QueryResponse]:
+    """The answer, and the query response it was drawn from (what the caller was handed, for audit)."""
     resp = search.query(req.as_query())
     if get_settings().answer_mode == "bedrock" or bedrock is not None:
         text, citations = (bedrock or BedrockAnswerer()).answer(req.question, resp)
@@ -153,13 +160,14 @@ def answer(req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None) -> Ans
     else:
         text, citations = extractive(req, resp)
         mode = "extractive"
-    return AnswerResponse(
+    result = AnswerResponse(
         answer=text,
         citations=citations,
         context_pack_id=resp.context_pack.id,
         mode=mode,
         token_usage=resp.token_usage,
     )
+    return result, resp
 
 
 def sse_events(result: AnswerResponse) -> Iterator[str]:

@@ -28,8 +28,12 @@ ACTIONS = frozenset(
         "key_revoke",
         "access_denied",
         "redact",
+        "query",
+        "answer",
+        "export",
     }
 )
+READS = ("query", "answer", "export")  # access-audit actions: details carry the memory ids returned
 
 
 def record(
@@ -65,3 +69,18 @@ def record_many(
                 " VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 rows,
             )
+
+
+def reads_of(conn: psycopg.Connection[Any], memory_id: UUID, limit: int = 100) -> list[dict[str, Any]]:
+    """Who read this memory when (query, answer, export events that returned it), newest first."""
+    return conn.execute(
+        "SELECT at, action, actor, request_id FROM audit_events"
+        " WHERE details -> 'memory_ids' ? %s AND action = ANY(%s) ORDER BY at DESC, id DESC LIMIT %s",
+        (str(memory_id), list(READS), limit),
+    ).fetchall()
+
+
+def commit_without_flush_wait(conn: psycopg.Connection[Any]) -> None:
+    """This transaction's commit does not wait for the WAL flush (read events only: a crash within
+    the WAL writer's delay may lose the last few; nothing they record is needed for correctness)."""
+    conn.execute("SET LOCAL synchronous_commit = off")

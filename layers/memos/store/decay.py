@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 _UPDATE = f"""
 WITH cfg AS (
     SELECT * FROM unnest(%(ns)s::text[], %(hl)s::float8[], %(floor)s::float8[], %(kinds)s::text[],
-                         %(ttl_e)s::int[], %(ttl_s)s::int[], %(ttl_p)s::int[])
-        AS c(namespace, half_life, floor, kinds, ttl_e, ttl_s, ttl_p)
+                         %(ttl_e)s::int[], %(ttl_s)s::int[], %(ttl_p)s::int[], %(ttl_from)s::text[])
+        AS c(namespace, half_life, floor, kinds, ttl_e, ttl_s, ttl_p, ttl_from)
 ),
 calc AS (
     SELECT m.id, m.namespace, m.session_id, m.importance AS old,
@@ -27,7 +27,8 @@ calc AS (
            position(m.kind IN coalesce(c.kinds, %(d_kinds)s)) > 0 AS decays,
            coalesce(c.floor, %(d_floor)s) AS floor,
            (m.expires_at IS NOT NULL AND m.expires_at <= now())
-             OR m.created_at + make_interval(days => CASE m.kind
+             OR CASE coalesce(c.ttl_from, %(d_ttl_from)s) WHEN 'ingested_at' THEN m.created_at
+                  ELSE m.occurred_at END + make_interval(days => CASE m.kind
                   WHEN 'episodic' THEN coalesce(c.ttl_e, %(d_ttl_e)s)
                   WHEN 'semantic' THEN coalesce(c.ttl_s, %(d_ttl_s)s)
                   ELSE coalesce(c.ttl_p, %(d_ttl_p)s) END) <= now() AS ttl_hit

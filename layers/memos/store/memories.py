@@ -18,7 +18,7 @@ from memos.store.status import LIVE, MemoryStatus, active
 
 MEMORY_COLUMNS = (
     "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at, importance,"
-    " status, duplicate_of, superseded_by, tokens"
+    " status, duplicate_of, superseded_by, tokens, expires_at"
 )
 
 
@@ -306,13 +306,6 @@ def apply_edit(conn: psycopg.Connection[Any], memory_id: UUID, edit: MemoryEdit)
         sets += ["importance = %s", "base_importance = %s"]
         params += [edit.importance, edit.importance]
     conn.execute(f"UPDATE memories SET {', '.join(sets)} WHERE id = %s", [*params, memory_id])
-
-
-def mark_deleted(conn: psycopg.Connection[Any], memory_id: UUID) -> None:
-    conn.execute(
-        "UPDATE memories SET status = %s, version = version + 1, updated_at = now() WHERE id = %s",
-        (MemoryStatus.DELETED, memory_id),
-    )
 
 
 def versions(conn: psycopg.Connection[Any], memory_id: UUID) -> list[dict[str, Any]]:

@@ -10,7 +10,15 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
 # Besides memories and sessions, every table keyed by namespace that a namespace delete empties.
-_TABLES = ("condensations", "context_packs", "relations", "entities", "policies")
+_TABLES = (
+    "condensations",
+    "context_packs",
+    "relations",
+    "entities",
+    "policies",
+    "term_stats",
+    "namespace_stats",
+)
 
 
 def session_ids(conn: psycopg.Connection[Any], namespace: str) -> list[str]:

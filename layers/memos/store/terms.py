@@ -42,3 +42,25 @@ def document_frequencies(conn: psycopg.Connection[Any], namespace: str, terms: l
         "SELECT term, df FROM term_stats WHERE namespace = %s AND term = ANY(%s)", (namespace, terms)
     ).fetchall()
     return {r["term"]: int(r["df"]) for r in rows}
+
+
+def remove(
+    conn: psycopg.Connection[Any], namespace: str, df: Mapping[str, int], docs: int, total_terms: int
+) -> None:
+    """Take forgotten documents' counts out of the namespace's statistics; a term no document holds
+    any more is deleted (its row would name a forgotten word)."""
+    terms_sorted = sorted(df)
+    conn.execute(
+        "UPDATE term_stats AS t SET df = t.df - u.n FROM unnest(%s::text[], %s::bigint[]) AS u(term, n)"
+        " WHERE t.namespace = %s AND t.term = u.term",
+        (terms_sorted, [df[t] for t in terms_sorted], namespace),
+    )
+    conn.execute(
+        "DELETE FROM term_stats WHERE namespace = %s AND term = ANY(%s) AND df <= 0",
+        (namespace, terms_sorted),
+    )
+    conn.execute(
+        "UPDATE namespace_stats SET docs = GREATEST(0, docs - %s), total_terms = GREATEST(0, total_terms - %s)"
+        " WHERE namespace = %s",
+        (docs, total_terms, namespace),
+    )
