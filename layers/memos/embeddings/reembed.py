@@ -14,13 +14,12 @@ which this module does not do: it refuses, leaving the store as it is.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import Conflict
 from memos.store import db
+from memos.store import reembed as store
 
 
 def embedder_id(settings: Settings | None = None) -> str:
@@ -40,29 +39,6 @@ class ReembedReport:
     resumed: bool
 
 
-def _column_dim(conn: Any) -> int:
-    row = conn.execute(
-        "SELECT atttypmod AS dim FROM pg_attribute WHERE attrelid = 'memories'::regclass AND attname = 'embedding'"
-    ).fetchone()
-    return int(row["dim"])
-
-
-def _open_run(conn: Any, target: str, namespace: str | None) -> tuple[dict[str, Any], bool]:
-    run = conn.execute(
-        "SELECT id, last_id, reembedded FROM reembed_runs WHERE embedder = %s AND namespace IS NOT DISTINCT FROM %s"
-        " AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1 FOR UPDATE",
-        (target, namespace),
-    ).fetchone()
-    if run is not None:
-        return run, True
-    run = {"id": uuid.uuid4(), "last_id": None, "reembedded": 0}
-    conn.execute(
-        "INSERT INTO reembed_runs (id, namespace, embedder) VALUES (%s, %s, %s)",
-        (run["id"], namespace, target),
-    )
-    return run, False
-
-
 def reembed(
     namespace: str | None = None, *, batch_size: int = 256, max_batches: int | None = None
 ) -> ReembedReport:
@@ -75,43 +51,28 @@ def reembed(
     target = embedder_id(settings)
     embedder = get_embedder()
     with db.connection() as conn:
-        if _column_dim(conn) != settings.embed_dim:
+        if store.column_dim(conn) != settings.embed_dim:
             raise Conflict(
-                f"the store holds {_column_dim(conn)}-dimensional vectors and MEMOS_EMBED_DIM is "
+                f"the store holds {store.column_dim(conn)}-dimensional vectors and MEMOS_EMBED_DIM is "
                 f"{settings.embed_dim}: a dimension change needs a schema change, not a re-embed"
             )
-        run, resumed = _open_run(conn, target, namespace)
+        run, resumed = store.open_run(conn, target, namespace)
         conn.commit()
     batches = 0
     finished = False
     while max_batches is None or batches < max_batches:
         with db.connection() as conn:
-            rows = conn.execute(
-                "SELECT id, text FROM memories WHERE (%(last)s::uuid IS NULL OR id > %(last)s)"
-                " AND (%(ns)s::text IS NULL OR namespace = %(ns)s) AND embedder IS DISTINCT FROM %(target)s"
-                " ORDER BY id LIMIT %(n)s FOR UPDATE",
-                {"last": run["last_id"], "ns": namespace, "target": target, "n": batch_size},
-            ).fetchall()
+            rows = store.next_batch(conn, run["last_id"], namespace, target, batch_size)
             if not rows:
-                conn.execute(
-                    "UPDATE reembed_runs SET finished_at = now(), updated_at = now() WHERE id = %s",
-                    (run["id"],),
-                )
+                store.finish_run(conn, run["id"])
                 conn.commit()
                 finished = True
                 break
             vectors = embedder.embed([r["text"] for r in rows])
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "UPDATE memories SET embedding = %s, embedder = %s WHERE id = %s",
-                    [(vectors[i], target, r["id"]) for i, r in enumerate(rows)],
-                )
+            store.write_vectors(conn, target, [(r["id"], vectors[i]) for i, r in enumerate(rows)])
             run["last_id"] = rows[-1]["id"]
             run["reembedded"] = int(run["reembedded"]) + len(rows)
-            conn.execute(
-                "UPDATE reembed_runs SET last_id = %s, reembedded = %s, updated_at = now() WHERE id = %s",
-                (run["last_id"], run["reembedded"], run["id"]),
-            )
+            store.mark_progress(conn, run["id"], run["last_id"], run["reembedded"])
             conn.commit()  # the batch and the progress mark land together
         batches += 1
     return ReembedReport(

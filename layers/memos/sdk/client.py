@@ -3,60 +3,31 @@
 Both retry 429 and 503 with backoff (honoring ``Retry-After``), send an ``Idempotency-Key`` with every
 ingest (the same key on each retry), raise typed errors carrying the API's error code, iterate over
 cursor pages, and stream ``/v1/answer/stream`` as an iterator of events.
+
+The routes are declared once (``_Routes``, from the request builders in ``calls.py``, whose signatures
+the methods take); the two clients differ only in their transport: how a request is sent, retried,
+paged and streamed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
-from typing import Any, TypeVar, cast
-from uuid import UUID
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import httpx
 
-from memos.memory.memories import MemoryHistory
-from memos.memory.namespaces import NamespaceDeleted
-from memos.memory.sessions import ResetResult
-from memos.models import (
-    AnswerRequest,
-    AnswerResponse,
-    EntityPage,
-    HealthResponse,
-    IngestRequest,
-    IngestResponse,
-    KeyCreated,
-    KeyCreateRequest,
-    KeyList,
-    KeyOut,
-    MemoryOut,
-    MemoryPage,
-    MemoryPatch,
-    PolicyOut,
-    PolicyUpdate,
-    QueryRequest,
-    QueryResponse,
-    SessionReset,
-)
-from memos.models.ops import (
-    OpsAuditEvent,
-    OpsAuditPage,
-    OpsCondensation,
-    OpsCondensationPage,
-    OpsContextPack,
-    OpsContextPackPage,
-    OpsPipeline,
-    OpsProcedural,
-    OpsStats,
-)
 from memos.sdk import calls
-from memos.sdk.calls import Call, RetryPolicy, SseParser, StreamEvent, as_model, parse_retry_after
+from memos.sdk.calls import Call, Paged, RetryPolicy, SseParser, StreamEvent, parse_retry_after
 from memos.sdk.errors import ConnectionFailedError, MemosApiError, error_for
 
+P = ParamSpec("P")
+R = TypeVar("R")
 T = TypeVar("T")
-RetryHook = Callable[[Call, int, MemosApiError], None]  # (call, attempt, the error that is retried)
+RetryHook = Callable[[Call[Any], int, MemosApiError], None]  # (call, attempt, the error that is retried)
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
@@ -74,8 +45,18 @@ class _Base:
         self.on_retry = on_retry
         self.retries = 0  # requests retried after a 429/503 or a failed connection, over this client's life
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+    def _request(self, call: Call[Any]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return {
+            "method": call.method,
+            "url": self.base_url + call.path,
+            "params": call.params,
+            "json": call.body,
+            "headers": {**headers, **call.headers},
+        }
+
+    def _unreachable(self, exc: httpx.TransportError) -> ConnectionFailedError:
+        return ConnectionFailedError(f"cannot reach {self.base_url}: {exc}")
 
     @staticmethod
     def _error(resp: httpx.Response, body: Any) -> MemosApiError:
@@ -87,16 +68,14 @@ class _Base:
         )
 
     @classmethod
-    def _decode(cls, call: Call, resp: httpx.Response) -> Any:
+    def _decode(cls, call: Call[R], resp: httpx.Response) -> R:
         ctype = resp.headers.get("content-type", "")
         body: Any = resp.json() if "json" in ctype and resp.content else resp.text
         if resp.status_code >= 400 and resp.status_code not in call.ok_statuses:
             raise cls._error(resp, body)
-        if call.response is None:
-            return body
-        return call.response.model_validate(body)
+        return call.read(body)
 
-    def _should_retry(self, call: Call, attempt: int, err: MemosApiError) -> float | None:
+    def _should_retry(self, call: Call[Any], attempt: int, err: MemosApiError) -> float | None:
         retryable = err.status in call.retry_statuses or isinstance(err, ConnectionFailedError)
         if not retryable or attempt >= self.retry.max_retries:
             return None
@@ -106,7 +85,119 @@ class _Base:
         return self.retry.delay(attempt, err.retry_after_s)
 
 
-class MemosClient(_Base):
+class _Route(Generic[P, R]):
+    """A client method from a request builder: same signature; sends the call, returns its result."""
+
+    def __init__(self, build: Callable[P, Call[R]]) -> None:
+        self.build = build
+
+    @overload
+    def __get__(self, client: None, owner: type) -> _Route[P, R]: ...
+    @overload
+    def __get__(self, client: MemosClient, owner: type) -> Callable[P, R]: ...
+    @overload
+    def __get__(self, client: AsyncMemosClient, owner: type) -> Callable[P, Coroutine[Any, Any, R]]: ...
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        build, send = self.build, client._send
+
+        @functools.wraps(build)
+        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return send(build(*args, **kwargs))
+
+        return method
+
+
+class _Iter(Generic[P, T]):
+    """A client method iterating a cursor-paged route (an async iterator on the async client)."""
+
+    def __init__(self, build: Callable[P, Paged[T]]) -> None:
+        self.build = build
+
+    @overload
+    def __get__(self, client: None, owner: type) -> _Iter[P, T]: ...
+    @overload
+    def __get__(self, client: MemosClient, owner: type) -> Callable[P, Iterator[T]]: ...
+    @overload
+    def __get__(self, client: AsyncMemosClient, owner: type) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        build, pages = self.build, client._pages
+
+        @functools.wraps(build)
+        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return pages(build(*args, **kwargs))
+
+        return method
+
+
+class _Stream(Generic[P]):
+    """A client method streaming server-sent events (an async iterator on the async client)."""
+
+    def __init__(self, build: Callable[P, Call[Any]]) -> None:
+        self.build = build
+
+    @overload
+    def __get__(self, client: None, owner: type) -> _Stream[P]: ...
+    @overload
+    def __get__(self, client: MemosClient, owner: type) -> Callable[P, Iterator[StreamEvent]]: ...
+    @overload
+    def __get__(self, client: AsyncMemosClient, owner: type) -> Callable[P, AsyncIterator[StreamEvent]]: ...
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        build, stream = self.build, client._stream
+
+        @functools.wraps(build)
+        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return stream(build(*args, **kwargs))
+
+        return method
+
+
+class _Routes(_Base):
+    """Every API route, once; the signatures and docs are the builders' in ``calls.py``."""
+
+    # -- public and memory
+    health = _Route(calls.health)
+    openapi = _Route(calls.openapi)
+    ingest = _Route(calls.ingest)
+    list_memories = _Route(calls.list_memories)
+    iter_memories = _Iter(calls.iter_memories)
+    get_memory = _Route(calls.get_memory)
+    update_memory = _Route(calls.update_memory)
+    delete_memory = _Route(calls.delete_memory)
+    memory_history = _Route(calls.memory_history)
+    reset_session = _Route(calls.reset_session)
+    delete_namespace = _Route(calls.delete_namespace)
+    export_namespace = _Route(calls.export_namespace)
+    # -- retrieval
+    query = _Route(calls.query)
+    answer = _Route(calls.answer)
+    answer_stream = _Stream(calls.answer_stream)
+    # -- governance
+    get_policy = _Route(calls.get_policy)
+    put_policy = _Route(calls.put_policy)
+    entities = _Route(calls.entities)
+    # -- ops
+    ops_stats = _Route(calls.ops_stats)
+    ops_pipeline = _Route(calls.ops_pipeline)
+    ops_audit = _Route(calls.ops_audit)
+    iter_audit = _Iter(calls.iter_audit)
+    ops_condensations = _Route(calls.ops_condensations)
+    iter_condensations = _Iter(calls.iter_condensations)
+    ops_context_packs = _Route(calls.ops_context_packs)
+    iter_context_packs = _Iter(calls.iter_context_packs)
+    ops_procedural = _Route(calls.ops_procedural)
+    # -- keys
+    create_key = _Route(calls.create_key)
+    list_keys = _Route(calls.list_keys)
+    revoke_key = _Route(calls.revoke_key)
+
+
+class MemosClient(_Routes):
     """Synchronous client. ``MemosClient(url, key)``; defaults: ``$MEMOS_URL``, ``$MEMOS_API_KEY``."""
 
     def __init__(
@@ -131,20 +222,14 @@ class MemosClient(_Base):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _send(self, call: Call) -> Any:
+    def _send(self, call: Call[R]) -> R:
         attempt = 0
         while True:
             try:
                 try:
-                    resp = self._http.request(
-                        call.method,
-                        self.base_url + call.path,
-                        params=call.params,
-                        json=call.body,
-                        headers={**self._headers(), **call.headers},
-                    )
+                    resp = self._http.request(**self._request(call))
                 except httpx.TransportError as exc:
-                    raise ConnectionFailedError(f"cannot reach {self.base_url}: {exc}") from exc
+                    raise self._unreachable(exc) from exc
                 return self._decode(call, resp)
             except MemosApiError as err:
                 delay = self._should_retry(call, attempt, err)
@@ -153,100 +238,19 @@ class MemosClient(_Base):
                 time.sleep(delay)
                 attempt += 1
 
-    def _pages(self, first: Callable[[str | None], Call], items: Callable[[Any], list[T]]) -> Iterator[T]:
+    def _pages(self, paged: Paged[T]) -> Iterator[T]:
         cursor: str | None = None
         while True:
-            page = self._send(first(cursor))
-            yield from items(page)
+            page = self._send(paged.page(cursor))
+            yield from paged.items(page)
             cursor = page.next_cursor
             if not cursor:
                 return
 
-    # -- public and memory
-    def health(self) -> HealthResponse:
-        return cast(HealthResponse, self._send(calls.health()))
-
-    def openapi(self) -> dict[str, Any]:
-        return cast(dict[str, Any], self._send(calls.openapi()))
-
-    def ingest(
-        self,
-        request: IngestRequest | dict[str, Any] | None = None,
-        /,
-        *,
-        idempotency_key: str | None = None,
-        **fields: Any,
-    ) -> IngestResponse:
-        req = as_model(IngestRequest, request, fields)
-        return cast(IngestResponse, self._send(calls.ingest(req, idempotency_key)))
-
-    def list_memories(
-        self,
-        namespace: str,
-        *,
-        session_id: str | None = None,
-        kind: str | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> MemoryPage:
-        return cast(MemoryPage, self._send(calls.list_memories(namespace, session_id, kind, cursor, limit)))
-
-    def iter_memories(
-        self, namespace: str, *, session_id: str | None = None, kind: str | None = None, page_size: int = 100
-    ) -> Iterator[MemoryOut]:
-        return self._pages(
-            lambda c: calls.list_memories(namespace, session_id, kind, c, page_size), lambda p: p.memories
-        )
-
-    def get_memory(self, memory_id: UUID | str) -> MemoryOut:
-        return cast(MemoryOut, self._send(calls.get_memory(memory_id)))
-
-    def update_memory(
-        self, memory_id: UUID | str, patch: MemoryPatch | dict[str, Any] | None = None, /, **fields: Any
-    ) -> MemoryOut:
-        return cast(
-            MemoryOut, self._send(calls.update_memory(memory_id, as_model(MemoryPatch, patch, fields)))
-        )
-
-    def delete_memory(self, memory_id: UUID | str) -> None:
-        self._send(calls.delete_memory(memory_id))
-
-    def memory_history(self, memory_id: UUID | str) -> MemoryHistory:
-        return cast(MemoryHistory, self._send(calls.memory_history(memory_id)))
-
-    def reset_session(
-        self, request: SessionReset | dict[str, Any] | None = None, /, **fields: Any
-    ) -> ResetResult:
-        return cast(ResetResult, self._send(calls.reset_session(as_model(SessionReset, request, fields))))
-
-    def delete_namespace(self, namespace: str) -> NamespaceDeleted:
-        return cast(NamespaceDeleted, self._send(calls.delete_namespace(namespace)))
-
-    def export_namespace(self, namespace: str) -> list[dict[str, Any]]:
-        return calls.parse_export(self._send(calls.export_namespace(namespace)))
-
-    # -- retrieval
-    def query(self, request: QueryRequest | dict[str, Any] | None = None, /, **fields: Any) -> QueryResponse:
-        return cast(QueryResponse, self._send(calls.query(as_model(QueryRequest, request, fields))))
-
-    def answer(
-        self, request: AnswerRequest | dict[str, Any] | None = None, /, **fields: Any
-    ) -> AnswerResponse:
-        return cast(AnswerResponse, self._send(calls.answer(as_model(AnswerRequest, request, fields))))
-
-    def answer_stream(
-        self, request: AnswerRequest | dict[str, Any] | None = None, /, **fields: Any
-    ) -> Iterator[StreamEvent]:
-        """Events as they arrive: ``context``, ``delta``..., ``done`` (``event.answer`` is the whole answer)."""
-        call = calls.answer_stream(as_model(AnswerRequest, request, fields))
+    def _stream(self, call: Call[Any]) -> Iterator[StreamEvent]:
         attempt = 0
         while True:
-            with self._http.stream(
-                call.method,
-                self.base_url + call.path,
-                json=call.body,
-                headers={**self._headers(), **call.headers},
-            ) as resp:
+            with self._http.stream(**self._request(call)) as resp:
                 if resp.status_code < 400:
                     parser = SseParser()
                     for line in resp.iter_lines():
@@ -261,116 +265,8 @@ class MemosClient(_Base):
             time.sleep(delay)
             attempt += 1
 
-    # -- governance
-    def get_policy(self, namespace: str) -> PolicyOut:
-        return cast(PolicyOut, self._send(calls.get_policy(namespace)))
 
-    def put_policy(self, namespace: str, settings: dict[str, Any]) -> PolicyOut:
-        return cast(
-            PolicyOut, self._send(calls.put_policy(PolicyUpdate(namespace=namespace, settings=settings)))
-        )
-
-    def entities(self, namespace: str, *, q: str | None = None, limit: int | None = None) -> EntityPage:
-        return cast(EntityPage, self._send(calls.entities(namespace, q, limit)))
-
-    # -- ops
-    def ops_stats(self, namespace: str | None = None) -> OpsStats:
-        return cast(OpsStats, self._send(calls.ops_stats(namespace)))
-
-    def ops_pipeline(self, namespace: str | None = None, *, limit: int | None = None) -> OpsPipeline:
-        return cast(OpsPipeline, self._send(calls.ops_pipeline(namespace, limit)))
-
-    def ops_audit(
-        self,
-        namespace: str | None = None,
-        *,
-        session_id: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> OpsAuditPage:
-        call = calls.ops_audit(namespace, session_id, action, since, until, cursor, limit)
-        return cast(OpsAuditPage, self._send(call))
-
-    def iter_audit(
-        self,
-        namespace: str | None = None,
-        *,
-        session_id: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        page_size: int = 200,
-    ) -> Iterator[OpsAuditEvent]:
-        return self._pages(
-            lambda c: calls.ops_audit(namespace, session_id, action, since, until, c, page_size),
-            lambda p: p.events,
-        )
-
-    def ops_condensations(
-        self,
-        namespace: str | None = None,
-        *,
-        session_id: str | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> OpsCondensationPage:
-        return cast(
-            OpsCondensationPage, self._send(calls.ops_condensations(namespace, session_id, cursor, limit))
-        )
-
-    def iter_condensations(
-        self, namespace: str | None = None, *, session_id: str | None = None, page_size: int = 100
-    ) -> Iterator[OpsCondensation]:
-        return self._pages(
-            lambda c: calls.ops_condensations(namespace, session_id, c, page_size), lambda p: p.condensations
-        )
-
-    def ops_context_packs(
-        self,
-        namespace: str | None = None,
-        *,
-        session_id: str | None = None,
-        include_pack: bool = False,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> OpsContextPackPage:
-        call = calls.ops_context_packs(namespace, session_id, include_pack, cursor, limit)
-        return cast(OpsContextPackPage, self._send(call))
-
-    def iter_context_packs(
-        self,
-        namespace: str | None = None,
-        *,
-        session_id: str | None = None,
-        include_pack: bool = False,
-        page_size: int = 100,
-    ) -> Iterator[OpsContextPack]:
-        return self._pages(
-            lambda c: calls.ops_context_packs(namespace, session_id, include_pack, c, page_size),
-            lambda p: p.context_packs,
-        )
-
-    def ops_procedural(
-        self, namespace: str | None = None, *, cursor: str | None = None, limit: int | None = None
-    ) -> OpsProcedural:
-        return cast(OpsProcedural, self._send(calls.ops_procedural(namespace, cursor, limit)))
-
-    # -- keys
-    def create_key(self, name: str, scopes: list[str], namespaces: list[str]) -> KeyCreated:
-        req = KeyCreateRequest.model_validate({"name": name, "scopes": scopes, "namespaces": namespaces})
-        return cast(KeyCreated, self._send(calls.create_key(req)))
-
-    def list_keys(self) -> KeyList:
-        return cast(KeyList, self._send(calls.list_keys()))
-
-    def revoke_key(self, key_id: UUID | str) -> KeyOut:
-        return cast(KeyOut, self._send(calls.revoke_key(key_id)))
-
-
-class AsyncMemosClient(_Base):
+class AsyncMemosClient(_Routes):
     """The same API as ``MemosClient``, awaitable; iterators are async iterators."""
 
     def __init__(
@@ -395,20 +291,14 @@ class AsyncMemosClient(_Base):
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
 
-    async def _send(self, call: Call) -> Any:
+    async def _send(self, call: Call[R]) -> R:
         attempt = 0
         while True:
             try:
                 try:
-                    resp = await self._http.request(
-                        call.method,
-                        self.base_url + call.path,
-                        params=call.params,
-                        json=call.body,
-                        headers={**self._headers(), **call.headers},
-                    )
+                    resp = await self._http.request(**self._request(call))
                 except httpx.TransportError as exc:
-                    raise ConnectionFailedError(f"cannot reach {self.base_url}: {exc}") from exc
+                    raise self._unreachable(exc) from exc
                 return self._decode(call, resp)
             except MemosApiError as err:
                 delay = self._should_retry(call, attempt, err)
@@ -417,101 +307,20 @@ class AsyncMemosClient(_Base):
                 await asyncio.sleep(delay)
                 attempt += 1
 
-    async def _pages(
-        self, first: Callable[[str | None], Call], items: Callable[[Any], list[T]]
-    ) -> AsyncIterator[T]:
+    async def _pages(self, paged: Paged[T]) -> AsyncIterator[T]:
         cursor: str | None = None
         while True:
-            page = await self._send(first(cursor))
-            for item in items(page):
+            page = await self._send(paged.page(cursor))
+            for item in paged.items(page):
                 yield item
             cursor = page.next_cursor
             if not cursor:
                 return
 
-    async def health(self) -> HealthResponse:
-        return cast(HealthResponse, await self._send(calls.health()))
-
-    async def ingest(
-        self,
-        request: IngestRequest | dict[str, Any] | None = None,
-        /,
-        *,
-        idempotency_key: str | None = None,
-        **fields: Any,
-    ) -> IngestResponse:
-        req = as_model(IngestRequest, request, fields)
-        return cast(IngestResponse, await self._send(calls.ingest(req, idempotency_key)))
-
-    async def list_memories(
-        self,
-        namespace: str,
-        *,
-        session_id: str | None = None,
-        kind: str | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> MemoryPage:
-        call = calls.list_memories(namespace, session_id, kind, cursor, limit)
-        return cast(MemoryPage, await self._send(call))
-
-    def iter_memories(
-        self, namespace: str, *, session_id: str | None = None, kind: str | None = None, page_size: int = 100
-    ) -> AsyncIterator[MemoryOut]:
-        return self._pages(
-            lambda c: calls.list_memories(namespace, session_id, kind, c, page_size), lambda p: p.memories
-        )
-
-    async def get_memory(self, memory_id: UUID | str) -> MemoryOut:
-        return cast(MemoryOut, await self._send(calls.get_memory(memory_id)))
-
-    async def update_memory(
-        self, memory_id: UUID | str, patch: MemoryPatch | dict[str, Any] | None = None, /, **fields: Any
-    ) -> MemoryOut:
-        call = calls.update_memory(memory_id, as_model(MemoryPatch, patch, fields))
-        return cast(MemoryOut, await self._send(call))
-
-    async def delete_memory(self, memory_id: UUID | str) -> None:
-        await self._send(calls.delete_memory(memory_id))
-
-    async def memory_history(self, memory_id: UUID | str) -> MemoryHistory:
-        return cast(MemoryHistory, await self._send(calls.memory_history(memory_id)))
-
-    async def reset_session(
-        self, request: SessionReset | dict[str, Any] | None = None, /, **fields: Any
-    ) -> ResetResult:
-        return cast(
-            ResetResult, await self._send(calls.reset_session(as_model(SessionReset, request, fields)))
-        )
-
-    async def delete_namespace(self, namespace: str) -> NamespaceDeleted:
-        return cast(NamespaceDeleted, await self._send(calls.delete_namespace(namespace)))
-
-    async def export_namespace(self, namespace: str) -> list[dict[str, Any]]:
-        return calls.parse_export(await self._send(calls.export_namespace(namespace)))
-
-    async def query(
-        self, request: QueryRequest | dict[str, Any] | None = None, /, **fields: Any
-    ) -> QueryResponse:
-        return cast(QueryResponse, await self._send(calls.query(as_model(QueryRequest, request, fields))))
-
-    async def answer(
-        self, request: AnswerRequest | dict[str, Any] | None = None, /, **fields: Any
-    ) -> AnswerResponse:
-        return cast(AnswerResponse, await self._send(calls.answer(as_model(AnswerRequest, request, fields))))
-
-    async def answer_stream(
-        self, request: AnswerRequest | dict[str, Any] | None = None, /, **fields: Any
-    ) -> AsyncIterator[StreamEvent]:
-        call = calls.answer_stream(as_model(AnswerRequest, request, fields))
+    async def _stream(self, call: Call[Any]) -> AsyncIterator[StreamEvent]:
         attempt = 0
         while True:
-            async with self._http.stream(
-                call.method,
-                self.base_url + call.path,
-                json=call.body,
-                headers={**self._headers(), **call.headers},
-            ) as resp:
+            async with self._http.stream(**self._request(call)) as resp:
                 if resp.status_code < 400:
                     parser = SseParser()
                     async for line in resp.aiter_lines():
@@ -527,72 +336,6 @@ class AsyncMemosClient(_Base):
                 raise err
             await asyncio.sleep(delay)
             attempt += 1
-
-    async def get_policy(self, namespace: str) -> PolicyOut:
-        return cast(PolicyOut, await self._send(calls.get_policy(namespace)))
-
-    async def put_policy(self, namespace: str, settings: dict[str, Any]) -> PolicyOut:
-        call = calls.put_policy(PolicyUpdate(namespace=namespace, settings=settings))
-        return cast(PolicyOut, await self._send(call))
-
-    async def entities(self, namespace: str, *, q: str | None = None, limit: int | None = None) -> EntityPage:
-        return cast(EntityPage, await self._send(calls.entities(namespace, q, limit)))
-
-    async def ops_stats(self, namespace: str | None = None) -> OpsStats:
-        return cast(OpsStats, await self._send(calls.ops_stats(namespace)))
-
-    async def ops_pipeline(self, namespace: str | None = None, *, limit: int | None = None) -> OpsPipeline:
-        return cast(OpsPipeline, await self._send(calls.ops_pipeline(namespace, limit)))
-
-    def iter_audit(
-        self,
-        namespace: str | None = None,
-        *,
-        session_id: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        page_size: int = 200,
-    ) -> AsyncIterator[OpsAuditEvent]:
-        return self._pages(
-            lambda c: calls.ops_audit(namespace, session_id, action, since, until, c, page_size),
-            lambda p: p.events,
-        )
-
-    def iter_condensations(
-        self, namespace: str | None = None, *, session_id: str | None = None, page_size: int = 100
-    ) -> AsyncIterator[OpsCondensation]:
-        return self._pages(
-            lambda c: calls.ops_condensations(namespace, session_id, c, page_size), lambda p: p.condensations
-        )
-
-    def iter_context_packs(
-        self,
-        namespace: str | None = None,
-        *,
-        session_id: str | None = None,
-        include_pack: bool = False,
-        page_size: int = 100,
-    ) -> AsyncIterator[OpsContextPack]:
-        return self._pages(
-            lambda c: calls.ops_context_packs(namespace, session_id, include_pack, c, page_size),
-            lambda p: p.context_packs,
-        )
-
-    async def ops_procedural(
-        self, namespace: str | None = None, *, cursor: str | None = None, limit: int | None = None
-    ) -> OpsProcedural:
-        return cast(OpsProcedural, await self._send(calls.ops_procedural(namespace, cursor, limit)))
-
-    async def create_key(self, name: str, scopes: list[str], namespaces: list[str]) -> KeyCreated:
-        req = KeyCreateRequest.model_validate({"name": name, "scopes": scopes, "namespaces": namespaces})
-        return cast(KeyCreated, await self._send(calls.create_key(req)))
-
-    async def list_keys(self) -> KeyList:
-        return cast(KeyList, await self._send(calls.list_keys()))
-
-    async def revoke_key(self, key_id: UUID | str) -> KeyOut:
-        return cast(KeyOut, await self._send(calls.revoke_key(key_id)))
 
 
 __all__ = ["AsyncMemosClient", "MemosClient"]
