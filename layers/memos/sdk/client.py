@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -27,6 +28,9 @@ from memos.sdk.errors import ConnectionFailedError, MemosApiError, error_for
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+S = TypeVar("S")
+A = TypeVar("A")
 RetryHook = Callable[[Call[Any], int, MemosApiError], None]  # (call, attempt, the error that is retried)
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -75,6 +79,19 @@ class _Base:
             raise cls._error(resp, body)
         return call.read(body)
 
+    def _retry_delay(self, call: Call[Any], attempt: int, exc: Exception) -> float:
+        """How long to wait before retrying after ``exc``; raises it (typed) when it is not retried."""
+        if isinstance(exc, httpx.TransportError):
+            err: MemosApiError = self._unreachable(exc)
+            err.__cause__ = exc
+        else:
+            assert isinstance(exc, MemosApiError)
+            err = exc
+        delay = self._should_retry(call, attempt, err)
+        if delay is None:
+            raise err
+        return delay
+
     def _should_retry(self, call: Call[Any], attempt: int, err: MemosApiError) -> float | None:
         retryable = err.status in call.retry_statuses or isinstance(err, ConnectionFailedError)
         if not retryable or attempt >= self.retry.max_retries:
@@ -85,120 +102,49 @@ class _Base:
         return self.retry.delay(attempt, err.retry_after_s)
 
 
-class _Route(Generic[P, R]):
-    """A client method from a request builder: same signature; sends the call, returns its result."""
+def _bound(build: Callable[..., Any], run: Callable[[Any], Any]) -> Callable[..., Any]:
+    """The method: ``run`` (the client's send, pages or stream) over what ``build`` makes of the arguments."""
 
-    def __init__(self, build: Callable[P, Call[R]]) -> None:
-        self.build = build
+    @functools.wraps(build)
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return run(build(*args, **kwargs))
+
+    return method
+
+
+class _Method(Generic[P, S, A]):
+    """A client method from a request builder, with its signature: ``run`` (the client's ``_send``,
+    ``_pages`` or ``_stream``) over what the builder makes; S is its result on the sync client, A on the async one."""
+
+    def __init__(self, build: Callable[P, Any], run: str) -> None:
+        self.build, self.run = build, run
 
     @overload
-    def __get__(self, client: None, owner: type) -> _Route[P, R]: ...
+    def __get__(self, client: None, owner: type) -> _Method[P, S, A]: ...
     @overload
-    def __get__(self, client: MemosClient, owner: type) -> Callable[P, R]: ...
+    def __get__(self, client: MemosClient, owner: type) -> Callable[P, S]: ...
     @overload
-    def __get__(self, client: AsyncMemosClient, owner: type) -> Callable[P, Coroutine[Any, Any, R]]: ...
+    def __get__(self, client: AsyncMemosClient, owner: type) -> Callable[P, A]: ...
     def __get__(self, client: Any, owner: type) -> Any:
-        if client is None:
-            return self
-        build, send = self.build, client._send
-
-        @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return send(build(*args, **kwargs))
-
-        return method
+        return self if client is None else _bound(self.build, getattr(client, self.run))
 
 
-class _Iter(Generic[P, T]):
-    """A client method iterating a cursor-paged route (an async iterator on the async client)."""
-
-    def __init__(self, build: Callable[P, Paged[T]]) -> None:
-        self.build = build
-
-    @overload
-    def __get__(self, client: None, owner: type) -> _Iter[P, T]: ...
-    @overload
-    def __get__(self, client: MemosClient, owner: type) -> Callable[P, Iterator[T]]: ...
-    @overload
-    def __get__(self, client: AsyncMemosClient, owner: type) -> Callable[P, AsyncIterator[T]]: ...
-    def __get__(self, client: Any, owner: type) -> Any:
-        if client is None:
-            return self
-        build, pages = self.build, client._pages
-
-        @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return pages(build(*args, **kwargs))
-
-        return method
+def _route(build: Callable[P, Call[R]]) -> _Method[P, R, Coroutine[Any, Any, R]]:
+    return _Method(build, "_send")
 
 
-class _Stream(Generic[P]):
-    """A client method streaming server-sent events (an async iterator on the async client)."""
-
-    def __init__(self, build: Callable[P, Call[Any]]) -> None:
-        self.build = build
-
-    @overload
-    def __get__(self, client: None, owner: type) -> _Stream[P]: ...
-    @overload
-    def __get__(self, client: MemosClient, owner: type) -> Callable[P, Iterator[StreamEvent]]: ...
-    @overload
-    def __get__(self, client: AsyncMemosClient, owner: type) -> Callable[P, AsyncIterator[StreamEvent]]: ...
-    def __get__(self, client: Any, owner: type) -> Any:
-        if client is None:
-            return self
-        build, stream = self.build, client._stream
-
-        @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return stream(build(*args, **kwargs))
-
-        return method
+def _iter(build: Callable[P, Paged[T]]) -> _Method[P, Iterator[T], AsyncIterator[T]]:
+    return _Method(build, "_pages")
 
 
-class _Routes(_Base):
+def _stream(build: Callable[P, Call[Any]]) -> _Method[P, Iterator[StreamEvent], AsyncIterator[StreamEvent]]:
+    return _Method(build, "_stream")
+
+
+class _Routes(_Base, Generic[H]):
     """Every API route, once; the signatures and docs are the builders' in ``calls.py``."""
 
-    # -- public and memory
-    health = _Route(calls.health)
-    openapi = _Route(calls.openapi)
-    ingest = _Route(calls.ingest)
-    list_memories = _Route(calls.list_memories)
-    iter_memories = _Iter(calls.iter_memories)
-    get_memory = _Route(calls.get_memory)
-    update_memory = _Route(calls.update_memory)
-    delete_memory = _Route(calls.delete_memory)
-    memory_history = _Route(calls.memory_history)
-    reset_session = _Route(calls.reset_session)
-    delete_namespace = _Route(calls.delete_namespace)
-    export_namespace = _Route(calls.export_namespace)
-    # -- retrieval
-    query = _Route(calls.query)
-    answer = _Route(calls.answer)
-    answer_stream = _Stream(calls.answer_stream)
-    # -- governance
-    get_policy = _Route(calls.get_policy)
-    put_policy = _Route(calls.put_policy)
-    entities = _Route(calls.entities)
-    # -- ops
-    ops_stats = _Route(calls.ops_stats)
-    ops_pipeline = _Route(calls.ops_pipeline)
-    ops_audit = _Route(calls.ops_audit)
-    iter_audit = _Iter(calls.iter_audit)
-    ops_condensations = _Route(calls.ops_condensations)
-    iter_condensations = _Iter(calls.iter_condensations)
-    ops_context_packs = _Route(calls.ops_context_packs)
-    iter_context_packs = _Iter(calls.iter_context_packs)
-    ops_procedural = _Route(calls.ops_procedural)
-    # -- keys
-    create_key = _Route(calls.create_key)
-    list_keys = _Route(calls.list_keys)
-    revoke_key = _Route(calls.revoke_key)
-
-
-class MemosClient(_Routes):
-    """Synchronous client. ``MemosClient(url, key)``; defaults: ``$MEMOS_URL``, ``$MEMOS_API_KEY``."""
+    _new_http: Callable[..., H]  # the transport's httpx client class
 
     def __init__(
         self,
@@ -208,10 +154,52 @@ class MemosClient(_Routes):
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         on_retry: RetryHook | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: H | None = None,
     ) -> None:
         super().__init__(base_url, api_key, retry, on_retry)
-        self._http = http_client or httpx.Client(timeout=timeout)
+        self._http: H = http_client or self._new_http(timeout=timeout)
+
+    # -- public and memory
+    health = _route(calls.health)
+    openapi = _route(calls.openapi)
+    ingest = _route(calls.ingest)
+    list_memories = _route(calls.list_memories)
+    iter_memories = _iter(calls.iter_memories)
+    get_memory = _route(calls.get_memory)
+    update_memory = _route(calls.update_memory)
+    delete_memory = _route(calls.delete_memory)
+    memory_history = _route(calls.memory_history)
+    reset_session = _route(calls.reset_session)
+    delete_namespace = _route(calls.delete_namespace)
+    export_namespace = _route(calls.export_namespace)
+    # -- retrieval
+    query = _route(calls.query)
+    answer = _route(calls.answer)
+    answer_stream = _stream(calls.answer_stream)
+    # -- governance
+    get_policy = _route(calls.get_policy)
+    put_policy = _route(calls.put_policy)
+    entities = _route(calls.entities)
+    # -- ops
+    ops_stats = _route(calls.ops_stats)
+    ops_pipeline = _route(calls.ops_pipeline)
+    ops_audit = _route(calls.ops_audit)
+    iter_audit = _iter(calls.iter_audit)
+    ops_condensations = _route(calls.ops_condensations)
+    iter_condensations = _iter(calls.iter_condensations)
+    ops_context_packs = _route(calls.ops_context_packs)
+    iter_context_packs = _iter(calls.iter_context_packs)
+    ops_procedural = _route(calls.ops_procedural)
+    # -- keys
+    create_key = _route(calls.create_key)
+    list_keys = _route(calls.list_keys)
+    revoke_key = _route(calls.revoke_key)
+
+
+class MemosClient(_Routes[httpx.Client]):
+    """Synchronous client. ``MemosClient(url, key)``; defaults: ``$MEMOS_URL``, ``$MEMOS_API_KEY``."""
+
+    _new_http = httpx.Client
 
     def close(self) -> None:
         self._http.close()
@@ -223,20 +211,12 @@ class MemosClient(_Routes):
         self.close()
 
     def _send(self, call: Call[R]) -> R:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
             try:
-                try:
-                    resp = self._http.request(**self._request(call))
-                except httpx.TransportError as exc:
-                    raise self._unreachable(exc) from exc
-                return self._decode(call, resp)
-            except MemosApiError as err:
-                delay = self._should_retry(call, attempt, err)
-                if delay is None:
-                    raise
-                time.sleep(delay)
-                attempt += 1
+                return self._decode(call, self._http.request(**self._request(call)))
+            except (httpx.TransportError, MemosApiError) as exc:
+                time.sleep(self._retry_delay(call, attempt, exc))
+        raise AssertionError("unreachable")
 
     def _pages(self, paged: Paged[T]) -> Iterator[T]:
         cursor: str | None = None
@@ -248,8 +228,7 @@ class MemosClient(_Routes):
                 return
 
     def _stream(self, call: Call[Any]) -> Iterator[StreamEvent]:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
             with self._http.stream(**self._request(call)) as resp:
                 if resp.status_code < 400:
                     parser = SseParser()
@@ -259,28 +238,13 @@ class MemosClient(_Routes):
                     return
                 resp.read()
                 err = self._error(resp, resp.json() if resp.content else None)
-            delay = self._should_retry(call, attempt, err)
-            if delay is None:
-                raise err
-            time.sleep(delay)
-            attempt += 1
+            time.sleep(self._retry_delay(call, attempt, err))
 
 
-class AsyncMemosClient(_Routes):
+class AsyncMemosClient(_Routes[httpx.AsyncClient]):
     """The same API as ``MemosClient``, awaitable; iterators are async iterators."""
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
-        on_retry: RetryHook | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(base_url, api_key, retry, on_retry)
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+    _new_http = httpx.AsyncClient
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -292,20 +256,12 @@ class AsyncMemosClient(_Routes):
         await self.aclose()
 
     async def _send(self, call: Call[R]) -> R:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
             try:
-                try:
-                    resp = await self._http.request(**self._request(call))
-                except httpx.TransportError as exc:
-                    raise self._unreachable(exc) from exc
-                return self._decode(call, resp)
-            except MemosApiError as err:
-                delay = self._should_retry(call, attempt, err)
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
-                attempt += 1
+                return self._decode(call, await self._http.request(**self._request(call)))
+            except (httpx.TransportError, MemosApiError) as exc:
+                await asyncio.sleep(self._retry_delay(call, attempt, exc))
+        raise AssertionError("unreachable")
 
     async def _pages(self, paged: Paged[T]) -> AsyncIterator[T]:
         cursor: str | None = None
@@ -318,8 +274,7 @@ class AsyncMemosClient(_Routes):
                 return
 
     async def _stream(self, call: Call[Any]) -> AsyncIterator[StreamEvent]:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
             async with self._http.stream(**self._request(call)) as resp:
                 if resp.status_code < 400:
                     parser = SseParser()
@@ -331,11 +286,7 @@ class AsyncMemosClient(_Routes):
                     return
                 await resp.aread()
                 err = self._error(resp, resp.json() if resp.content else None)
-            delay = self._should_retry(call, attempt, err)
-            if delay is None:
-                raise err
-            await asyncio.sleep(delay)
-            attempt += 1
+            await asyncio.sleep(self._retry_delay(call, attempt, err))
 
 
 __all__ = ["AsyncMemosClient", "MemosClient"]

@@ -10,6 +10,10 @@ class MemosApiError(Exception):
 
     status: int = 0
 
+    def __init_subclass__(cls, status: int = 0, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status = status or cls.status
+
     def __init__(
         self,
         message: str,
@@ -29,44 +33,34 @@ class MemosApiError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class BadRequestError(MemosApiError):
-    status = 400
+class BadRequestError(MemosApiError, status=400): ...
 
 
-class AuthenticationError(MemosApiError):
-    status = 401
+class AuthenticationError(MemosApiError, status=401): ...
 
 
-class PermissionDeniedError(MemosApiError):
-    status = 403
+class PermissionDeniedError(MemosApiError, status=403): ...
 
 
-class NotFoundError(MemosApiError):
-    status = 404
+class NotFoundError(MemosApiError, status=404): ...
 
 
-class ConflictError(MemosApiError):
-    status = 409
+class ConflictError(MemosApiError, status=409): ...
 
 
-class PayloadTooLargeError(MemosApiError):
-    status = 413
+class PayloadTooLargeError(MemosApiError, status=413): ...
 
 
-class ValidationError(MemosApiError):
-    status = 422
+class ValidationError(MemosApiError, status=422): ...
 
 
-class RateLimitedError(MemosApiError):
-    status = 429
+class RateLimitedError(MemosApiError, status=429): ...
 
 
-class ServiceUnavailableError(MemosApiError):
-    status = 503
+class ServiceUnavailableError(MemosApiError, status=503): ...
 
 
-class ServerError(MemosApiError):
-    status = 500
+class ServerError(MemosApiError, status=500): ...  # any other 5xx
 
 
 class ConnectionFailedError(MemosApiError):
@@ -74,18 +68,7 @@ class ConnectionFailedError(MemosApiError):
 
 
 _BY_STATUS: dict[int, type[MemosApiError]] = {
-    cls.status: cls
-    for cls in (
-        BadRequestError,
-        AuthenticationError,
-        PermissionDeniedError,
-        NotFoundError,
-        ConflictError,
-        PayloadTooLargeError,
-        ValidationError,
-        RateLimitedError,
-        ServiceUnavailableError,
-    )
+    cls.status: cls for cls in MemosApiError.__subclasses__() if cls.status and cls is not ServerError
 }
 
 
