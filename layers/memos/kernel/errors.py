@@ -9,43 +9,38 @@ class MemosError(Exception):
     status = 500
     code = "internal_error"
 
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status, cls.code = status or cls.status, code or cls.code
+
     def __init__(self, message: str, details: list[Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
 
 
-class BadRequest(MemosError):
-    status, code = 400, "bad_request"
+class BadRequest(MemosError, status=400, code="bad_request"): ...
 
 
-class Unauthorized(MemosError):
-    status, code = 401, "unauthorized"
+class Unauthorized(MemosError, status=401, code="unauthorized"): ...
 
 
-class Forbidden(MemosError):
-    status, code = 403, "forbidden"
+class Forbidden(MemosError, status=403, code="forbidden"): ...
 
 
-class NotFound(MemosError):
-    status, code = 404, "not_found"
+class NotFound(MemosError, status=404, code="not_found"): ...
 
 
-class Conflict(MemosError):
-    status, code = 409, "conflict"
+class Conflict(MemosError, status=409, code="conflict"): ...
 
 
-class PayloadTooLarge(MemosError):
-    status, code = 413, "payload_too_large"
+class PayloadTooLarge(MemosError, status=413, code="payload_too_large"): ...
 
 
-class Unprocessable(MemosError):
-    status, code = 422, "validation_error"
+class Unprocessable(MemosError, status=422, code="validation_error"): ...
 
 
-class RateLimited(MemosError):
-    status, code = 429, "rate_limited"
+class RateLimited(MemosError, status=429, code="rate_limited"): ...
 
 
-class DependencyUnavailable(MemosError):
-    status, code = 503, "dependency_unavailable"
+class DependencyUnavailable(MemosError, status=503, code="dependency_unavailable"): ...

@@ -5,14 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from memos.kernel.errors import Unprocessable
-from memos.models.ops import (
-    OpsAuditEvent,
-    OpsAuditPage,
-    OpsCondensation,
-    OpsCondensationPage,
-    OpsContextPack,
-    OpsContextPackPage,
-)
+from memos.models import ops as models
 from memos.ops.visible import Visible
 from memos.store import audit, db
 from memos.store import ops as store
@@ -27,7 +20,7 @@ def audit_events(
     until: datetime | None,
     cursor: str | None,
     limit: int,
-) -> OpsAuditPage:
+) -> models.OpsAuditPage:
     if action is not None and action not in audit.ACTIONS:
         raise Unprocessable(
             "unknown audit action",
@@ -36,41 +29,35 @@ def audit_events(
     if since and until and since > until:
         raise Unprocessable("since is after until", details=[{"field": "since", "message": "after until"}])
     with db.connection() as conn:
-        rows, next_cursor = store.audit_page(
-            conn,
-            visible.scope,
-            session_id=session_id,
-            action=action,
-            since=since,
-            until=until,
-            cursor=cursor,
-            limit=limit,
-        )
+        filters = store.AuditFilter(session_id, action, since, until)
+        rows, next_cursor = store.audit_page(conn, visible.scope, filters, cursor=cursor, limit=limit)
         conn.rollback()
-    return OpsAuditPage(events=[OpsAuditEvent.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return models.OpsAuditPage(
+        events=[models.OpsAuditEvent.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
 
 
 def condensations(
     visible: Visible, *, session_id: str | None, cursor: str | None, limit: int
-) -> OpsCondensationPage:
+) -> models.OpsCondensationPage:
     with db.connection() as conn:
         rows, next_cursor = store.condensation_page(
             conn, visible.scope, session_id=session_id, cursor=cursor, limit=limit
         )
         conn.rollback()
-    return OpsCondensationPage(
-        condensations=[OpsCondensation.model_validate(r) for r in rows], next_cursor=next_cursor
+    return models.OpsCondensationPage(
+        condensations=[models.OpsCondensation.model_validate(r) for r in rows], next_cursor=next_cursor
     )
 
 
 def context_packs(
     visible: Visible, *, session_id: str | None, include_pack: bool, cursor: str | None, limit: int
-) -> OpsContextPackPage:
+) -> models.OpsContextPackPage:
     with db.connection() as conn:
         rows, next_cursor = store.context_pack_page(
             conn, visible.scope, session_id=session_id, include_pack=include_pack, cursor=cursor, limit=limit
         )
         conn.rollback()
-    return OpsContextPackPage(
-        context_packs=[OpsContextPack.model_validate(r) for r in rows], next_cursor=next_cursor
+    return models.OpsContextPackPage(
+        context_packs=[models.OpsContextPack.model_validate(r) for r in rows], next_cursor=next_cursor
     )

@@ -49,33 +49,49 @@ class Scope:
         return f"({column} = ANY(%s) OR {column} LIKE ANY(%s))", [exact, prefixes]
 
 
-def _paged(
-    conn: psycopg.Connection[Any],
-    *,
-    select: str,
-    where: list[str],
-    params: list[Any],
-    order: tuple[str, str],
-    kind: str,
-    cursor: str | None,
-    limit: int,
-    id_type: Callable[[str], Any],
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Rows newest first by (time, id) after the cursor, and the cursor of the next page."""
-    at_col, id_col = order
-    where, params = list(where), list(params)
-    if cursor:
-        at, row_id = decode_cursor(kind, cursor, id_type)
-        where.append(f"({at_col}, {id_col}) < (%s, %s)")
-        params += [at, row_id]
-    rows = conn.execute(
-        f"{select} WHERE {' AND '.join(where)} ORDER BY {at_col} DESC, {id_col} DESC LIMIT %s",
-        [*params, limit + 1],
-    ).fetchall()
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(kind, rows[-1][at_col], rows[-1][id_col])
+@dataclass(frozen=True)
+class _Listing:
+    """A newest-first cursor listing: its SELECT, its (time, id) order, the cursor's kind and id type."""
+
+    select: str
+    order: tuple[str, str]
+    kind: str
+    id_type: Callable[[str], Any]
+
+    def page(
+        self,
+        conn: psycopg.Connection[Any],
+        where: list[str],
+        params: list[Any],
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Rows newest first by (time, id) after the cursor, and the cursor of the next page."""
+        at_col, id_col = self.order
+        where, params = list(where), list(params)
+        if cursor:
+            at, row_id = decode_cursor(self.kind, cursor, self.id_type)
+            where.append(f"({at_col}, {id_col}) < (%s, %s)")
+            params += [at, row_id]
+        rows = conn.execute(
+            f"{self.select} WHERE {' AND '.join(where)} ORDER BY {at_col} DESC, {id_col} DESC LIMIT %s",
+            [*params, limit + 1],
+        ).fetchall()
+        if len(rows) <= limit:
+            return rows, None
+        rows = rows[:limit]
+        return rows, encode_cursor(self.kind, rows[-1][at_col], rows[-1][id_col])
+
+
+def _filtered(scope: Scope, *filters: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """The scope's condition and each (clause, value) whose value is given."""
+    where_scope, params = scope.sql()
+    where = [where_scope]
+    for clause, value in filters:
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    return where, params
 
 
 # --------------------------------------------------------------------------- figures
@@ -206,46 +222,39 @@ def recent_decay_runs(conn: psycopg.Connection[Any], scope: Scope, limit: int) -
 # --------------------------------------------------------------------------- pages
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit events to list (None: any)."""
+
+    session_id: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+_AUDIT = _Listing(f"SELECT {AUDIT_COLUMNS} FROM audit_events", ("at", "id"), "audit", int)
+_PROCEDURAL = _Listing(
+    f"SELECT {PROCEDURAL_COLUMNS} FROM memories", ("occurred_at", "id"), "procedural", UUID
+)
+
+
 def audit_page(
-    conn: psycopg.Connection[Any],
-    scope: Scope,
-    *,
-    session_id: str | None,
-    action: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    cursor: str | None,
-    limit: int,
+    conn: psycopg.Connection[Any], scope: Scope, filters: AuditFilter, *, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Audit events newest first, filtered, one cursor page."""
-    where_scope, params = scope.sql()
-    where = [where_scope]
-    for clause, value in (
-        ("session_id = %s", session_id),
-        ("action = %s", action),
-        ("at >= %s", since),
-        ("at < %s", until),
-    ):
-        if value is not None:
-            where.append(clause)
-            params.append(value)
-    return _paged(
-        conn,
-        select=f"SELECT {AUDIT_COLUMNS} FROM audit_events",
-        where=where,
-        params=params,
-        order=("at", "id"),
-        kind="audit",
-        cursor=cursor,
-        limit=limit,
-        id_type=int,
+    where, params = _filtered(
+        scope,
+        ("session_id = %s", filters.session_id),
+        ("action = %s", filters.action),
+        ("at >= %s", filters.since),
+        ("at < %s", filters.until),
     )
+    return _AUDIT.page(conn, where, params, cursor, limit)
 
 
 def _session_page(
     conn: psycopg.Connection[Any],
     scope: Scope,
-    *,
     table: str,
     columns: str,
     session_id: str | None,
@@ -253,36 +262,15 @@ def _session_page(
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest-first rows of a per-session table in scope, one cursor page (the cursor names the table)."""
-    where_scope, params = scope.sql()
-    where = [where_scope]
-    if session_id is not None:
-        where.append("session_id = %s")
-        params.append(session_id)
-    return _paged(
-        conn,
-        select=f"SELECT {columns} FROM {table}",
-        where=where,
-        params=params,
-        order=("created_at", "id"),
-        kind=table,
-        cursor=cursor,
-        limit=limit,
-        id_type=UUID,
-    )
+    where, params = _filtered(scope, ("session_id = %s", session_id))
+    listing = _Listing(f"SELECT {columns} FROM {table}", ("created_at", "id"), table, UUID)
+    return listing.page(conn, where, params, cursor, limit)
 
 
 def condensation_page(
     conn: psycopg.Connection[Any], scope: Scope, *, session_id: str | None, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    return _session_page(
-        conn,
-        scope,
-        table="condensations",
-        columns=CONDENSATION_COLUMNS,
-        session_id=session_id,
-        cursor=cursor,
-        limit=limit,
-    )
+    return _session_page(conn, scope, "condensations", CONDENSATION_COLUMNS, session_id, cursor, limit)
 
 
 def context_pack_page(
@@ -295,9 +283,7 @@ def context_pack_page(
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     columns = CONTEXT_PACK_COLUMNS + (", pack" if include_pack else "")
-    return _session_page(
-        conn, scope, table="context_packs", columns=columns, session_id=session_id, cursor=cursor, limit=limit
-    )
+    return _session_page(conn, scope, "context_packs", columns, session_id, cursor, limit)
 
 
 def _procedural_where(scope: Scope) -> tuple[list[str], list[Any]]:
@@ -310,17 +296,7 @@ def procedural_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Live procedural memories, newest first by occurred_at, one cursor page."""
     where, params = _procedural_where(scope)
-    return _paged(
-        conn,
-        select=f"SELECT {PROCEDURAL_COLUMNS} FROM memories",
-        where=where,
-        params=params,
-        order=("occurred_at", "id"),
-        kind="procedural",
-        cursor=cursor,
-        limit=limit,
-        id_type=UUID,
-    )
+    return _PROCEDURAL.page(conn, where, params, cursor, limit)
 
 
 def tool_declarations(conn: psycopg.Connection[Any], scope: Scope) -> list[dict[str, Any]]:
