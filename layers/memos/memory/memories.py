@@ -101,16 +101,8 @@ def update_memory(
             store.apply_edit(conn, memory_id, edit)
         except UniqueViolation as exc:
             raise Conflict("another live memory already has this text") from exc
-        audit.record(
-            conn,
-            "update",
-            namespace=row["namespace"],
-            session_id=row["session_id"],
-            actor=who.key_id,
-            memory_id=memory_id,
-            request_id=request_id,
-            details={"fields": sorted(changes), "from_version": row["version"]},
-        )
+        details = {"fields": sorted(changes), "from_version": row["version"]}
+        _audit(conn, "update", row, who, request_id, details)
         out = store.get_memory(conn, memory_id)
         conn.commit()
     working_memory.WorkingMemory().invalidate(row["namespace"], row["session_id"])
@@ -118,21 +110,34 @@ def update_memory(
     return to_out(out)
 
 
+def _audit(
+    conn: Any,
+    action: str,
+    row: dict[str, Any],
+    who: Identity,
+    request_id: str | None,
+    details: dict[str, Any],
+) -> None:
+    """The audit event of a change ``who`` made to the memory ``row``."""
+    audit.record(
+        conn,
+        action,
+        namespace=row["namespace"],
+        session_id=row["session_id"],
+        actor=who.key_id,
+        memory_id=row["id"],
+        request_id=request_id,
+        details=details,
+    )
+
+
 def delete_memory(who: Identity, memory_id: UUID, *, request_id: str | None) -> None:
     """Forget one memory everywhere (``memos.memory.forget``); a tombstone stays for audit."""
     with db.connection() as conn:
         row = _locked_visible_row(conn, who, memory_id)
         sessions = forget.forget_memories(conn, [memory_id], status=MemoryStatus.DELETED, by=who.key_id)
-        audit.record(
-            conn,
-            "delete",
-            namespace=row["namespace"],
-            session_id=row["session_id"],
-            actor=who.key_id,
-            memory_id=memory_id,
-            request_id=request_id,
-            details={"previous_status": row["status"], "content_hash": row["content_hash"]},
-        )
+        details = {"previous_status": row["status"], "content_hash": row["content_hash"]}
+        _audit(conn, "delete", row, who, request_id, details)
         conn.commit()
     forget.flush_l1(sessions)
 

@@ -58,6 +58,15 @@ class _Listing:
     kind: str
     id_type: Callable[[str], Any]
 
+    def newest(
+        self, conn: psycopg.Connection[Any], where: list[str], params: list[Any], limit: int
+    ) -> list[dict[str, Any]]:
+        at_col, id_col = self.order
+        return conn.execute(
+            f"{self.select} WHERE {' AND '.join(where)} ORDER BY {at_col} DESC, {id_col} DESC LIMIT %s",
+            [*params, limit],
+        ).fetchall()
+
     def page(
         self,
         conn: psycopg.Connection[Any],
@@ -73,10 +82,7 @@ class _Listing:
             at, row_id = decode_cursor(self.kind, cursor, self.id_type)
             where.append(f"({at_col}, {id_col}) < (%s, %s)")
             params += [at, row_id]
-        rows = conn.execute(
-            f"{self.select} WHERE {' AND '.join(where)} ORDER BY {at_col} DESC, {id_col} DESC LIMIT %s",
-            [*params, limit + 1],
-        ).fetchall()
+        rows = self.newest(conn, where, params, limit + 1)
         if len(rows) <= limit:
             return rows, None
         rows = rows[:limit]
@@ -92,6 +98,17 @@ def _filtered(scope: Scope, *filters: tuple[str, Any]) -> tuple[list[str], list[
             where.append(clause)
             params.append(value)
     return where, params
+
+
+def _session_listing(table: str, columns: str) -> _Listing:
+    return _Listing(f"SELECT {columns} FROM {table}", ("created_at", "id"), table, UUID)
+
+
+_AUDIT = _Listing(f"SELECT {AUDIT_COLUMNS} FROM audit_events", ("at", "id"), "audit", int)
+_PROCEDURAL = _Listing(
+    f"SELECT {PROCEDURAL_COLUMNS} FROM memories", ("occurred_at", "id"), "procedural", UUID
+)
+_CONDENSATIONS = _session_listing("condensations", CONDENSATION_COLUMNS)
 
 
 # --------------------------------------------------------------------------- figures
@@ -201,22 +218,12 @@ def condensations_by_status(conn: psycopg.Connection[Any], scope: Scope) -> dict
 
 
 def recent_condensations(conn: psycopg.Connection[Any], scope: Scope, limit: int) -> list[dict[str, Any]]:
-    where, params = scope.sql()
-    return conn.execute(
-        f"SELECT {CONDENSATION_COLUMNS} FROM condensations WHERE {where}"
-        " ORDER BY created_at DESC, id DESC LIMIT %s",
-        [*params, limit],
-    ).fetchall()
+    return _CONDENSATIONS.newest(conn, *_filtered(scope), limit)
 
 
 def recent_decay_runs(conn: psycopg.Connection[Any], scope: Scope, limit: int) -> list[dict[str, Any]]:
     """The newest ``decay`` audit events (one per run)."""
-    where, params = scope.sql()
-    return conn.execute(
-        f"SELECT {AUDIT_COLUMNS} FROM audit_events WHERE action = 'decay' AND {where}"
-        " ORDER BY at DESC, id DESC LIMIT %s",
-        [*params, limit],
-    ).fetchall()
+    return _AUDIT.newest(conn, *_filtered(scope, ("action = %s", "decay")), limit)
 
 
 # --------------------------------------------------------------------------- pages
@@ -263,8 +270,7 @@ def _session_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest-first rows of a per-session table in scope, one cursor page (the cursor names the table)."""
     where, params = _filtered(scope, ("session_id = %s", session_id))
-    listing = _Listing(f"SELECT {columns} FROM {table}", ("created_at", "id"), table, UUID)
-    return listing.page(conn, where, params, cursor, limit)
+    return _session_listing(table, columns).page(conn, where, params, cursor, limit)
 
 
 def condensation_page(
