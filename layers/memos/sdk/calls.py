@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -275,31 +275,29 @@ def ops_pipeline(namespace: str | None = None, *, limit: int | None = None) -> C
     return _get("/v1/ops/pipeline", OpsPipeline, namespace=namespace, limit=limit)
 
 
+class AuditFilters(TypedDict, total=False):
+    """The filters of an audit listing (each optional)."""
+
+    session_id: str | None
+    action: str | None
+    since: datetime | None
+    until: datetime | None
+
+
 def ops_audit(
     namespace: str | None = None,
     *,
-    session_id: str | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    **filters: Unpack[AuditFilters],
 ) -> Call[OpsAuditPage]:
-    filters = {"session_id": session_id, "action": action, "since": since, "until": until}
     return _get("/v1/ops/audit", OpsAuditPage, namespace=namespace, **filters, cursor=cursor, limit=limit)
 
 
 def iter_audit(
-    namespace: str | None = None,
-    *,
-    session_id: str | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    page_size: int = 200,
+    namespace: str | None = None, *, page_size: int = 200, **filters: Unpack[AuditFilters]
 ) -> Paged[OpsAuditEvent]:
-    filters: dict[str, Any] = {"session_id": session_id, "action": action, "since": since, "until": until}
-    return Paged(lambda c: ops_audit(namespace, **filters, cursor=c, limit=page_size), lambda p: p.events)
+    return Paged(lambda c: ops_audit(namespace, cursor=c, limit=page_size, **filters), lambda p: p.events)
 
 
 def ops_condensations(

@@ -52,16 +52,20 @@ def _text(value: dict[str, Any]) -> str:
     return text if isinstance(text, str) and text.strip() else json.dumps(value, sort_keys=True, default=str)
 
 
-def _item(namespace: tuple[str, ...], memory: MemoryOut, score: float | None = None) -> SearchItem:
+def _fields(namespace: tuple[str, ...], memory: MemoryOut) -> dict[str, Any]:
+    """What an ``Item`` holds of a memory stored through this adapter."""
     stored = memory.metadata.get(META) or {}
-    return SearchItem(
-        namespace=namespace,
-        key=str(stored.get("key", memory.session_id)),
-        value=dict(stored.get("value") or {"text": memory.text}),
-        created_at=memory.created_at,
-        updated_at=memory.created_at,
-        score=score,
-    )
+    return {
+        "namespace": namespace,
+        "key": str(stored.get("key", memory.session_id)),
+        "value": dict(stored.get("value") or {"text": memory.text}),
+        "created_at": memory.created_at,
+        "updated_at": memory.created_at,
+    }
+
+
+def _item(namespace: tuple[str, ...], memory: MemoryOut, score: float | None = None) -> SearchItem:
+    return SearchItem(**_fields(namespace, memory), score=score)
 
 
 def _matches(value: dict[str, Any], flt: dict[str, Any] | None) -> bool:
@@ -98,14 +102,7 @@ class MemosStore(BaseStore):
         memory = self._current(namespace, key)
         if memory is None:
             return None
-        found = _item(namespace, memory)
-        return Item(
-            namespace=found.namespace,
-            key=found.key,
-            value=found.value,
-            created_at=found.created_at,
-            updated_at=found.updated_at,
-        )
+        return Item(**_fields(namespace, memory))
 
     def _put(self, namespace: tuple[str, ...], key: str, value: dict[str, Any] | None) -> None:
         memory = self._current(namespace, key)
