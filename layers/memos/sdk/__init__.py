@@ -6,7 +6,7 @@ with MemosClient("http://127.0.0.1:8080", "memos_...") as client:
     print(client.query(namespace="acme", query="what does the user drink?").context_pack.text)
 """
 
-from memos.sdk.calls import RetryPolicy, StreamEvent
+from memos.sdk.calls import RetryPolicy
 from memos.sdk.client import AsyncMemosClient, MemosClient
 from memos.sdk.errors import (
     AuthenticationError,
@@ -22,6 +22,7 @@ from memos.sdk.errors import (
     ServiceUnavailableError,
     ValidationError,
 )
+from memos.sdk.sse import StreamEvent
 
 __all__ = [
     "AsyncMemosClient",

@@ -22,8 +22,9 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 import httpx
 
 from memos.sdk import calls
-from memos.sdk.calls import Call, Paged, RetryPolicy, SseParser, StreamEvent, parse_retry_after
+from memos.sdk.calls import Call, Paged, RetryPolicy, parse_retry_after
 from memos.sdk.errors import ConnectionFailedError, MemosApiError, error_for
+from memos.sdk.sse import SseParser, StreamEvent
 
 P = ParamSpec("P")
 R = TypeVar("R")
