@@ -33,6 +33,24 @@ lockcheck: $(STAMP)
 	$(BIN)/pip check
 	$(BIN)/python -c "import re,tomllib; p=tomllib.load(open('pyproject.toml','rb'))['project']; reqs=p['dependencies']+[r for v in p['optional-dependencies'].values() for r in v]; pins={m[1].lower().replace('_','-'):m[2] for r in reqs if (m:=re.match(r'([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==([^ ;]+)',r))}; lock=dict(re.findall(r'^([a-z0-9_.-]+)==([^ ]+)',open('$(LOCK)').read(),re.M)); bad={k:(v,lock.get(k)) for k,v in pins.items() if lock.get(k)!=v}; assert not bad, f'requirements.lock is stale (make lock): {bad}'"
 
+## Run MemOS locally (embedded PostgreSQL + pgvector, Redis, moto) and show the demo.
+dev: $(STAMP)
+	$(BIN)/memos dev --demo --port $(PORT)
+
+demo: $(STAMP)
+	$(BIN)/memos demo
+
+## Integration and e2e tests need redis-server, the console tests Debian's Chromium: installed
+## here when missing and we are root (else the tests fail and say what to install).
+redis:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || [ -n "$$MEMOS_TEST_REDIS_URL" ] || missing="$$missing redis-server"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing (apt-get install$$missing)"; exit 1; fi; \
+	fi
+
 lint: $(STAMP) lockcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -6,7 +6,7 @@ mem0 is not a project dependency: it runs from its own virtualenv (default ``/tm
 created with ``python3.11 -m venv /tmp/mem0venv && /tmp/mem0venv/bin/pip install mem0ai
 psycopg[binary] psycopg-pool pgvector numpy``), in a subprocess, against the local stack's
 embedded PostgreSQL (its own table in the same database). Both sides use the same embedder:
-MemOS's static embedder (``layers/memos/static_embedder.py``, numpy only), plugged into mem0 in
+MemOS's static embedder (``layers/memos/embeddings/static.py``, numpy only), plugged into mem0 in
 place of its OpenAI embedder, so neither side calls a model or the network. mem0 gets no LLM call
 (``infer=False`` stores messages as given); a dummy OpenAI key only satisfies its constructor.
 
@@ -46,7 +46,7 @@ def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
 
     os.environ.setdefault("MEM0_TELEMETRY", "False")
     os.environ.setdefault("OPENAI_API_KEY", "sk-not-used")
-    spec = importlib.util.spec_from_file_location("static_embedder", ROOT / "layers/memos/static_embedder.py")
+    spec = importlib.util.spec_from_file_location("static_embedder", ROOT / "layers/memos/embeddings/static.py")
     assert spec and spec.loader
     se = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(se)
