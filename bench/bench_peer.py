@@ -46,10 +46,19 @@ def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
 
     os.environ.setdefault("MEM0_TELEMETRY", "False")
     os.environ.setdefault("OPENAI_API_KEY", "sk-not-used")
-    spec = importlib.util.spec_from_file_location("static_embedder", ROOT / "layers/memos/embeddings/static.py")
-    assert spec and spec.loader
-    se = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(se)
+    import sys
+
+    def load(name: str, rel: str) -> Any:
+        spec = importlib.util.spec_from_file_location(name, ROOT / rel)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    # The static embedder and its calibration table (numpy only; the rest of memos is not installed here).
+    load("memos.embeddings.calibration", "layers/memos/embeddings/calibration.py")
+    se = load("static_embedder", "layers/memos/embeddings/static.py")
     static = se.StaticEmbedder(workload["dim"])
 
     from mem0 import Memory
