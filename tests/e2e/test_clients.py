@@ -31,6 +31,7 @@ from memos.sdk import (
     RetryPolicy,
     ValidationError,
 )
+from tests.e2e.dev import launch
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -46,26 +47,7 @@ def _env(services: dict[str, Any]) -> dict[str, str]:
 
 
 def _start(cwd: Path, env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "dev", "--port", str(port), *extra],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        if "Ctrl-C to stop" in line:
-            return proc
-    proc.kill()
-    pytest.fail("memos dev did not come up:\n" + "".join(seen))
+    return launch(["--port", str(port), *extra], env, cwd)
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

@@ -7,13 +7,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from infra.local.client import MemosClient
 from infra.local.services import free_port
+from tests.e2e.dev import launch
 
 KEY = "memos_e2e_test_key_0123456789"
 
@@ -24,25 +24,7 @@ def start_dev(data_dir: Path, redis_url: str, port: int) -> subprocess.Popen[str
     env["MEMOS_REDIS_URL"] = redis_url
     if os.environ.get("MEMOS_TEST_DATABASE_URL"):
         env["MEMOS_DATABASE_URL"] = os.environ["MEMOS_TEST_DATABASE_URL"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 90
-    seen = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        if "Ctrl-C to stop" in line:
-            return proc
-    proc.kill()
-    pytest.fail("memos dev did not come up:\n" + "".join(seen))
+    return launch(["--port", str(port), "--data-dir", str(data_dir)], env)
 
 
 def stop_dev(proc: subprocess.Popen[str]) -> str:
