@@ -96,10 +96,6 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def routes_for(function: str) -> list[Route]:
-    return [r for r in ROUTES if r.function == function]
-
-
 # Only functions that serve at least one route get a Lambda (and a place in the OpenAPI document).
 API_FUNCTIONS: dict[str, FunctionSpec] = {
     name: spec for name, spec in _API_FUNCTION_SPECS.items() if any(r.function == name for r in ROUTES)
