@@ -335,28 +335,23 @@ def bulk_load(
     texts: TextSource,
     *,
     turns_per_session: int = 200,
-    drop_hnsw: bool = True,
     age_days: float = 365.0,
     log: Any = print,
 ) -> dict[str, float]:
     """Load ``namespaces`` (name → rows) straight into ``memories`` with binary COPY, the way ingest
     would have written them (same hash, tokens, importance, embedding of the indexed text, term
-    statistics and session counters), then build the HNSW index. Returns seconds per phase."""
+    statistics, postings and session counters), then build the per-namespace HNSW indexes of the
+    namespaces large enough to get one (``memos.retrieval.ann``). Returns seconds per phase."""
     from psycopg.types.json import Jsonb
 
     from memos.embeddings import get_embedder
-    from memos.kernel.text import content_hash
+    from memos.kernel.text import content_hash, indexed_text
     from memos.kernel.tokens import count_tokens
     from memos.memory.importance import initial_importance
-    from memos.retrieval.lexical import indexed_text, record_terms
+    from memos.retrieval.lexical import record_terms
 
     embedder = get_embedder()
     timings = {"generate_s": 0.0, "embed_s": 0.0, "copy_s": 0.0, "stats_s": 0.0, "hnsw_build_s": 0.0}
-    hnsw_def = conn.execute(
-        "SELECT indexdef FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw'"
-    ).fetchone()
-    if drop_hnsw and hnsw_def:
-        conn.execute("DROP INDEX memories_embedding_hnsw")
     now = datetime.now(UTC)
     total = sum(namespaces.values())
     done = 0
@@ -383,13 +378,14 @@ def bulk_load(
                 cur.copy(f"COPY memories ({COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)") as cp,
             ):
                 cp.set_types(COPY_TYPES)
-                for (i, text, meta, role, occurred), vec in zip(rows, vecs, strict=True):
+                ids = [uuid.uuid4() for _ in rows]
+                for mid, (i, text, meta, role, occurred), vec in zip(ids, rows, vecs, strict=True):
                     imp = initial_importance(text, role, "episodic", None)
                     # A unique hash per row: bulk rows are never exact duplicates of each other.
                     h = content_hash(f"{text} #{ns}/{i}")
                     cp.write_row(
                         (
-                            uuid.uuid4(), ns, f"s{i // turns_per_session}", i % turns_per_session + 1, role,
+                            mid, ns, f"s{i // turns_per_session}", i % turns_per_session + 1, role,
                             "episodic", text, Jsonb(meta), occurred, occurred, imp, imp, h,
                             count_tokens(text), vec, "active",
                         )
@@ -397,7 +393,7 @@ def bulk_load(
             timings["copy_s"] += time.perf_counter() - t
             t = time.perf_counter()
             with conn.transaction():
-                record_terms(conn, ns, idx)
+                record_terms(conn, ns, list(zip(ids, idx, strict=True)))
             timings["stats_s"] += time.perf_counter() - t
             done += hi - lo
         sessions = (n + turns_per_session - 1) // turns_per_session
@@ -409,12 +405,12 @@ def bulk_load(
         if len(namespaces) < 20 or done % 50_000 < n:
             log(f"  loaded {done:,}/{total:,} rows ({time.perf_counter() - t_all:.0f} s)")
     conn.execute("ANALYZE memories")
+    conn.execute("ANALYZE postings")
     t = time.perf_counter()
-    if drop_hnsw and hnsw_def:  # the schema's own definition, rebuilt after the load
-        conn.execute("SET maintenance_work_mem = '512MB'")
-        conn.execute(hnsw_def["indexdef"])
+    from memos.retrieval import ann
+
+    ann.maintain()  # what the decay job does after a namespace grew past the threshold
     timings["hnsw_build_s"] = time.perf_counter() - t
-    conn.execute("ANALYZE memories")
     return {k: round(v, 2) for k, v in timings.items()}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from functions import routes
 from memos.access.auth import Identity
 from memos.mcp_server import (
@@ -18,6 +20,9 @@ from memos.mcp_server import (
     QueryRequest,
     QueryResponse,
 )
+
+if TYPE_CHECKING:
+    from memos.governance import access_audit
 
 # Each tool stands for one route; its scope (and namespace grant) is that route's.
 TOOL_ROUTES: dict[str, tuple[str, str]] = {
@@ -54,30 +59,19 @@ class DomainBackend:
         from memos.retrieval import search as retrieval
 
         self._allow("recall", req.namespace)
-        resp = retrieval.query(req)
-        self._audit("query", req.namespace, req.session_id, resp)
-        return resp
+        return retrieval.query(req, reader=self._reader("query"))
 
     def answer(self, req: AnswerRequest) -> AnswerResponse:
         from memos.retrieval import answer
 
         self._allow("answer", req.namespace)
-        result, resp = answer.answer_with_context(req)
-        self._audit("answer", req.namespace, req.session_id, resp)
+        result, _resp = answer.answer_with_context(req, reader=self._reader("answer"))
         return result
 
-    def _audit(self, action: str, namespace: str, session_id: str | None, resp: QueryResponse) -> None:
+    def _reader(self, action: str) -> access_audit.Reader:
         from memos.governance import access_audit
 
-        access_audit.record_read(
-            action,
-            namespace=namespace,
-            session_id=session_id,
-            actor=self.who.key_id,
-            request_id=self.request_id,
-            memory_ids=access_audit.returned_ids(resp),
-            details={"query_id": str(resp.query_id), "via": "mcp"},
-        )
+        return access_audit.Reader(action, self.who.key_id, self.request_id, via="mcp")
 
     def forget(self, req: ForgetRequest) -> ForgetResult:
         from memos.memory import memories, sessions

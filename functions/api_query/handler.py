@@ -18,49 +18,27 @@ app = make_app()
 
 @app.post("/v1/query", summary="Ranked, explained memories and a token-budgeted context pack")
 def post_query(body: QueryRequest) -> QueryResponse:
-    who = identity(app)
-    resp = search.query(body)
-    _audit(
-        "query", who.key_id, body.namespace, body.session_id, access_audit.returned_ids(resp), resp.query_id
-    )
-    return resp
+    return search.query(body, reader=_reader("query"))
 
 
 @app.post("/v1/answer", summary="Answer a question from memory, with citations")
 def post_answer(body: AnswerRequest) -> AnswerResponse:
-    who = identity(app)
-    result, resp = answer.answer_with_context(body)
-    _audit(
-        "answer", who.key_id, body.namespace, body.session_id, access_audit.returned_ids(resp), resp.query_id
-    )
+    result, _resp = answer.answer_with_context(body, reader=_reader("answer"))
     return result
 
 
 @app.post("/v1/answer/stream", summary="The answer as text/event-stream: context, delta..., done")
 def post_answer_stream(body: AnswerRequest):  # a Response annotation breaks Powertools validation
-    who = identity(app)
-    result, resp = answer.answer_with_context(body)
-    _audit(
-        "answer", who.key_id, body.namespace, body.session_id, access_audit.returned_ids(resp), resp.query_id
-    )
+    result, _resp = answer.answer_with_context(body, reader=_reader("answer"))
     events = "".join(answer.sse_events(result))
     return Response(
         status_code=200, content_type="text/event-stream", body=events, headers={"Cache-Control": "no-cache"}
     )
 
 
-def _audit(
-    action: str, actor: str, namespace: str, session_id: str | None, ids: list[str], query_id: Any
-) -> None:
-    access_audit.record_read(
-        action,
-        namespace=namespace,
-        session_id=session_id,
-        actor=actor,
-        request_id=request_id(app),
-        memory_ids=ids,
-        details={"query_id": str(query_id)},
-    )
+def _reader(action: str) -> access_audit.Reader:
+    """Who reads, for the access audit the query writes with its context pack."""
+    return access_audit.Reader(action, identity(app).key_id, request_id(app))
 
 
 @logger.inject_lambda_context(clear_state=True)

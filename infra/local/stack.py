@@ -78,9 +78,11 @@ def reset_process_state() -> None:
     from memos import embeddings, working_memory
     from memos.governance import policy_store, trigger
     from memos.kernel.config import reset_settings
+    from memos.retrieval import ann
     from memos.store import db
 
     db.close_pool()
+    ann.clear_cache()
     working_memory.reset_client()
     trigger.reset_client()
     policy_store.clear_cache()

@@ -138,10 +138,29 @@ def test_context_pack_is_stored_for_replay(api, ns, db_conn):
     assert row["namespace"] == ns and row["pack"]["text"] == body["context_pack"]["text"]
 
 
-def test_retrieval_counts_access(api, ns, db_conn):
-    ids = seed(api, ns)
-    api.call("POST", "/v1/query", {"namespace": ns, "query": "allergic peanuts shellfish", "top_k": 1})
-    row = db_conn.execute(
-        "SELECT access_count, last_accessed_at FROM memories WHERE id = %s", (ids[0],)
+def _access(db_conn, memory_id):
+    return db_conn.execute(
+        "SELECT access_count, last_accessed_at FROM memories WHERE id = %s", (memory_id,)
     ).fetchone()
-    assert row["access_count"] == 1 and row["last_accessed_at"] is not None
+
+
+def test_retrieval_counts_access_after_the_answer_exactly_once(api, ns, db_conn):
+    from memos.retrieval import feedback
+
+    ids = seed(api, ns)
+    for _ in range(2):
+        status, body, _ = api.call(
+            "POST", "/v1/query", {"namespace": ns, "query": "allergic peanuts shellfish", "top_k": 1}
+        )
+        assert status == 200 and body["results"][0]["memory_id"] == ids[0]
+    # The query wrote nothing to the memory itself: its pack holds the feedback until it is applied.
+    assert _access(db_conn, ids[0])["access_count"] == 0
+    pending = db_conn.execute(
+        "SELECT count(*) AS n FROM context_packs WHERE namespace = %s AND touched IS NOT NULL", (ns,)
+    ).fetchone()
+    assert pending["n"] == 2
+    assert feedback.apply() >= 2
+    row = _access(db_conn, ids[0])
+    assert row["access_count"] == 2 and row["last_accessed_at"] is not None
+    feedback.apply()  # nothing left to apply: the count does not move again
+    assert _access(db_conn, ids[0])["access_count"] == 2

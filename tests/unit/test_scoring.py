@@ -7,8 +7,8 @@ import pytest
 
 from memos.governance.policy import Policy, RetrievalWeights
 from memos.models import QueryRequest
-from memos.retrieval.lexical import Stats
-from memos.retrieval.scoring import Candidate, cut, score_candidates, tsquery_text
+from memos.retrieval.lexical import Stats, query_terms
+from memos.retrieval.scoring import Candidate, cut, score_candidates
 from memos.retrieval.timeexpr import TimeRange
 
 DAY = datetime(2024, 5, 10, 12, tzinfo=UTC)
@@ -143,12 +143,20 @@ def test_cut_keeps_top_k_above_min_score_and_says_why_the_rest_are_out():
 
 
 @pytest.mark.parametrize(
-    ("df", "expected"),
+    ("docs", "df", "expected"),
     [
-        ({}, "zebra | crossing | road"),  # a small namespace: every content word
-        ({"zebra": 1, "cross": 15, "road": 2}, "zebra | road"),  # 'crossing' is in 15 of 40: ubiquitous
+        (10, {"zebra": 1, "cross": 5, "road": 2}, ["zebra", "road", "cross"]),  # small: rarest first
+        (40, {"zebra": 1, "cross": 15, "road": 2}, ["zebra", "road"]),  # 'crossing' in 15 of 40: ubiquitous
+        (40, {"road": 2}, ["road"]),  # words the namespace never saw have no postings
+        (40, {}, []),
     ],
 )
-def test_tsquery_selects_the_rarest_words_that_are_not_ubiquitous(df, expected):
-    stats = Stats(docs=40, avgdl=5.0, df=df) if df else None
-    assert tsquery_text("the zebra crossing the road", stats) == expected
+def test_query_terms_are_the_rarest_known_words_that_are_not_ubiquitous(docs, df, expected):
+    stats = Stats(docs=docs, avgdl=5.0, df=df)
+    assert [t for t, _ in query_terms("the zebra crossing the road", stats)] == expected
+
+
+def test_query_terms_carry_their_idf_rarer_words_weigh_more():
+    stats = Stats(docs=100, avgdl=5.0, df={"zebra": 1, "road": 20})
+    weights = dict(query_terms("zebra road", stats))
+    assert weights["zebra"] > weights["road"] > 0

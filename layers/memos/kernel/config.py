@@ -52,6 +52,10 @@ class Settings(BaseModel):
     bedrock_embed_model: str = "amazon.titan-embed-text-v2:0"
     st_model: str = "all-MiniLM-L6-v2"
 
+    # Vector search: exact distance in namespaces below this many live memories, a per-namespace
+    # HNSW index (built in the background by the decay job) from here on (docs/RETRIEVAL.md).
+    ann_min_memories: int = Field(default=2_000, ge=100)
+
     # Answers: extractive (no LLM) by default; Bedrock Converse when set to "bedrock".
     answer_mode: Literal["extractive", "bedrock"] = "extractive"
     bedrock_chat_model: str = "anthropic.claude-3-haiku-20240307-v1:0"

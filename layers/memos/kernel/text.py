@@ -6,6 +6,7 @@ import hashlib
 import re
 import threading
 import unicodedata
+from typing import Any
 
 import snowballstemmer
 
@@ -194,3 +195,10 @@ def words(text: str) -> list[str]:
 def content_terms(text: str) -> list[str]:
     """Stemmed words without stopwords: what a text is about."""
     return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+def indexed_text(text: str, metadata: dict[str, Any] | None) -> str:
+    """What a memory is about for search (embedding, lexical terms): its text and, for multi-party
+    chats, its speaker."""
+    speaker = (metadata or {}).get("speaker")
+    return f"{speaker}: {text}" if isinstance(speaker, str) and speaker.strip() else text

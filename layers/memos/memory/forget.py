@@ -18,20 +18,18 @@ request body, never memory text; audit events hold ids and counts, never text.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-from memos.kernel.text import content_terms
 from memos.kernel.tokens import count_tokens
 from memos.memory import l1_cleanup
+from memos.retrieval import lexical
 from memos.store import forget as store
-from memos.store import terms
-from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
 
 Session = tuple[str, str]
@@ -61,7 +59,7 @@ def forget_derived(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]
     store.drop_evidence(conn, ids)
     summarized = _redact_summaries(conn, sessions, {str(i) for i in ids})
     store.delete_packs(conn, {r["namespace"] for r in rows}, ids, summarized)
-    _forget_terms(conn, rows)
+    lexical.forget_terms(conn, rows)
     for namespace in {n for n, _ in sessions}:
         l1_cleanup.enqueue(conn, namespace, sorted(s for n, s in sessions if n == namespace))
     return sessions
@@ -91,21 +89,6 @@ def _redact_summaries(conn: psycopg.Connection[Any], sessions: set[Session], ids
         store.rewrite_summary(conn, row["id"], summary, text, count_tokens(text))
         changed.add((row["namespace"], row["session_id"]))
     return changed
-
-
-def _forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> None:
-    """Ingest counted every memory stored live (not near-duplicates): take those counts back out."""
-    from memos.retrieval.lexical import indexed_text
-
-    by_ns: dict[str, list[list[str]]] = defaultdict(list)
-    for r in rows:
-        if r["status"] != MemoryStatus.DUPLICATE:
-            by_ns[r["namespace"]].append(content_terms(indexed_text(r["text"], r["metadata"])))
-    for namespace, docs in by_ns.items():
-        df: Counter[str] = Counter()
-        for found in docs:
-            df.update(set(found))
-        terms.remove(conn, namespace, df, len(docs), sum(len(d) for d in docs))
 
 
 def flush_l1(sessions: Collection[Session], l1: WorkingMemory | None = None) -> None:

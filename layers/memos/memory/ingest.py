@@ -27,12 +27,12 @@ from memos.governance.policy import Policy
 from memos.governance.trigger import maybe_enqueue_condensation, send_jobs
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
-from memos.kernel.text import content_hash, content_terms
+from memos.kernel.text import content_hash, content_terms, indexed_text
 from memos.kernel.tokens import count_tokens
 from memos.memory.conflicts import memory_fact_key
 from memos.memory.importance import initial_importance
 from memos.models import IngestedMemory, IngestItem, IngestResponse
-from memos.retrieval.lexical import indexed_text, record_terms
+from memos.retrieval.lexical import record_terms
 from memos.store import audit, db
 from memos.store import memories as store
 from memos.store import sessions as session_store
@@ -94,7 +94,7 @@ def ingest(
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
         entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
-        record_terms(conn, namespace, [indexed_text(m.text, m.metadata) for m in live])
+        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live])
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
         jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]

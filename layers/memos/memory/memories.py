@@ -13,6 +13,7 @@ from memos.access.auth import Identity
 from memos.kernel.errors import Conflict, NotFound
 from memos.memory import forget
 from memos.models import MemoryOut, MemoryPage
+from memos.retrieval import lexical
 from memos.store import audit, db
 from memos.store import memories as store
 from memos.store.status import MemoryStatus
@@ -83,7 +84,7 @@ def update_memory(
     from psycopg.errors import UniqueViolation
 
     from memos.embeddings import get_embedder
-    from memos.kernel.text import content_hash
+    from memos.kernel.text import content_hash, indexed_text
     from memos.kernel.tokens import count_tokens
 
     with db.connection() as conn:
@@ -101,6 +102,10 @@ def update_memory(
             store.apply_edit(conn, memory_id, edit)
         except UniqueViolation as exc:
             raise Conflict("another live memory already has this text") from exc
+        if edit.text is not None:  # lexical retrieval finds the memory by its new words only
+            lexical.forget_terms(conn, [row])
+            new_metadata = edit.metadata if edit.metadata is not None else row["metadata"]
+            lexical.record_terms(conn, row["namespace"], [(memory_id, indexed_text(edit.text, new_metadata))])
         details = {"fields": sorted(changes), "from_version": row["version"]}
         _audit(conn, "update", row, who, request_id, details)
         out = store.get_memory(conn, memory_id)

@@ -53,11 +53,9 @@ def export_lines(who: Identity, namespace: str, *, request_id: str | None = None
         entities = store.all_entities(conn, namespace)
         conn.rollback()
     access_audit.record_read(
-        "export",
+        access_audit.Reader("export", who.key_id, request_id),
         namespace=namespace,
         session_id=None,
-        actor=who.key_id,
-        request_id=request_id,
         memory_ids=[r["id"] for r in rows],
     )
     from memos.governance.summarizer import render

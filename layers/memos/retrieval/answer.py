@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from memos.governance.access_audit import Reader
 from memos.kernel.config import get_settings
 from memos.kernel.errors import DependencyUnavailable
 from memos.kernel.text import content_terms
@@ -150,10 +151,10 @@ def answer(req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None) -> Ans
 
 
 def answer_with_context(
-    req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None
+    req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None, reader: Reader | None = None
 ) -> tuple[AnswerResponse, QueryResponse]:
-    """The answer, and the query response it was drawn from (what the caller was handed, for audit)."""
-    resp = search.query(req.as_query())
+    """The answer, and the query response it was drawn from (``reader``: who reads, for the audit)."""
+    resp = search.query(req.as_query(), reader=reader)
     if get_settings().answer_mode == "bedrock" or bedrock is not None:
         text, citations = (bedrock or BedrockAnswerer()).answer(req.question, resp)
         mode = "llm"

@@ -1,6 +1,6 @@
 """BM25 over a namespace: term statistics kept at ingest, scoring in process over the candidates.
 
-PostgreSQL full-text search finds lexical candidates (recall); this module scores them by IDF
+Impact-ordered postings (``memos.store.postings``) find lexical candidates (recall); this module scores them by IDF
 coverage (the share of the query's IDF mass a memory contains; ``coverage``) and keeps Okapi BM25
 (k1 = 1.2, b = 0.75) for comparison, both with the namespace's own document frequencies, so a word that every
 turn of a conversation contains (a speaker's name, a project's name) counts for little and a rare
@@ -10,38 +10,56 @@ word for much. Terms are stemmed content words (``memos.kernel.text.content_term
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from memos.kernel.text import content_terms
-from memos.store import terms
+from memos.kernel.text import content_terms, indexed_text
+from memos.store import postings, terms
+from memos.store.status import MemoryStatus
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-K1, B = 1.2, 0.75
+K1, B = postings.K1, postings.B
+UBIQUITOUS = 0.3  # words in more than this share of a namespace's memories do not select candidates
+LEXICAL_TERMS = 8  # the rarest query words that select candidates from the postings
 
 
-def indexed_text(text: str, metadata: dict[str, Any] | None) -> str:
-    """What a memory is about for search: its text and, for multi-party chats, its speaker."""
-    speaker = (metadata or {}).get("speaker")
-    return f"{speaker}: {text}" if isinstance(speaker, str) and speaker.strip() else text
-
-
-def record_terms(conn: psycopg.Connection[Any], namespace: str, texts: Iterable[str]) -> None:
-    """Add live memories to the namespace's statistics (in the caller's transaction)."""
+def record_terms(conn: psycopg.Connection[Any], namespace: str, docs: Iterable[tuple[UUID, str]]) -> None:
+    """Add live memories (id, ``indexed_text``) to the namespace's statistics and postings (in the
+    caller's transaction)."""
+    docs = list(docs)
     df: Counter[str] = Counter()
-    docs = total = 0
-    for text in texts:
-        found = content_terms(text)
-        df.update(set(found))
-        docs += 1
-        total += len(found)
+    total = 0
+    for _, text in docs:
+        words = content_terms(text)
+        df.update(set(words))
+        total += len(words)
     if not docs:
         return
-    terms.add(conn, namespace, df, docs, total)
+    n, all_terms = terms.add(conn, namespace, df, len(docs), total)
+    avgdl = max(1.0, all_terms / max(n, 1))
+    postings.add(
+        conn, namespace, [p for memory_id, text in docs for p in postings.of_text(memory_id, text, avgdl)]
+    )
+
+
+def forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> None:
+    """Take memories (rows as they were: id, namespace, status, text, metadata) back out of the
+    statistics and postings ``record_terms`` put them in (near-duplicates were never counted)."""
+    by_ns: dict[str, list[tuple[UUID, list[str]]]] = defaultdict(list)
+    for r in rows:
+        if r["status"] != MemoryStatus.DUPLICATE:
+            by_ns[r["namespace"]].append((r["id"], content_terms(indexed_text(r["text"], r["metadata"]))))
+    for namespace, docs in by_ns.items():
+        df: Counter[str] = Counter()
+        for _, found in docs:
+            df.update(set(found))
+        terms.remove(conn, namespace, df, len(docs), sum(len(d) for _, d in docs))
+        postings.remove(conn, namespace, [i for i, _ in docs], df.keys())
 
 
 @dataclass
@@ -56,10 +74,20 @@ class Stats:
 
 
 def load_stats(conn: psycopg.Connection[Any], namespace: str, query_terms: list[str]) -> Stats:
-    docs, total_terms = terms.totals(conn, namespace)
+    docs, total_terms, df = terms.load(conn, namespace, query_terms)
     avgdl = total_terms / docs if docs else 1.0
-    df = terms.document_frequencies(conn, namespace, query_terms)
     return Stats(max(docs, 1), max(avgdl, 1.0), df)
+
+
+def query_terms(query: str, stats: Stats) -> list[tuple[str, float]]:
+    """The query's terms that select lexical candidates, rarest first, with their idf: only terms
+    the namespace has (others have no postings), none that most memories contain (in a namespace
+    of 20 or more), at most LEXICAL_TERMS."""
+    found = [t for t in dict.fromkeys(content_terms(query)) if stats.df.get(t)]
+    if stats.docs >= 20:
+        found = [t for t in found if stats.df[t] / stats.docs <= UBIQUITOUS]
+    found.sort(key=lambda t: stats.df[t])
+    return [(t, stats.idf(t)) for t in found[:LEXICAL_TERMS]]
 
 
 def coverage(query_terms: list[str], doc_terms: list[str], stats: Stats) -> float:

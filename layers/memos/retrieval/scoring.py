@@ -38,13 +38,10 @@ from typing import Any
 from uuid import UUID
 
 from memos.governance.policy import Policy
-from memos.kernel.text import STOPWORDS, content_terms, stem, words
+from memos.kernel.text import content_terms, indexed_text
 from memos.models import FilteredCandidate, Layer, QueryRequest
 from memos.retrieval import lexical
 from memos.retrieval.timeexpr import TimeRange
-
-UBIQUITOUS = 0.3  # words in more than this share of a namespace's memories do not select candidates
-LEXICAL_TERMS = 4  # the rarest query words that select full-text candidates
 
 
 @dataclass
@@ -70,20 +67,6 @@ def asks_about_history(query: str) -> bool:
     """The question is about earlier values too ("Which cities have I lived in?"), not only the
     current one: replaced facts are candidates then."""
     return bool(_HISTORY.search(query))
-
-
-def tsquery_text(query: str, stats: lexical.Stats | None = None) -> str:
-    """OR of the query's rarest content words (recall first; BM25 ranks afterwards).
-
-    Words in more than UBIQUITOUS of the namespace select nothing useful, and only the
-    LEXICAL_TERMS rarest words select candidates: in a large namespace every extra common word
-    multiplies the rows PostgreSQL must rank before its LIMIT (docs/BENCHMARKS.md).
-    """
-    terms = list(dict.fromkeys(w for w in words(query) if w.isascii() and w.isalnum() and w not in STOPWORDS))
-    if stats is not None and stats.docs >= 20:
-        terms = [w for w in terms if stats.df.get(stem(w), 0) / stats.docs <= UBIQUITOUS]
-        terms = sorted(terms, key=lambda w: stats.df.get(stem(w), 0))[:LEXICAL_TERMS]
-    return " | ".join(terms)
 
 
 RELEVANCE = ("vector", "lexical", "entity", "temporal")
@@ -119,7 +102,7 @@ def score_candidates(
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
     for c in cands:
-        doc_terms = content_terms(lexical.indexed_text(c.row["text"], c.row["metadata"]))
+        doc_terms = content_terms(indexed_text(c.row["text"], c.row["metadata"]))
         comp = {
             "vector": vector_scale(float(c.row["vsim"])),
             "lexical": lexical.coverage(qterms, doc_terms, stats),

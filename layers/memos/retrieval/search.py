@@ -1,10 +1,15 @@
 """Query: hybrid candidates (``memos.store.candidates``), scored with explained components
 (``memos.retrieval.scoring``), fitted into a context pack (``memos.retrieval.context_pack``).
 
-Candidates (per namespace, or per session with scope=session, after filters): the nearest
-memories by embedding (pgvector), the best full-text matches (PostgreSQL FTS, an OR of the
-query's words that are not near-ubiquitous in the namespace), the nearest memories inside the
-time range the question names, and the asking session's L1 window.
+Candidates (per namespace, or per session with scope=session, after filters), in one statement:
+the nearest memories by embedding (exact, or the namespace's own HNSW index when it is large;
+``memos.retrieval.ann``), the best BM25 matches from impact-ordered postings (a bounded number per
+query term), the nearest memories inside the time range the question names; and the asking
+session's L1 window from Redis.
+
+What the query leaves behind is one short write before the answer: the stored context pack (with
+the memories it used, whose access counts ``memos.retrieval.feedback`` applies later in batches)
+and the access-audit row, in one transaction whose commit does not wait for the WAL flush.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ from uuid import UUID
 
 from memos.embeddings import get_embedder
 from memos.embeddings.calibration import scale_of
-from memos.governance import entities, policy_store
+from memos.governance import access_audit, entities, policy_store
 from memos.kernel.observability import metrics
 from memos.kernel.text import content_terms
 from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryResult
-from memos.retrieval import context_pack, lexical
-from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates, tsquery_text
+from memos.retrieval import ann, context_pack, lexical
+from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates
 from memos.retrieval.timeexpr import parse_time_range
-from memos.store import candidates, context_packs, db
+from memos.store import audit, candidates, context_packs, db
 from memos.store import memories as memory_store
 from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
@@ -48,7 +53,10 @@ def kept_out_by_governance(
     ]
 
 
-def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryResponse:
+def query(
+    req: QueryRequest, *, l1: WorkingMemory | None = None, reader: access_audit.Reader | None = None
+) -> QueryResponse:
+    """Rank, explain and pack; ``reader`` (who reads) gets the read access-audited."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     if req.history is None and asks_about_history(req.query):
@@ -69,8 +77,9 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
             req,
             qvec,
             max(CANDIDATE_FLOOR, req.top_k * 4),
-            tsquery_text(req.query, stats),
+            lexical.query_terms(req.query, stats),
             (when.start, when.end) if when else None,
+            ann_index=ann.uses_index(conn, req.namespace),
         )
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
@@ -113,13 +122,37 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
         if req.include_filtered:
             filtered.extend(kept_out_by_governance(conn, req, qvec))
         query_id = uuid.uuid4()
-        context_packs.insert(conn, query_id, req, pack, usage)
-        memory_store.touch(conn, [c.id for c in kept])
-        conn.commit()
         timings["pack"] = _ms(t)
+        resp = _response(req, query_id, kept, filtered, pack, usage, timings)
+        t = time.perf_counter()
+        audit.commit_without_flush_wait(conn)  # bookkeeping: a PostgreSQL crash may lose the last instant
+        context_packs.insert(conn, query_id, req, pack, usage, touched=[c.id for c in kept])
+        if reader is not None:
+            access_audit.record(
+                conn,
+                reader,
+                namespace=req.namespace,
+                session_id=req.session_id,
+                memory_ids=access_audit.returned_ids(resp),
+                details={"query_id": str(query_id)},
+            )
+        conn.commit()
+        resp.timings_ms["write"] = _ms(t)
 
-    timings["total"] = _ms(t0)
+    resp.timings_ms["total"] = _ms(t0)
     metrics.add_metric(name="Queries", unit="Count", value=1)
+    return resp
+
+
+def _response(
+    req: QueryRequest,
+    query_id: UUID,
+    kept: list[Candidate],
+    filtered: list[FilteredCandidate],
+    pack: Any,
+    usage: Any,
+    timings: dict[str, float],
+) -> QueryResponse:
     return QueryResponse(
         query_id=query_id,
         results=[

@@ -1,8 +1,9 @@
-"""Query candidates from L2: nearest by embedding, best full-text matches, nearest inside a time
-range, and the memories governance keeps out (for ``include_filtered``), all under one filter."""
+"""Query candidates from L2: nearest by embedding, best BM25 matches from the postings, nearest inside
+a time range, and the memories governance keeps out (for ``include_filtered``), all under one filter."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +14,9 @@ from memos.store.status import KEPT_OUT, LIVE, WITH_HISTORY, current_as_of
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-_SELECT = (
-    "SELECT id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"
-    " 1 - (embedding <=> %(qvec)s) AS vsim FROM memories"
+_COLUMNS = (
+    "id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"
+    " 1 - (embedding <=> %(qvec)s) AS vsim"
 )
 
 
@@ -58,45 +59,67 @@ def fetch(
     req: QueryRequest,
     qvec: Any,
     limit: int,
-    tsq: str,
+    lexical_terms: Sequence[tuple[str, float]],
     period: tuple[datetime, datetime] | None,
+    *,
+    ann_index: bool,
+    per_term: int = 200,
 ) -> list[dict[str, Any]]:
-    """Candidate rows (``vsim`` = cosine similarity to the query); a memory may come more than once.
+    """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
+    that found it); a memory may come more than once.
 
-    ``tsq`` is an OR of query words for full text; ``period`` a [start, end) the question names."""
+    - vector: the ``limit`` nearest. Exact distance over the namespace's rows, or, when the namespace
+      has its own partial HNSW index (``ann_index``, ``memos.store.ann``) and no selective filter,
+      that index with an iterative scan (the namespace is written as a literal so the planner can
+      match the index's predicate).
+    - lexical: BM25 over impact-ordered postings: at most ``per_term`` postings per query term (the
+      ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
+    - temporal: the nearest inside the ``period`` the question names ([start, end)).
+    """
+    from psycopg import sql
+
     where, params = _filters_sql(req)
-    params.update(qvec=qvec, tsq=tsq, n=limit)
-    # One HNSW graph serves every namespace: keep scanning past other tenants' neighbours
-    # (pgvector 0.8 iterative scan) instead of returning too few after the namespace filter.
-    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = 100")
-    rows = conn.execute(
-        f"{_SELECT} WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s", params
-    ).fetchall()
-    if tsq:
-        # The two rarest words together first: few rows to rank even in a large namespace. Only
-        # when that finds too little, any of the rarest words (ranking cost grows with matches).
-        terms = tsq.split(" | ")
-        lexical_rows: list[dict[str, Any]] = []
-        if len(terms) >= 2:
-            lexical_rows = _full_text(conn, where, {**params, "tsq": " & ".join(terms[:2])})
-        if len(lexical_rows) < limit // 2:
-            lexical_rows += _full_text(conn, where, params)
-        rows += lexical_rows
+    selective = req.scope == "session" or req.filters is not None
+    params.update(qvec=qvec, n=limit)
+    ns_clause = "namespace = %(ns)s"
+    vector_where = where
+    if ann_index and not selective:
+        literal = sql.Literal(req.namespace).as_string(conn)
+        vector_where = where.replace(ns_clause, f"namespace = {literal}", 1)
+    parts = [
+        f"(SELECT {_COLUMNS}, 'vector' AS src FROM memories WHERE {vector_where}"
+        " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
+    ]
+    if lexical_terms:
+        params.update(
+            terms=[t for t, _ in lexical_terms],
+            idf=[w for _, w in lexical_terms],
+            per_term=per_term,
+            pool=limit * 3,
+        )
+        # With a selective filter the postings are checked against it before the per-term cut, so
+        # a session's memories are not crowded out by the rest of a large namespace.
+        check = (
+            f" AND EXISTS (SELECT 1 FROM memories WHERE memories.id = p.memory_id AND {where})"
+            if selective
+            else ""
+        )
+        parts.append(
+            f"(SELECT {_COLUMNS}, 'lexical' FROM ("
+            "SELECT hit.memory_id, sum(q.idf * hit.impact) AS bm25"
+            " FROM unnest(%(terms)s::text[], %(idf)s::float8[]) AS q(term, idf)"
+            " CROSS JOIN LATERAL (SELECT p.memory_id, p.impact FROM postings p"
+            f"  WHERE p.namespace = %(ns)s AND p.term = q.term{check} ORDER BY p.impact DESC LIMIT %(per_term)s) hit"
+            " GROUP BY hit.memory_id ORDER BY bm25 DESC LIMIT %(pool)s) h"
+            f" JOIN memories ON memories.id = h.memory_id WHERE {where} ORDER BY h.bm25 DESC LIMIT %(n)s)"
+        )
     if period is not None:
-        rows += conn.execute(
-            f"{_SELECT} WHERE {where} AND occurred_at >= %(t0)s AND occurred_at < %(t1)s"
-            " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s",
-            {**params, "t0": period[0], "t1": period[1]},
-        ).fetchall()
-    return rows
-
-
-def _full_text(conn: psycopg.Connection[Any], where: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return conn.execute(
-        f"{_SELECT} WHERE {where} AND tsv @@ to_tsquery('english', %(tsq)s)"
-        " ORDER BY ts_rank_cd(tsv, to_tsquery('english', %(tsq)s), 32) DESC LIMIT %(n)s",
-        params,
-    ).fetchall()
+        params.update(t0=period[0], t1=period[1])
+        parts.append(
+            f"(SELECT {_COLUMNS}, 'temporal' FROM memories WHERE {where}"
+            " AND occurred_at >= %(t0)s AND occurred_at < %(t1)s ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
+        )
+    return conn.execute(" UNION ALL ".join(parts), params).fetchall()
 
 
 def kept_out(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -14,11 +15,18 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 
 
 def insert(
-    conn: psycopg.Connection[Any], query_id: UUID, req: QueryRequest, pack: ContextPack, usage: TokenUsage
+    conn: psycopg.Connection[Any],
+    query_id: UUID,
+    req: QueryRequest,
+    pack: ContextPack,
+    usage: TokenUsage,
+    *,
+    touched: Sequence[UUID] = (),
 ) -> None:
+    """Store a query's pack; ``touched`` (the memories it handed out) waits for ``take_touches``."""
     conn.execute(
         "INSERT INTO context_packs (id, query_id, namespace, session_id, query, pack, candidate_tokens,"
-        " packed_tokens) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        " packed_tokens, touched) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             pack.id,
             query_id,
@@ -28,8 +36,23 @@ def insert(
             db.jsonb(pack.model_dump(mode="json")),
             usage.candidates,
             usage.packed,
+            list(touched) or None,
         ),
     )
+
+
+def take_touches(conn: psycopg.Connection[Any], limit: int) -> list[UUID]:
+    """Claim up to ``limit`` packs' pending access feedback (oldest first; concurrent callers take
+    different packs) and return the memory ids they touched, once per use. The claim commits with
+    the caller's transaction, so feedback is applied exactly once or, on a rollback, later."""
+    rows = conn.execute(
+        "WITH claimed AS (SELECT id, touched FROM context_packs WHERE touched IS NOT NULL ORDER BY created_at"
+        " LIMIT %s FOR UPDATE SKIP LOCKED),"
+        " cleared AS (UPDATE context_packs p SET touched = NULL FROM claimed c WHERE p.id = c.id)"
+        " SELECT touched AS ids FROM claimed",
+        (limit,),
+    ).fetchall()
+    return [i for r in rows for i in r["ids"]]
 
 
 def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:

@@ -57,6 +57,11 @@ def _configure(conn: psycopg.Connection) -> None:
     with contextlib.suppress(psycopg.ProgrammingError):  # the extension comes with the first migration
         register_vector(conn)
     conn.commit()
+    # Per-namespace HNSW indexes (memos.store.ann) cover only their namespace, but a query also
+    # filters by status: keep scanning until enough rows pass (pgvector 0.8 iterative scan).
+    conn.execute("SET hnsw.ef_search = 100")
+    conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    conn.commit()
 
 
 def get_pool() -> ConnectionPool:
@@ -117,6 +122,18 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
             # would still time out for seconds. The next request starts a fresh pool instead.
             close_pool()
         raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
+
+
+@contextmanager
+def autocommit_connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    """A pooled connection outside any transaction block (``CREATE INDEX CONCURRENTLY``)."""
+    with connection() as conn:
+        conn.commit()
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            conn.autocommit = False
 
 
 def _lost_server(exc: Exception) -> bool:

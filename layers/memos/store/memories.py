@@ -225,11 +225,14 @@ def get_memory(conn: psycopg.Connection[Any], memory_id: UUID) -> dict[str, Any]
 
 
 def touch(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
-    """Record access: retrieval raises importance a little (capped) and counts the hit."""
+    """Record access, once per id occurrence: retrieval raises importance a little (capped) and
+    counts the hits. Rows are locked in id order (concurrent appliers never deadlock)."""
     if ids:
         conn.execute(
-            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = now(),"
-            " importance = LEAST(1.0, importance + 0.02) WHERE id = ANY(%s)",
+            "UPDATE memories m SET access_count = m.access_count + u.n, last_accessed_at = now(),"
+            " importance = LEAST(1.0, m.importance + 0.02 * u.n)"
+            " FROM (SELECT id, count(*) AS n FROM unnest(%s::uuid[]) AS id GROUP BY id ORDER BY id) u"
+            " WHERE m.id = u.id",
             (list(ids),),
         )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 MIGRATIONS_PACKAGE = "memos.store.migrations"
+POSTINGS_MIGRATION = 6  # after it is applied, postings are derived for the memories already stored
 _LOCK_KEY = 0x4D454D4F53  # pg_advisory_xact_lock key: one migrator at a time
 
 
@@ -64,5 +65,13 @@ def apply_migrations(url: str, embed_dim: int) -> list[str]:
                 (migration.version, migration.name, migration.checksum),
             )
             applied.append(migration.name)
+            if migration.version == POSTINGS_MIGRATION:  # data only Python can derive (stemmed terms)
+                from psycopg.rows import dict_row, tuple_row
+
+                from memos.store import postings
+
+                conn.row_factory = dict_row  # type: ignore[assignment]
+                postings.backfill(conn)
+                conn.row_factory = tuple_row
         conn.commit()
     return applied

@@ -18,6 +18,7 @@ _TABLES = (
     "policies",
     "term_stats",
     "namespace_stats",
+    "postings",
 )
 
 

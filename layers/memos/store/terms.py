@@ -12,36 +12,41 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 
 def add(
     conn: psycopg.Connection[Any], namespace: str, df: Mapping[str, int], docs: int, total_terms: int
-) -> None:
-    """Add documents' counts to the namespace's statistics (in the caller's transaction)."""
+) -> tuple[int, int]:
+    """Add documents' counts to the namespace's statistics (in the caller's transaction); returns the
+    namespace's (documents, total terms) after the change."""
     terms_sorted = sorted(df)  # one lock order for every writer: concurrent batches never deadlock
     conn.execute(
         "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%s::text[], %s::bigint[])"
         " AS u(term, n) ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df",
         (namespace, terms_sorted, [df[t] for t in terms_sorted]),
     )
-    conn.execute(
+    row = conn.execute(
         "INSERT INTO namespace_stats AS s (namespace, docs, total_terms) VALUES (%s, %s, %s)"
         " ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + EXCLUDED.docs,"
-        " total_terms = s.total_terms + EXCLUDED.total_terms",
+        " total_terms = s.total_terms + EXCLUDED.total_terms RETURNING docs, total_terms",
         (namespace, docs, total_terms),
-    )
-
-
-def totals(conn: psycopg.Connection[Any], namespace: str) -> tuple[int, int]:
-    """(documents, total terms) of the namespace; (0, 0) before its first memory."""
-    row = conn.execute(
-        "SELECT docs, total_terms FROM namespace_stats WHERE namespace = %s", (namespace,)
     ).fetchone()
-    return (int(row["docs"]), int(row["total_terms"])) if row else (0, 0)
+    assert row is not None
+    return int(row["docs"]), int(row["total_terms"])
 
 
-def document_frequencies(conn: psycopg.Connection[Any], namespace: str, terms: list[str]) -> dict[str, int]:
-    """How many of the namespace's memories contain each of ``terms`` (absent terms are left out)."""
+def load(conn: psycopg.Connection[Any], namespace: str, terms: list[str]) -> tuple[int, int, dict[str, int]]:
+    """(documents, total terms, document frequency of each of ``terms`` that occurs) in one round trip;
+    (0, 0, {}) before the namespace's first memory."""
     rows = conn.execute(
-        "SELECT term, df FROM term_stats WHERE namespace = %s AND term = ANY(%s)", (namespace, terms)
+        "SELECT NULL AS term, docs AS n, total_terms FROM namespace_stats WHERE namespace = %(ns)s"
+        " UNION ALL SELECT term, df, NULL FROM term_stats WHERE namespace = %(ns)s AND term = ANY(%(terms)s)",
+        {"ns": namespace, "terms": terms},
     ).fetchall()
-    return {r["term"]: int(r["df"]) for r in rows}
+    docs = total = 0
+    df: dict[str, int] = {}
+    for r in rows:
+        if r["term"] is None:
+            docs, total = int(r["n"]), int(r["total_terms"])
+        else:
+            df[r["term"]] = int(r["n"])
+    return docs, total, df
 
 
 def remove(

@@ -1,0 +1,80 @@
+"""Per-namespace ANN indexes: a partial HNSW index (``WHERE namespace = '<ns>'``) for each namespace
+large enough that exact distance over its rows costs more than the index (migration 0006).
+
+Small namespaces (most tenants) are searched exactly: the result is exact, and their inserts pay no
+graph maintenance. ``maintain`` builds the index of a namespace that grew past the threshold (with
+``CREATE INDEX CONCURRENTLY``: reads and writes go on meanwhile) and drops those of namespaces that
+shrank far below it or were deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
+
+# HNSW build parameters of the per-namespace indexes: pgvector's defaults. Each graph holds one
+# namespace, so its inserts cost what that namespace's size costs, never the store's.
+HNSW_WITH = "m = 16, ef_construction = 64"
+
+
+def index_name(namespace: str) -> str:
+    """A stable, valid identifier for a namespace's index (namespaces allow ':', '@', '.')."""
+    return "memories_ann_" + hashlib.sha256(namespace.encode()).hexdigest()[:20]
+
+
+def has_index(conn: psycopg.Connection[Any], namespace: str) -> bool:
+    row = conn.execute("SELECT 1 FROM ann_indexes WHERE namespace = %s", (namespace,)).fetchone()
+    return row is not None
+
+
+def due(conn: psycopg.Connection[Any], min_memories: int) -> list[dict[str, Any]]:
+    """Namespaces with at least ``min_memories`` live memories (term statistics count them) and no
+    index yet, largest first."""
+    return conn.execute(
+        "SELECT s.namespace, s.docs FROM namespace_stats s LEFT JOIN ann_indexes a USING (namespace)"
+        " WHERE s.docs >= %s AND a.namespace IS NULL ORDER BY s.docs DESC",
+        (min_memories,),
+    ).fetchall()
+
+
+def obsolete(conn: psycopg.Connection[Any], keep_above: int) -> list[dict[str, Any]]:
+    """Indexed namespaces that now hold fewer than ``keep_above`` live memories (or none)."""
+    return conn.execute(
+        "SELECT a.namespace, a.index_name FROM ann_indexes a LEFT JOIN namespace_stats s USING (namespace)"
+        " WHERE coalesce(s.docs, 0) < %s",
+        (keep_above,),
+    ).fetchall()
+
+
+def build(conn: psycopg.Connection[Any], namespace: str, memories: int) -> str:
+    """Build the namespace's index concurrently and register it. ``conn`` must be in autocommit mode
+    (``CREATE INDEX CONCURRENTLY`` cannot run inside a transaction block)."""
+    from psycopg import sql
+
+    name = index_name(namespace)
+    # A build that was interrupted leaves an INVALID index of that name: drop it and start again.
+    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
+    conn.execute(
+        sql.SQL(
+            "CREATE INDEX CONCURRENTLY {} ON memories USING hnsw (embedding vector_cosine_ops)"
+            " WITH (" + HNSW_WITH + ") WHERE namespace = {}"
+        ).format(sql.Identifier(name), sql.Literal(namespace))
+    )
+    conn.execute(
+        "INSERT INTO ann_indexes (namespace, index_name, memories) VALUES (%s, %s, %s)"
+        " ON CONFLICT (namespace) DO UPDATE SET index_name = EXCLUDED.index_name,"
+        " memories = EXCLUDED.memories, built_at = now()",
+        (namespace, name, memories),
+    )
+    return name
+
+
+def drop(conn: psycopg.Connection[Any], namespace: str, name: str) -> None:
+    """Unregister, then drop the index concurrently (``conn`` in autocommit mode)."""
+    from psycopg import sql
+
+    conn.execute("DELETE FROM ann_indexes WHERE namespace = %s", (namespace,))
+    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))

@@ -1,0 +1,77 @@
+"""Impact-ordered postings per namespace: (term, impact, memory) rows that lexical candidates are read
+from (``memos.store.candidates``), a bounded number per query term. See migration 0006."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from memos.kernel.text import content_terms, indexed_text
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
+
+K1, B = 1.2, 0.75  # Okapi BM25
+
+
+def impact(tf: int, doc_len: int, avgdl: float) -> float:
+    """A term's BM25 frequency part in one memory: Σ idf × impact over the query terms is Okapi BM25."""
+    return round(tf * (K1 + 1) / (tf + K1 * (1 - B + B * doc_len / avgdl)), 4)
+
+
+def of_text(memory_id: UUID, text: str, avgdl: float) -> list[tuple[UUID, str, float]]:
+    """The postings of one memory's ``indexed_text``."""
+    words = content_terms(text)
+    return [(memory_id, term, impact(f, len(words), avgdl)) for term, f in Counter(words).items()]
+
+
+def add(conn: psycopg.Connection[Any], namespace: str, rows: Sequence[tuple[UUID, str, float]]) -> None:
+    """Store (memory id, term, impact) postings (in the caller's transaction); a retried write of the
+    same posting is a no-op."""
+    if not rows:
+        return
+    conn.execute(
+        "INSERT INTO postings (namespace, memory_id, term, impact)"
+        " SELECT %s, u.m, u.t, u.i FROM unnest(%s::uuid[], %s::text[], %s::real[]) AS u(m, t, i)"
+        " ON CONFLICT DO NOTHING",
+        (namespace, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
+    )
+
+
+def remove(
+    conn: psycopg.Connection[Any], namespace: str, memory_ids: Collection[UUID], terms: Collection[str]
+) -> None:
+    """Delete the postings of forgotten memories (``terms``: every term they held)."""
+    if memory_ids and terms:
+        conn.execute(
+            "DELETE FROM postings WHERE namespace = %s AND term = ANY(%s) AND memory_id = ANY(%s)",
+            (namespace, sorted(terms), list(memory_ids)),
+        )
+
+
+def backfill(conn: psycopg.Connection[Any], batch: int = 5_000) -> int:
+    """Postings for memories stored before migration 0006 (every row the term statistics count:
+    not a near-duplicate, not forgotten), in the caller's transaction. Returns rows indexed."""
+    avgdl = {
+        r["namespace"]: max(1.0, r["total_terms"] / max(1, r["docs"]))
+        for r in conn.execute("SELECT namespace, docs, total_terms FROM namespace_stats").fetchall()
+    }
+    done = 0
+    with conn.cursor(name="postings_backfill") as cur:
+        cur.execute(
+            "SELECT id, namespace, text, metadata FROM memories WHERE status <> 'duplicate'"
+            " AND forgotten_at IS NULL ORDER BY namespace"
+        )
+        while rows := cur.fetchmany(batch):
+            by_ns: dict[str, list[tuple[UUID, str, float]]] = {}
+            for r in rows:
+                found = of_text(
+                    r["id"], indexed_text(r["text"], r["metadata"]), avgdl.get(r["namespace"], 1.0)
+                )
+                by_ns.setdefault(r["namespace"], []).extend(found)
+            for namespace, postings in by_ns.items():
+                add(conn, namespace, postings)
+            done += len(rows)
+    return done

@@ -1,0 +1,57 @@
+"""A process killed right after a query answered: what the query left behind is kept, and its access
+feedback (applied later, in batches) counts exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from memos.retrieval import feedback
+
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    from memos.governance.access_audit import Reader
+    from memos.models import QueryRequest
+    from memos.retrieval.search import query
+
+    resp = query(QueryRequest(namespace=sys.argv[1], query="tortoise named Sheldon", top_k=1),
+                 reader=Reader("query", "key-in-child", "req-child"))
+    print(resp.query_id, resp.results[0].memory_id, resp.context_pack.id, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no clean exit: nothing runs after the answer
+    """
+)
+
+
+def test_killed_after_the_answer_the_pack_audit_and_pending_feedback_survive(api, ns, db_conn):
+    status, body, _ = api.call(
+        "POST",
+        "/v1/ingest",
+        {"namespace": ns, "session_id": "s1", "role": "user", "text": "My tortoise is named Sheldon"},
+    )
+    assert status == 200
+    memory_id = body["memories"][0]["memory_id"]
+
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, ns], capture_output=True, text=True, timeout=120, env=dict(os.environ)
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    query_id, answered_id, pack_id = child.stdout.split()
+    assert answered_id == memory_id
+
+    pack = db_conn.execute("SELECT touched FROM context_packs WHERE id = %s", (pack_id,)).fetchone()
+    assert pack is not None and [str(i) for i in pack["touched"]] == [memory_id]
+    read = db_conn.execute(
+        "SELECT actor, details FROM audit_events WHERE namespace = %s AND action = 'query'", (ns,)
+    ).fetchall()
+    assert [(r["actor"], r["details"]["query_id"]) for r in read] == [("key-in-child", query_id)]
+    count = db_conn.execute("SELECT access_count FROM memories WHERE id = %s", (memory_id,)).fetchone()
+    assert count["access_count"] == 0  # the feedback waits in the pack
+
+    feedback.apply()
+    feedback.apply()  # a second drain (another worker, a retry) finds nothing left
+    count = db_conn.execute("SELECT access_count FROM memories WHERE id = %s", (memory_id,)).fetchone()
+    assert count["access_count"] == 1

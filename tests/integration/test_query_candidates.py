@@ -1,0 +1,168 @@
+"""Where query candidates come from: impact-ordered postings (lexical), exact distance or the
+namespace's own HNSW index (vector), and access feedback applied after the answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from memos.retrieval import ann
+from memos.store import ann as ann_store
+
+
+def ingest(api, ns, texts, session="s1"):
+    items = [{"session_id": session, "role": "user", "text": t} for t in texts]
+    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})
+    assert status == 200, body
+    return [m["memory_id"] for m in body["memories"]]
+
+
+def query(api, ns, text, **extra):
+    status, body, _ = api.call("POST", "/v1/query", {"namespace": ns, "query": text, **extra})
+    assert status == 200, body
+    return body
+
+
+def lexical_score(body, memory_id):
+    return next((r["components"]["lexical"] for r in body["results"] if r["memory_id"] == memory_id), None)
+
+
+def test_a_rare_word_finds_its_memory_through_the_postings(api, ns, db_conn):
+    filler = [f"We talked about the weather and lunch plans number {i}" for i in range(60)]
+    ids = ingest(api, ns, [*filler, "The locksmith code for the shed is zanzibar"])
+    rows = db_conn.execute(
+        "SELECT term FROM postings WHERE namespace = %s AND memory_id = %s ORDER BY term", (ns, ids[-1])
+    ).fetchall()
+    assert {"zanzibar", "locksmith", "shed"} <= {r["term"] for r in rows}
+    body = query(api, ns, "zanzibar")
+    assert body["results"][0]["memory_id"] == ids[-1]
+    assert lexical_score(body, ids[-1]) > 0
+
+
+def test_chinese_text_is_found_by_its_characters(api, ns):
+    ids = ingest(api, ns, ["我喜欢喝绿茶", "明天去北京出差", "The meeting moved to Tuesday"])
+    body = query(api, ns, "北京")
+    assert body["results"][0]["memory_id"] == ids[1]
+    assert lexical_score(body, ids[1]) > 0
+
+
+def test_an_edited_memory_is_found_by_its_new_words_not_its_old_ones(api, ns, db_conn):
+    (mid,) = ingest(api, ns, ["The spare key is under the flowerpot"])
+    status, _, _ = api.call(
+        "PATCH", f"/v1/memories/{mid}", {"text": "The spare key is with the neighbour Ingrid"}
+    )
+    assert status == 200
+    terms = {
+        r["term"]
+        for r in db_conn.execute(
+            "SELECT term FROM postings WHERE namespace = %s AND memory_id = %s", (ns, mid)
+        )
+    }
+    assert "ingrid" in terms and "flowerpot" not in terms
+    df = {
+        r["term"]: r["df"]
+        for r in db_conn.execute("SELECT term, df FROM term_stats WHERE namespace = %s", (ns,)).fetchall()
+    }
+    assert df.get("ingrid") == 1 and "flowerpot" not in df
+
+
+def test_forgetting_a_memory_removes_its_postings(api, ns, db_conn):
+    ids = ingest(api, ns, ["My locker combination is 4711 at the gym", "I like rainy days"])
+    status, _, _ = api.call("DELETE", f"/v1/memories/{ids[0]}")
+    assert status == 204
+    left = db_conn.execute(
+        "SELECT count(*) AS n FROM postings WHERE namespace = %s AND memory_id = %s", (ns, ids[0])
+    ).fetchone()
+    assert left["n"] == 0
+    kept = db_conn.execute(
+        "SELECT count(*) AS n FROM postings WHERE namespace = %s AND memory_id = %s", (ns, ids[1])
+    ).fetchone()
+    assert kept["n"] > 0
+
+
+def test_session_scope_finds_its_session_even_when_other_sessions_hold_the_word(api, ns):
+    ingest(api, ns, [f"Order {i} of blue paint arrived" for i in range(40)], session="other")
+    (mine,) = ingest(api, ns, ["The blue paint for the kitchen is out of stock"], session="mine")
+    body = query(api, ns, "blue paint", scope="session", session_id="mine")
+    assert [r["memory_id"] for r in body["results"]] == [mine]
+
+
+def _indexes(db_conn, ns):
+    return db_conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'memories' AND indexname = %s",
+        (ann_store.index_name(ns),),
+    ).fetchall()
+
+
+@pytest.fixture
+def big_ns(api, ns):
+    texts = [
+        f"Note {i}: the {['red', 'green', 'blue', 'amber'][i % 4]} folder holds invoice {i}"
+        for i in range(150)
+    ]
+    ids = ingest(api, ns, texts)
+    return ns, ids
+
+
+def test_a_namespace_past_the_threshold_gets_its_own_index_and_the_same_answers(api, big_ns, db_conn):
+    ns, ids = big_ns
+    before = query(api, ns, "which folder holds invoice 17", top_k=5)
+    assert _indexes(db_conn, ns) == []
+    report = ann.maintain(min_memories=100)
+    assert ns in report["built"]
+    assert [r["indexname"] for r in _indexes(db_conn, ns)] == [ann_store.index_name(ns)]
+    after = query(api, ns, "which folder holds invoice 17", top_k=5)
+    # 150 memories: the graph search finds the same nearest memories as exact distance did.
+    assert [r["memory_id"] for r in after["results"]] == [r["memory_id"] for r in before["results"]]
+    assert ids[17] in [r["memory_id"] for r in after["results"]]
+    # A namespace below the threshold gets none; a second pass builds nothing new.
+    assert ns not in ann.maintain(min_memories=100)["built"]
+
+
+def test_the_query_uses_the_namespace_index_once_built(api, big_ns, db_conn):
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, _ = big_ns
+    ann.maintain(min_memories=100)
+    req = QueryRequest(namespace=ns, query="green folder")
+    qvec = get_embedder().embed([req.query])[0]
+    with db.connection() as conn:
+        conn.execute("SET LOCAL enable_seqscan = off")  # the table is small; show which index serves
+        conn.execute("SET LOCAL enable_bitmapscan = off")
+        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=True)
+        plan = conn.execute(
+            "EXPLAIN SELECT id FROM memories WHERE namespace = %s ORDER BY embedding <=> %s LIMIT 10",
+            (ns, qvec),
+        ).fetchall()
+        conn.rollback()
+    assert len(rows) == 10
+    assert any(ann_store.index_name(ns) in r["QUERY PLAN"] for r in plan)
+
+
+def test_deleting_the_namespace_lets_maintenance_drop_its_index(api, big_ns, db_conn):
+    ns, _ = big_ns
+    ann.maintain(min_memories=100)
+    status, _, _ = api.call("DELETE", f"/v1/namespaces/{ns}", {"confirm": True})
+    assert status in (200, 204)
+    report = ann.maintain(min_memories=100)
+    assert ns in report["dropped"]
+    assert _indexes(db_conn, ns) == []
+
+
+def test_the_migration_backfill_rebuilds_the_postings_ingest_wrote(api, ns, db_conn):
+    from memos.store import db, postings
+
+    ingest(api, ns, ["Grandma's recipe needs cardamom", "The cardamom jar is empty", "Buy oat milk"])
+    select = "SELECT memory_id, term, impact FROM postings WHERE namespace = %s ORDER BY 1, 2"
+    written = db_conn.execute(select, (ns,)).fetchall()
+    db_conn.execute("DELETE FROM postings WHERE namespace = %s", (ns,))
+    with db.connection() as conn:
+        assert postings.backfill(conn, batch=2) >= 3
+        conn.commit()
+    assert db_conn.execute(select, (ns,)).fetchall() == written
+    # Run again (a retried migration): nothing is doubled.
+    with db.connection() as conn:
+        postings.backfill(conn)
+        conn.commit()
+    assert db_conn.execute(select, (ns,)).fetchall() == written
