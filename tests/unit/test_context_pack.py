@@ -20,6 +20,7 @@ def chosen(text: str, *, session: str = "s1", day: int = 1, hour: int = 9, score
         "text": text,
         "metadata": {},
         "occurred_at": datetime(2024, 5, day, hour, tzinfo=UTC),
+        "tokens": count_tokens(text),  # counted at ingest, as a stored row carries it
     }
     return Candidate(row, score=score)
 

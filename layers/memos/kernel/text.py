@@ -8,7 +8,7 @@ import threading
 import unicodedata
 from typing import Any
 
-import snowballstemmer
+import Stemmer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u4e00-\u9fff]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -164,7 +164,8 @@ STOPWORDS = frozenset(
     ]
 )
 
-# A Snowball stemmer keeps its working state on the instance: one per thread (the local server is threaded).
+# A Snowball stemmer keeps its working state on the instance: one per thread (the local server is
+# threaded). Its word cache is off: stemmed words of memories stay out of process memory (forgetting).
 _stemmers = threading.local()
 
 
@@ -184,7 +185,7 @@ def stem(word: str) -> str:
         return word
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
-        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+        stemmer = _stemmers.english = Stemmer.Stemmer("english", 0)
     return str(stemmer.stemWord(word))
 
 

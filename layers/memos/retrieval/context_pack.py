@@ -84,8 +84,10 @@ def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidat
         for t in window
         if t["memory_id"] not in seen
     )
+    # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here.
     return total + sum(
-        count_tokens(_line(c.row["occurred_at"], c.row["role"], c.row["text"], c.row["session_id"]))
+        count_tokens(_line(c.row["occurred_at"], c.row["role"], "", c.row["session_id"]))
+        + int(c.row["tokens"])
         for c in candidates
     )
 

@@ -93,12 +93,21 @@ def query_terms(query: str, stats: Stats) -> list[tuple[str, float]]:
 def coverage(query_terms: list[str], doc_terms: list[str], stats: Stats) -> float:
     """Share of the query's information found in the memory: Σ idf of the query terms it contains
     / Σ idf of all query terms (0..1, the same scale for every query and namespace)."""
-    wanted = set(query_terms)
-    total = sum(stats.idf(t) for t in wanted)
-    if not total or not doc_terms:
-        return 0.0
-    present = set(doc_terms)
-    return sum(stats.idf(t) for t in wanted if t in present) / total
+    return Coverage(query_terms, stats)(doc_terms)
+
+
+class Coverage:
+    """``coverage`` for one query over many memories: the query's idf weights computed once."""
+
+    def __init__(self, query_terms: list[str], stats: Stats) -> None:
+        self.weights = {t: stats.idf(t) for t in set(query_terms)}
+        self.total = sum(self.weights.values())
+
+    def __call__(self, doc_terms: list[str]) -> float:
+        if not self.total or not doc_terms:
+            return 0.0
+        present = set(doc_terms)
+        return sum(w for t, w in self.weights.items() if t in present) / self.total
 
 
 def bm25(query_terms: list[str], doc_terms: list[str], stats: Stats) -> float:

@@ -97,7 +97,7 @@ def score_candidates(
     rel_w = sum(w[k] for k in RELEVANCE if k in w)
     prior_w = sum(w[k] for k in PRIOR if k in w)
     share = prior_w / ((rel_w + prior_w) or 1.0)
-    qterms = content_terms(req.query)
+    lexical_of = lexical.Coverage(content_terms(req.query), stats)
     newest = max((c.row["occurred_at"] for c in cands), default=None)
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
@@ -105,7 +105,7 @@ def score_candidates(
         doc_terms = content_terms(indexed_text(c.row["text"], c.row["metadata"]))
         comp = {
             "vector": vector_scale(float(c.row["vsim"])),
-            "lexical": lexical.coverage(qterms, doc_terms, stats),
+            "lexical": lexical_of(doc_terms),
             "recency": math.pow(2.0, -(newest - c.row["occurred_at"]).total_seconds() / half_life_s)
             if newest
             else 0.0,

@@ -125,18 +125,19 @@ def query(
         timings["pack"] = _ms(t)
         resp = _response(req, query_id, kept, filtered, pack, usage, timings)
         t = time.perf_counter()
-        audit.commit_without_flush_wait(conn)  # bookkeeping: a PostgreSQL crash may lose the last instant
-        context_packs.insert(conn, query_id, req, pack, usage, touched=[c.id for c in kept])
-        if reader is not None:
-            access_audit.record(
-                conn,
-                reader,
-                namespace=req.namespace,
-                session_id=req.session_id,
-                memory_ids=access_audit.returned_ids(resp),
-                details={"query_id": str(query_id)},
-            )
-        conn.commit()
+        with conn.pipeline():  # one round trip: the statements and the commit are sent together
+            audit.commit_without_flush_wait(conn)  # bookkeeping: a PostgreSQL crash may lose the last instant
+            context_packs.insert(conn, query_id, req, pack, usage, touched=[c.id for c in kept])
+            if reader is not None:
+                access_audit.record(
+                    conn,
+                    reader,
+                    namespace=req.namespace,
+                    session_id=req.session_id,
+                    memory_ids=access_audit.returned_ids(resp),
+                    details={"query_id": str(query_id)},
+                )
+            conn.commit()
         resp.timings_ms["write"] = _ms(t)
 
     resp.timings_ms["total"] = _ms(t0)
