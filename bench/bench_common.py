@@ -404,8 +404,8 @@ def bulk_load(
         )
         if len(namespaces) < 20 or done % 50_000 < n:
             log(f"  loaded {done:,}/{total:,} rows ({time.perf_counter() - t_all:.0f} s)")
-    conn.execute("ANALYZE memories")
-    conn.execute("ANALYZE postings")
+    conn.execute("VACUUM ANALYZE memories")  # what autovacuum does soon after a load
+    conn.execute("VACUUM ANALYZE postings")
     t = time.perf_counter()
     from memos.retrieval import ann
 

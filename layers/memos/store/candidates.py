@@ -63,7 +63,7 @@ def fetch(
     period: tuple[datetime, datetime] | None,
     *,
     ann_index: bool,
-    per_term: int = 200,
+    per_term: int = 100,
 ) -> list[dict[str, Any]]:
     """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
     that found it); a memory may come more than once.
