@@ -20,7 +20,7 @@ from memos.governance import entities, policy_store
 from memos.kernel.observability import metrics
 from memos.kernel.text import content_terms
 from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryResult
-from memos.retrieval import context_pack, lexical
+from memos.retrieval import context_pack, lexical, multihop
 from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates, tsquery_text
 from memos.retrieval.timeexpr import parse_time_range
 from memos.store import candidates, context_packs, db
@@ -72,6 +72,7 @@ def query(req: QueryRequest, *, l1: WorkingMemory | None = None) -> QueryRespons
             tsquery_text(req.query, stats),
             (when.start, when.end) if when else None,
         )
+        rows = multihop.expand(conn, req, qvec, rows, stats, embedder) + rows  # see retrieval/multihop.py
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
         if req.session_id:
