@@ -11,7 +11,11 @@ near-misses ("I almost adopted a ferret") and wishes ("I'd love to run a half ma
 Question categories: ``single-hop`` (wording close to the evidence), ``paraphrase`` (no content word
 shared with the evidence except the person's name; checked here), ``multi-hop`` (two evidence turns
 by different speakers), ``temporal`` ("when did ...", "what did X do in May 2023", "last week"
-relative to the conversation's ``today``, which the question also states).
+relative to the conversation's ``today``, which the question also states), ``multi-evidence``
+(two or three evidence turns from different sessions: a conjunctive question about two or three of
+a speaker's facts, and a three-step chain "where does the relative of the friend who works as a
+nurse live"). The multi-evidence questions are worded from fixed templates and draw nothing from
+the seed's random stream, so adding them left every other turn and question as it was.
 """
 
 from __future__ import annotations
@@ -414,6 +418,24 @@ ORG_B = [
     "I read that {org} is based in {city}.",
     "{org}? Their main office is in {city}, I delivered there once.",
 ]
+# multi-evidence: fixed wordings (no random draw), one set per speaker index
+MULTI_EVIDENCE_Q = [
+    (
+        "What does {p} work as, and what is the name of {p}'s {species}?",
+        "{job}; {pet}",
+        ["job", "pet"],
+    ),
+    (
+        "Which city does {p} live in, what food does {p} love, and which hobby did {p} take up?",
+        "{city}; {food}; {hobby}",
+        ["city", "food", "hobby"],
+    ),
+    (
+        "Our friend who became a {job}: where does their {rel} live now?",
+        "{rcity}",
+        ["job", "rel-a", "rel-b"],
+    ),
+]
 ORG_Q = ["In which city is the headquarters of the company {p} works for?", "Where is {p}'s employer based?"]
 EVENT_STATEMENTS = ["Today I {past}!", "Just got home: I {past} this morning.", "Guess what, I {past} today."]
 WISHES = [
@@ -491,6 +513,7 @@ def build_conversation(rng: random.Random, index: int, name_pool: list[str]) -> 
 
     plan: list[list[Planned]] = [[] for _ in range(SESSIONS)]
     questions: list[tuple[str, str, str, list[str]]] = []  # (category, question, answer, evidence keys)
+    multi_evidence: list[tuple[str, str, str, list[str]]] = []  # appended last: ids of the rest stay
     ignore_terms = set()
     for p in people:
         ignore_terms.update(content_terms(p))
@@ -557,6 +580,21 @@ def build_conversation(rng: random.Random, index: int, name_pool: list[str]) -> 
             rng.randrange(SESSIONS),
         )
         questions.append(("multi-hop", rng.choice(ORG_Q).format(p=p), hq, [f"job:{p}", f"org:{p}"]))
+        values = {
+            "p": p,
+            "job": jobs[i],
+            "species": species[i],
+            "pet": pet_names[i],
+            "city": city,
+            "food": foods[i],
+            "hobby": hobbies[i],
+            "rel": rel,
+            "rcity": rcity,
+        }
+        multi_evidence += [
+            ("multi-evidence", tq.format(**values), ta.format(**values), [f"{k}:{p}" for k in keys])
+            for tq, ta, keys in MULTI_EVIDENCE_Q
+        ]
 
     # dated activities: each speaker does one in ~60% of sessions, and always in the last one
     ev_iter = iter(events)
@@ -676,7 +714,7 @@ def build_conversation(rng: random.Random, index: int, name_pool: list[str]) -> 
         sessions_out.append({"session_id": sid, "turns": out_turns})
 
     qs_out = []
-    for n, (cat, question, answer, keys) in enumerate(questions, 1):
+    for n, (cat, question, answer, keys) in enumerate(questions + multi_evidence, 1):
         qs_out.append(
             {
                 "id": f"{cid}-q{n:03d}",

@@ -15,6 +15,9 @@ Question categories:
 ``temporal``         "When did I ...?", "What did I do on <date>?" (evidence: the dated turn)
 ``multi-session``    the answer needs two turns from different sessions
 ``history``          every value a changed fact has had ("Which cities have I lived in?")
+``multi-evidence``   two or three turns from different sessions in one question: a fact about
+                     someone plus the user's changed city, three current facts at once, two
+                     people's facts (fixed wordings, no random draw: the rest of the set is as it was)
 ``negative``         about something never said (no evidence): a system should return nothing
 """
 
@@ -228,6 +231,25 @@ def build(rng: random.Random, index: int) -> dict[str, Any]:
                 "category": "negative",
             }
         )
+    # after the negatives: the ids of the questions above stay what they were
+    q(
+        "multi-evidence",
+        f"Where does my {rel} live, and which city do I live in now?",
+        f"{rel_city}; {city2}",
+        ["rel", "city2"],
+    )
+    q(
+        "multi-evidence",
+        "What is my current job, where do I live now, and what is my favorite food these days?",
+        f"{job2}; {city2}; {food2}",
+        ["job2", "city2", "food2"],
+    )
+    q(
+        "multi-evidence",
+        f"Who is teaching me the cello, and what did we name the {pet_syn} we adopted?",
+        f"{friend}; {pet_name}",
+        ["friend", "pet"],
+    )
     return {
         "id": cid,
         "namespace": cid,

@@ -174,3 +174,24 @@ def test_get_entities_rejects_bad_input_and_other_namespaces(api, ns):
     no_scope = Api(make_key(["memory:write"], [ns]))
     assert no_scope.call("GET", f"/v1/entities?namespace={ns}")[0] == 403
     assert api.call("GET", f"/v1/entities?namespace={ns}", key=None)[0] == 401
+
+
+def test_entity_search_matches_the_start_of_a_word_not_any_substring(api, ns):
+    texts = [
+        "My friend Ana Silva lives in Porto.",
+        "We listened to Santana all night.",
+        "I bought a jacket at Banana Republic.",
+        "My colleague Maria Ana works at Acme Corp.",
+    ]
+    ids = ingest(api, ns, texts)
+    record(ns, ids, texts)
+    assert set(entities_by_name(ns, "ana")) == {"ana silva", "maria ana"}
+    assert set(entities_by_name(ns, "ana s")) == {"ana silva"}
+    assert "santana" in entities_by_name(ns, "santa")  # a word's start still matches
+
+
+def test_chinese_entity_search_still_matches_inside_a_name(api, ns):
+    texts = ["我的朋友小明在腾讯工作。"]
+    ids = ingest(api, ns, texts)
+    record(ns, ids, texts)
+    assert set(entities_by_name(ns, "明")) == {"小明"}

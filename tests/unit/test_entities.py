@@ -102,3 +102,30 @@ def test_query_ngrams_hold_word_runs_without_lone_stopwords_and_cjk_substrings()
     assert "where does" in grams  # longer runs are kept: an entity may contain a stopword
     cjk = query_ngrams("小美住哪")
     assert {"小美", "住哪", "小美住哪"} <= set(cjk) and "小" not in cjk
+
+
+def _types(text: str) -> dict[str, str]:
+    return {m.name: m.type for m in extract_entities(text)}
+
+
+def test_products_after_a_place_preposition_are_not_places():
+    # written like a product (inner capitals), whatever the cue
+    assert _types("Our data lives in PostgreSQL now.") == {"PostgreSQL": "thing"}
+    assert _types("We stored the logs in BigQuery.") == {"BigQuery": "thing"}
+    # after a technical verb or object
+    assert _types("We migrated the warehouse to Snowflake last month.") == {"Snowflake": "thing"}
+    assert _types("Then we query it from Python.") == {"Python": "thing"}
+
+
+def test_places_after_motion_and_residence_stay_places():
+    assert _types("I moved to Lisbon in May.") == {"Lisbon": "place"}
+    assert _types("Last year we flew to New York.") == {"New York": "place"}
+
+
+def test_plural_weekdays_and_months_are_not_entities():
+    assert _types("We meet on Fridays and in Junes it rains.") == {}
+
+
+def test_identifier_prefixes_are_not_entities():
+    assert _types("Please review PAY-1234 and PAY-88 before Q3.") == {}
+    assert _types("Then Ana closed PAY-7.") == {"Ana": "thing"}

@@ -184,6 +184,9 @@ def test_generator_is_deterministic_and_valid():
             assert q.evidence and set(q.evidence) <= set(ids)
             if q.category == "multi-hop":
                 assert len(set(q.evidence)) == 2
+            if q.category == "multi-evidence":  # two or three turns, each from its own session
+                sessions = {e.rsplit("-t", 1)[0] for e in q.evidence}
+                assert len(set(q.evidence)) in (2, 3) and len(sessions) >= 2
 
 
 def test_committed_synthetic_set_meets_the_thresholds():
@@ -193,7 +196,7 @@ def test_committed_synthetic_set_meets_the_thresholds():
     assert ds.n_turns >= 2000 and ds.n_questions >= 300
     assert ds.dropped_evidence == 0
     cats = {q.category for c in ds.conversations for q in c.questions}
-    assert {"single-hop", "multi-hop", "temporal", "paraphrase"} <= cats
+    assert {"single-hop", "multi-hop", "temporal", "paraphrase", "multi-evidence"} <= cats
     assert path.stat().st_size < 3_000_000
     assert data == _generator().make_dataset()  # the committed file is what the generator makes
 

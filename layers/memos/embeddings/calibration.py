@@ -38,8 +38,8 @@ class CosineScale:
     doc_common: float = 0.0  # a typical memory's cosine to ``common``
     source: str = ""
 
-    def for_query(self, qvec: Any) -> Callable[[float], float]:
-        """The vector component for this query, as a function of a memory's raw cosine."""
+    def affine(self, qvec: Any) -> tuple[float, float]:
+        """(a, b) with the unclipped vector value = a·cos + b for this query."""
         q_c = 0.0
         if self.common:
             common = np.asarray(self.common, dtype=np.float32)
@@ -47,10 +47,16 @@ class CosineScale:
             q_c = float(np.asarray(qvec, dtype=np.float32)[:width] @ common[:width])
         shift = q_c * self.doc_common
         denom = math.sqrt(max(1e-6, 1 - q_c * q_c)) * math.sqrt(max(1e-6, 1 - self.doc_common**2))
-        lo, span = self.unrelated, (self.related - self.unrelated) or 1.0
+        span = (self.related - self.unrelated) or 1.0
+        a = 1.0 / (denom * span)
+        return a, -shift * a - self.unrelated / span
+
+    def for_query(self, qvec: Any) -> Callable[[float], float]:
+        """The vector component for this query, as a function of a memory's raw cosine."""
+        a, b = self.affine(qvec)
 
         def scale(cos: float) -> float:
-            return min(1.0, max(0.0, ((cos - shift) / denom - lo) / span))
+            return min(1.0, max(0.0, a * cos + b))
 
         return scale
 

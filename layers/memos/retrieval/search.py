@@ -25,7 +25,7 @@ from memos.governance import access_audit, entities, policy_store
 from memos.kernel.observability import metrics
 from memos.kernel.text import content_terms
 from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryResult
-from memos.retrieval import ann, context_pack, lexical
+from memos.retrieval import ann, context_pack, lexical, multihop
 from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates
 from memos.retrieval.timeexpr import parse_time_range
 from memos.store import audit, candidates, context_packs, db
@@ -81,6 +81,7 @@ def query(
             (when.start, when.end) if when else None,
             ann_index=ann.uses_index(conn, req.namespace),
         )
+        rows = multihop.expand(conn, req, qvec, rows, stats, embedder) + rows  # see retrieval/multihop.py
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
         if req.session_id:

@@ -20,7 +20,7 @@ _COLUMNS = (
 )
 
 
-def _filters_sql(req: QueryRequest, status: str = LIVE) -> tuple[str, dict[str, Any]]:
+def filters_sql(req: QueryRequest, status: str = LIVE) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"ns": req.namespace}
     if req.as_of is not None and status == LIVE:
         status = current_as_of()
@@ -78,7 +78,7 @@ def fetch(
     """
     from psycopg import sql
 
-    where, params = _filters_sql(req)
+    where, params = filters_sql(req)
     selective = req.scope == "session" or req.filters is not None
     params.update(qvec=qvec, n=limit)
     ns_clause = "namespace = %(ns)s"
@@ -126,7 +126,7 @@ def kept_out(
     conn: psycopg.Connection[Any], req: QueryRequest, qvec: Any, limit: int = 20
 ) -> list[dict[str, Any]]:
     """The nearest memories under the query's filters that governance keeps out (id, status)."""
-    where, params = _filters_sql(req, status=KEPT_OUT)
+    where, params = filters_sql(req, status=KEPT_OUT)
     return conn.execute(
         f"SELECT id, status FROM memories WHERE {where} ORDER BY embedding <=> %(qvec)s LIMIT %(n)s",
         {**params, "qvec": qvec, "n": limit},

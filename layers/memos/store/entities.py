@@ -131,19 +131,23 @@ def upsert_relations(
 
 
 def with_live_evidence(
-    conn: psycopg.Connection[Any], namespace: str, q: str | None, limit: int
+    conn: psycopg.Connection[Any], namespace: str, q: str | None, limit: int, anywhere: bool = False
 ) -> list[dict[str, Any]]:
     """Entities (most mentioned first) whose evidence still holds an active memory, evidence filtered.
 
-    ``q`` (normalized) matches a name, the display name or an alias anywhere, wildcards literal.
+    ``q`` (normalized) matches where a word of a name, the display name or an alias starts ("ana"
+    finds "Ana Silva" and "Maria Ana", not "Banana" or "Santana"); with ``anywhere`` (scripts without
+    spaces between words, such as Chinese) it matches anywhere. Wildcards are literal.
     """
     params: dict[str, Any] = {"ns": namespace, "limit": limit}
     where = ""
     if q is not None:
-        params["q"] = "%" + like_escape(q) + "%"
+        params["q"] = "%" + like_escape(q) + "%" if anywhere else like_prefix(q)
+        params["qw"] = "%" + like_escape(q) + "%" if anywhere else "% " + like_prefix(q)
         where = (
-            " AND (e.normalized LIKE %(q)s OR lower(e.name) LIKE %(q)s"
-            " OR EXISTS (SELECT 1 FROM unnest(e.aliases) a WHERE a LIKE %(q)s))"
+            " AND (e.normalized LIKE %(q)s OR e.normalized LIKE %(qw)s"
+            " OR lower(e.name) LIKE %(q)s OR lower(e.name) LIKE %(qw)s"
+            " OR EXISTS (SELECT 1 FROM unnest(e.aliases) a WHERE a LIKE %(q)s OR a LIKE %(qw)s))"
         )
     return conn.execute(
         "SELECT * FROM (SELECT e.id, e.name, e.normalized, e.type, e.aliases, e.mention_count, e.first_seen,"

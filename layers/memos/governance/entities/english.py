@@ -3,7 +3,10 @@
 A capitalized run ("Fushimi Inari", "Dr. Ana Silva") not at a sentence's start is a name; a
 sentence-initial word counts when a relation cue follows it or the namespace already knows it.
 Types come from cues ("my sister X" → person, "works at X" → org, "in/at/to X" → place) and name
-suffixes ("University", "Station"). Relations: "my sister X" / "X is my sister" → (user, sister,
+suffixes ("University", "Station"); "in/to X" is no place when X is written like a product
+(PostgreSQL, BigQuery) or follows a technical verb or object ("migrated the data to Snowflake").
+Plurals of calendar words ("Fridays") and the letters of identifiers ("PAY-" of PAY-1234) are not
+names. Relations: "my sister X" / "X is my sister" → (user, sister,
 X); "X is Y's sister" → (Y, sister, X); "X works at Y" → (X, works_at, Y); "X lives in Y" →
 (X, lives_in, Y).
 """
@@ -70,14 +73,37 @@ _EN_REL_LIVES = re.compile(
 )
 
 
+# Words before "in/to/from X" that say X is a system, not a place ("migrated the warehouse to
+# Snowflake", "our data lives in PostgreSQL", "query it from Python").
+_TECH_BEFORE = re.compile(
+    r"\b(?:migrat\w*|deploy\w*|stor(?:e|ed|ing)|load\w*|export\w*|import\w*|upload\w*|push\w*|sync\w*"
+    r"|port(?:ed|ing)?|switch\w*|upgrad\w*|quer(?:y|ied|ying)|writ\w*|written|built|host\w*|install\w*"
+    r"|data|logs?|tables?|database|warehouse|code|service|files?|pipeline|it)\b(?:\s+\w+){0,3}\s+"
+    r"(?:in|to|from|into|on|onto)\s+(?:the\s+)?$",
+    re.I,
+)
+_INNER_CAPITAL = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")  # PostgreSQL, BigQuery, GitHub: product names
+
+
 def _type_for(name: str, before: str, after: str) -> str:
     if _PERSON_CUE.search(before) or _PERSON_TAIL.match(after) or TITLE_PREFIX.match(name):
         return "person"
     if _ORG_SUFFIX.search(name) or _ORG_CUE.search(before):
         return "org"
-    if _PLACE_SUFFIX.search(name) or _PLACE_CUE.search(before):
+    if _PLACE_SUFFIX.search(name):
+        return "place"
+    if _PLACE_CUE.search(before) and not _INNER_CAPITAL.search(name) and not _TECH_BEFORE.search(before):
         return "place"
     return "thing"
+
+
+def _not_a_name(name: str, after: str) -> bool:
+    """A plural of a calendar or filler word ("Fridays"), or the letters of an identifier ("PAY-"
+    of PAY-1234, "Q" of Q3): never a name of its own."""
+    lowered = name.lower()
+    if " " not in lowered and lowered.endswith("s") and lowered[:-1] in NOT_NAMES:
+        return True
+    return name.endswith(("-", "'", "\u2019")) or after[:1].isdigit()
 
 
 def mentions(sentence: str) -> list[Mention]:
@@ -91,7 +117,7 @@ def mentions(sentence: str) -> list[Mention]:
     sentence_start = first_word.start() if first_word else -1
     for m in _NAME_RE.finditer(masked):
         name, dropped = clean_run(m.group())
-        if not name or name.lower() in NOT_NAMES:
+        if not name or name.lower() in NOT_NAMES or _not_a_name(m.group(), masked[m.end() : m.end() + 1]):
             continue
         display = display_name(name)
         norm = normalize_name(name)

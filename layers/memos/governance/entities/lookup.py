@@ -25,9 +25,13 @@ def list_entities(
     """Entities (most mentioned first) with their relations; evidence lists only live memories.
 
     An entity whose every evidence memory was deleted or expired is not listed: forgetting a
-    memory forgets what only it said.
+    memory forgets what only it said. ``q`` matches the start of a word of a name or alias
+    (anywhere for Chinese, which has no spaces between words).
     """
-    rows = store.with_live_evidence(conn, namespace, normalize(q) if q else None, limit)
+    query = normalize(q) if q else None
+    rows = store.with_live_evidence(
+        conn, namespace, query, limit, anywhere=bool(query and _CJK_RUN.search(query))
+    )
     if not rows:
         return []
     rel_rows = store.relations_of(conn, namespace, [r["id"] for r in rows])

@@ -1,0 +1,153 @@
+"""Multi-hop retrieval: a bounded second round for questions whose answer is spread over turns.
+
+The first round (``memos.store.candidates``) finds what the question's words and meaning point
+at. Two kinds of question need more than that:
+
+- **conjunctive** ("What does Zoe work as, and what is her dog called?"): each part has its own
+  evidence, and the whole question's vector sits between them. The question is split into its
+  parts (at ``and`` / commas / ``?`` that start a new wh-clause); each part is a probe.
+- **bridged** ("Where does Zoe's cousin live?"): the first round finds the turn that names the
+  cousin ("My cousin Mia is visiting") but not the one about Mia ("Mia moved to Lisbon"). The
+  entities the best first-round rows name that the question does not (L3's extraction rules on
+  those rows' texts) are bridges; each is a probe restricted to the memories L3 holds as that
+  entity's evidence, ranked by the question plus the entity's name.
+
+Cost is bounded: nothing runs unless the question has parts or names a relation L3 knows through
+someone (a possessive or "my/their" before a kinship or workplace word: "Zoe's cousin", "the company
+Zoe works for"); then one embedding call for at most MAX_PROBES probes and one statement
+(``memos.store.expansion``) returning at most PROBE_LIMIT rows per probe.
+
+A probe's similarity is put on the question's own vector scale: the probe's calibrated value
+(``memos.embeddings.calibration``) is mapped back to the cosine that gives the same value for the
+whole question, so scoring treats every candidate alike. A bridged row is never put closer than
+the row that named its bridge (a second hop is no surer than its first). A memory keeps the best
+of its first-round and probe similarities; lexical, entity and prior components still come from the
+whole question. Formula and measurements: docs/RETRIEVAL.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from memos.embeddings.calibration import scale_of
+from memos.governance.entities import USER, extract_entities
+from memos.governance.entities.english import KINSHIP
+from memos.governance.entities.lookup import query_ngrams
+from memos.kernel.text import content_terms
+from memos.models import QueryRequest
+from memos.retrieval import lexical
+from memos.store import expansion
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
+
+    from memos.embeddings import Embedder
+
+MAX_PROBES = 4  # parts and bridges together: one statement of at most this many small scans
+PROBE_LIMIT = 12  # rows per probe
+TOP_ROWS = 3  # first-round rows whose entities may bridge
+MAX_BRIDGES = 2
+BRIDGE_TYPES = ("person", "org", "thing")  # who or what a relation points at; places are answers
+WORKPLACE = "employer|company|firm|workplace|office|school|university|team"
+
+_WH = r"(?:what|which|where|who|whom|whose|when|how|why|is|are|do|does|did|was|were|tell me|name)"
+_SPLIT = re.compile(rf"(?:\s*[,;]\s*(?:and\s+)?|\s+and\s+|\?\s+)(?={_WH}\b)", re.I)
+# A relation L3 knows, asked through someone: "Zoe's cousin", "my sister", "the company Zoe works for".
+_RELATION = re.compile(
+    rf"(?:['\u2019]s|\b(?:my|our|their|his|her|your))\s+(?:\w+\s+){{0,2}}(?:{KINSHIP}|{WORKPLACE})\b"
+    rf"|\b(?:{WORKPLACE})\s+\w+\s+(?:works?|worked)\b",
+    re.I,
+)
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+\b")
+
+
+def split_question(question: str) -> list[str]:
+    """The question's parts ("A, and B?" → ["A", "B?"]); one part when it has none. A part that
+    lost the names the question mentions (a pronoun: "and what is her dog called?") gets them back."""
+    parts = [p.strip(" ,;") for p in _SPLIT.split(question.strip()) if p and p.strip(" ,;")]
+    if len(parts) < 2:
+        return [question]
+    names = list(dict.fromkeys(_NAME.findall(question)))
+    out = []
+    for part in parts:
+        missing = [n for n in names if n not in part]
+        out.append(f"{part} ({' '.join(missing)})" if missing else part)
+    return out
+
+
+def expand(
+    conn: psycopg.Connection[Any],
+    req: QueryRequest,
+    qvec: Any,
+    rows: list[dict[str, Any]],
+    stats: lexical.Stats,
+    embedder: Embedder,
+) -> list[dict[str, Any]]:
+    """Extra candidate rows for a multi-part or relational question (empty when not needed).
+
+    Rows for memories already in ``rows`` come back too when a probe finds them closer (placed
+    before ``rows``, the caller's first-seen-wins merge keeps the better similarity)."""
+    parts = split_question(req.query)
+    scale = scale_of(embedder)
+    full = scale.for_query(qvec)
+    relational = bool(_RELATION.search(req.query))
+    if len(parts) < 2 and not relational:
+        return []
+    texts: list[str] = []
+    names: list[str | None] = []
+    caps: list[float] = []  # a bridged row is no closer than the row that named the bridge
+    if len(parts) >= 2:
+        texts += parts
+        names += [None] * len(parts)
+        caps += [1.0] * len(parts)
+    if relational:
+        top = _provisional_top(req.query, rows, stats, full)
+        for name, via in _bridges(req.query, [row for _, row in top])[: max(0, MAX_PROBES - len(texts))]:
+            texts.append(f"{req.query} {name}")
+            names.append(name)
+            caps.append(full(float(via["vsim"])))
+    texts, names = texts[:MAX_PROBES], names[:MAX_PROBES]
+    if not texts:
+        return []
+    vecs = embedder.embed(texts)
+    found = expansion.probe_candidates(conn, req, qvec, list(zip(vecs, names, strict=True)), PROBE_LIMIT)
+    probe_scales = [scale.for_query(vec) for vec in vecs]
+    a, b = scale.affine(qvec)
+    best: dict[Any, dict[str, Any]] = {}
+    for row in found:
+        probe, vsim = row["probe"], float(row["vsim"])
+        # The probe's calibrated value, put back on the question's cosine scale (both affine).
+        value = min(probe_scales[probe](float(row["psim"])), caps[probe])
+        vsim = max(vsim, (value - b) / (a or 1.0))
+        prev = best.get(row["id"])
+        if prev is None or vsim > prev["vsim"]:
+            best[row["id"]] = {k: v for k, v in row.items() if k not in ("probe", "psim")} | {"vsim": vsim}
+    return sorted(best.values(), key=lambda r: -r["vsim"])
+
+
+def _provisional_top(
+    query: str, rows: list[dict[str, Any]], stats: lexical.Stats, vscale: Callable[[float], float]
+) -> list[tuple[float, dict[str, Any]]]:
+    """The first round's best TOP_ROWS by a plain fusion (mean of vector and lexical coverage)."""
+    qterms = content_terms(query)
+    seen: dict[Any, tuple[float, dict[str, Any]]] = {}
+    for row in rows:
+        if row["id"] in seen:
+            continue
+        doc = content_terms(lexical.indexed_text(row["text"], row["metadata"]))
+        seen[row["id"]] = ((vscale(float(row["vsim"])) + lexical.coverage(qterms, doc, stats)) / 2, row)
+    return sorted(seen.values(), key=lambda t: -t[0])[:TOP_ROWS]
+
+
+def _bridges(query: str, top_rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(normalized name, the row naming it) for names the best rows' texts mention (L3's rules) and
+    the question does not, nor the user; a place is where a chain ends, not a bridge."""
+    asked = set(query_ngrams(query))
+    out: dict[str, dict[str, Any]] = {}
+    for row in top_rows:
+        for m in extract_entities(row["text"]):
+            if m.type in BRIDGE_TYPES and m.normalized not in asked and m.normalized != USER:
+                out.setdefault(m.normalized, row)
+    return list(out.items())[:MAX_BRIDGES]

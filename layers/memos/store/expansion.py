@@ -1,0 +1,69 @@
+"""Second-round (multi-hop) candidates: the nearest memories to each probe of a question, in one
+statement. A probe is a vector and, optionally, an entity name: with a name, only memories that
+are L3 evidence for that entity (by normalized name or alias) are ranked for it.
+
+The caller (``memos.retrieval.multihop``) decides when a second round is worth it; this module
+only reads, under the same filters as the first round (``memos.store.candidates``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from memos.models import QueryRequest
+from memos.store.candidates import filters_sql
+
+if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
+    import psycopg
+
+_COLUMNS = "id, session_id, role, kind, text, metadata, occurred_at, importance, tokens"
+
+
+def probe_candidates(
+    conn: psycopg.Connection[Any],
+    req: QueryRequest,
+    qvec: Any,
+    probes: Sequence[tuple[Any, str | None]],
+    limit: int,
+) -> list[dict[str, Any]]:
+    """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
+    ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector) and ``vsim``
+    (cosine to the question's vector ``qvec``).
+
+    Unnamed probes use the HNSW index (iterative scan, like the first round); named probes rank
+    only the entity's evidence memories by exact distance (a few hundred at most: an evidence list
+    is capped, ``memos.store.entities.MAX_EVIDENCE``), so they never scan the namespace.
+    """
+    if not probes:
+        return []
+    where, params = filters_sql(req)
+    free = [(i, v) for i, (v, name) in enumerate(probes) if name is None]
+    named = [(i, v, name) for i, (v, name) in enumerate(probes) if name is not None]
+    parts: list[str] = []
+    if free:
+        parts.append(
+            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
+            " AS p(vec, probe) CROSS JOIN LATERAL ("
+            f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
+            f"  FROM memories WHERE {where}"
+            "   ORDER BY embedding <=> p.vec LIMIT %(n)s) x"
+        )
+        params["free_vecs"] = [v for _, v in free]
+        params["free_ids"] = [i + 1 for i, _ in free]
+    if named:
+        # ``+ 0`` keeps the planner off the HNSW index: the evidence list is the candidate set.
+        parts.append(
+            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)s::vector[], %(named_ids)s::int[],"
+            " %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ("
+            f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
+            f"  FROM memories WHERE {where}"
+            "   AND id = ANY(ARRAY(SELECT unnest(e.evidence) FROM entities e WHERE e.namespace = %(ns)s"
+            "     AND (e.normalized = p.name OR p.name = ANY(e.aliases))))"
+            "   ORDER BY (embedding <=> p.vec) + 0 LIMIT %(n)s) x"
+        )
+        params["named_vecs"] = [v for _, v, _ in named]
+        params["named_ids"] = [i + 1 for i, _, _ in named]
+        params["names"] = [name for _, _, name in named]
+    params.update(n=limit, qvec=qvec)
+    return conn.execute(" UNION ALL ".join(parts), params).fetchall()

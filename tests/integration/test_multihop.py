@@ -1,0 +1,77 @@
+"""Multi-hop second round against real PostgreSQL: bridged probes read only the named entity's
+evidence in the asked namespace, the query API returns both hops, and plain questions add nothing."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from memos.embeddings import get_embedder
+from memos.models import QueryRequest
+from memos.retrieval import lexical, multihop
+from memos.store import db, expansion
+
+FILLER = [f"Note {i}: the weather was fine and the train was on time." for i in range(12)]
+COUSIN = "My cousin Mia is visiting soon, you will love her."
+MIA = "Mia has lived in Lisbon since last month."
+
+
+def ingest(api, ns, texts, session="s1"):
+    items = [{"session_id": session, "role": "user", "text": t} for t in texts]
+    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})
+    assert status == 200, body
+    return [UUID(m["memory_id"]) for m in body["memories"]]
+
+
+def test_a_named_probe_returns_only_that_entitys_evidence_in_the_namespace(api, ns):
+    ids = ingest(api, ns, [COUSIN, MIA, *FILLER])
+    other = ns + "-other"
+    ingest(api, other, ["Mia adopted a cat in Lisbon."])
+    qvec = get_embedder().embed(["Where does my cousin live?"])[0]
+    with db.connection() as conn:
+        rows = expansion.probe_candidates(
+            conn, QueryRequest(namespace=ns, query="Where does my cousin live?"), qvec, [(qvec, "mia")], 10
+        )
+    assert {r["id"] for r in rows} == {ids[0], ids[1]}  # the two memories that name Mia, no filler
+    assert all(r["probe"] == 0 and -1 <= r["vsim"] <= 1 for r in rows)
+
+
+def test_the_second_hop_is_found_and_never_put_above_the_hop_that_named_it(api, ns):
+    ids = ingest(api, ns, [COUSIN, MIA, *FILLER])
+    req = QueryRequest(namespace=ns, query="Where does my cousin live now?")
+    embedder = get_embedder()
+    qvec = embedder.embed([req.query])[0]
+    with db.connection() as conn:
+        free = expansion.probe_candidates(conn, req, qvec, [(qvec, None)], 20)
+        first = [r for r in free if r["id"] == ids[0]]
+        stats = lexical.load_stats(conn, ns, ["cousin", "live"])
+        extra = multihop.expand(conn, req, qvec, first, stats, embedder)
+    by_id = {r["id"]: r for r in extra}
+    assert ids[1] in by_id  # reached through the entity the first hop names
+    assert by_id[ids[1]]["vsim"] <= first[0]["vsim"] + 1e-6
+
+    body = api.call("POST", "/v1/query", {"namespace": ns, "query": req.query, "top_k": 3})[1]
+    assert {r["memory_id"] for r in body["results"]} >= {str(ids[0]), str(ids[1])}
+
+
+def test_a_question_without_parts_or_relation_adds_no_rows(api, ns):
+    ingest(api, ns, [COUSIN, MIA])
+    req = QueryRequest(namespace=ns, query="What did Mia adopt?")
+    embedder = get_embedder()
+    qvec = embedder.embed([req.query])[0]
+    with db.connection() as conn:
+        stats = lexical.load_stats(conn, ns, ["mia", "adopt"])
+        assert multihop.expand(conn, req, qvec, [], stats, embedder) == []
+
+
+def test_conjunctive_parts_respect_the_session_scope(api, ns):
+    ingest(api, ns, ["I work as a nurse at the clinic.", "Our dog is called Rex."], session="s1")
+    ingest(api, ns, ["My sister works as a pilot.", "Her dog is called Bolt."], session="s2")
+    req = QueryRequest(
+        namespace=ns, query="What is my job, and what is the dog called?", session_id="s1", scope="session"
+    )
+    embedder = get_embedder()
+    qvec = embedder.embed([req.query])[0]
+    with db.connection() as conn:
+        stats = lexical.load_stats(conn, ns, ["job", "dog"])
+        extra = multihop.expand(conn, req, qvec, [], stats, embedder)
+    assert extra and {r["session_id"] for r in extra} == {"s1"}
