@@ -155,10 +155,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         run_in_process("in process", False)
         run_in_process("in process, with session_id", True)
-        run_http("HTTP (server as shipped)", False, False)
-        run_http("HTTP, with session_id (as shipped)", True, False)
-        run_http("HTTP (server with TCP_NODELAY)", False, True)
-        run_http("HTTP, with session_id (TCP_NODELAY)", True, True)
+        # The local server sets TCP_NODELAY (infra/local/server.py); the last row shows what Nagle's
+        # algorithm would add (the body waiting for the client's delayed ACK).
+        run_http("HTTP (local server as shipped)", False, True)
+        run_http("HTTP, with session_id", True, True)
+        run_http("HTTP, Nagle's algorithm on (for comparison)", False, False)
 
         # Vector recall@10 of what the query path uses (the namespace's HNSW index, or exact distance)
         # against exact distance, for the large namespace and for a small one in the same store.
