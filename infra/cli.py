@@ -55,8 +55,11 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 def _cmd_reembed(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from memos.embeddings.reembed import reembed
+    from memos.embeddings.reembed import abort, reembed
 
+    if args.abort:
+        print("aborted the dimension change" if abort() else "no dimension change in progress")
+        return 0
     report = reembed(args.namespace, batch_size=args.batch_size, max_batches=args.max_batches)
     print(json.dumps(asdict(report), indent=2))
     return 0 if report.finished else 3  # 3: stopped at --max-batches; run again to continue
@@ -175,9 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     mig = sub.add_parser("migrate", help="apply SQL migrations to MEMOS_DATABASE_URL")
     mig.set_defaults(func=_cmd_migrate)
     re = sub.add_parser(
-        "reembed", help="re-embed stored memories with the configured embedder (resumable, reads stay up)"
+        "reembed",
+        help="re-embed stored memories with the configured embedder (resumable, reads stay up); "
+        "a new MEMOS_EMBED_DIM fills a shadow column and switches at the end (docs/DEPLOY.md)",
     )
-    re.add_argument("--namespace", help="one namespace (default: the whole store)")
+    re.add_argument("--namespace", help="one namespace (default: the whole store; not with a new dimension)")
+    re.add_argument("--abort", action="store_true", help="give up a dimension change before its switch")
     re.add_argument("--batch-size", type=int, default=256)
     re.add_argument("--max-batches", type=int, help="stop after this many batches (run again to resume)")
     re.set_defaults(func=_cmd_reembed)

@@ -2,7 +2,10 @@
 
 The API functions and the authorizer run with SnapStart (infra/constructs/compute.py): Lambda
 initializes once per published version, snapshots the memory and restores copies of it. Before
-the snapshot, open connections are closed (a restored socket is a dead one, and shared by every
+the snapshot, the function's code is loaded (its handler module only registers it, see
+``functions/shared/entry.py``: the import itself stays light, and the snapshot holds the heavy
+modules and the embedder's data instead of the first request paying for them), then open
+connections are closed (a restored socket is a dead one, and shared by every
 copy); after restore, pools and clients start empty (they reconnect on first use) and the random
 generators are re-seeded so that copies do not draw the same "random" numbers.
 
@@ -20,6 +23,13 @@ from typing import Any
 
 Hook = Callable[..., Any]
 
+_loaders: list[Callable[[], Any]] = []
+
+
+def load_before_snapshot(loader: Callable[[], Any]) -> None:
+    """Run ``loader`` (import a function's code) in the before-snapshot hook."""
+    _loaders.append(loader)
+
 
 def reset_connections() -> None:
     """Drop every pooled connection and client; each is re-created on first use."""
@@ -30,6 +40,21 @@ def reset_connections() -> None:
     db.close_pool()
     working_memory.reset_client()
     trigger.reset_client()
+
+
+def load_code() -> None:
+    """Import every registered function's code and run its ``warm()`` (data loads, no connection).
+    A failure propagates: the snapshot, and so the version, fails before any request sees it."""
+    for loader in _loaders:
+        module = loader()
+        warm = getattr(module, "warm", None)
+        if callable(warm):
+            warm()
+
+
+def before_snapshot() -> None:
+    load_code()
+    reset_connections()  # last: loading must not leave a connection in the snapshot
 
 
 def reseed() -> None:
@@ -56,7 +81,7 @@ def register() -> bool:
     if hooks is None or _registered:
         return _registered
     before, after = hooks
-    before(reset_connections)
+    before(before_snapshot)
     after(after_restore)
     _registered = True
     return True

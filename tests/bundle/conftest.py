@@ -86,6 +86,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
 @dataclass
 class Report:
     import_ms: float
+    loaded: list[str]  # sys.modules right after the handler's import
+    snapshot: dict[str, Any] | None  # after the before-snapshot hook: {"loaded", "sockets"}
     results: list[dict[str, Any]]
     outside: list[str]
     path: list[str]
@@ -97,10 +99,16 @@ class Report:
 
 
 def run_in_bundle(
-    path: list[Path], handler: str, events: list[dict[str, Any]], environment: dict[str, str]
+    path: list[Path],
+    handler: str,
+    events: list[dict[str, Any]],
+    environment: dict[str, str],
+    *,
+    snapshot: bool = False,
 ) -> Report:
-    """Import ``handler`` in a fresh interpreter that sees only ``path``, invoke it with each event."""
-    request = {"handler": handler, "events": events, "roots": [str(p) for p in path]}
+    """Import ``handler`` in a fresh interpreter that sees only ``path``, invoke it with each event
+    (after the SnapStart before-snapshot hook when ``snapshot``)."""
+    request = {"handler": handler, "events": events, "roots": [str(p) for p in path], "snapshot": snapshot}
     with tempfile.TemporaryDirectory(prefix="memos-bundle-cwd-") as cwd:  # nothing importable in cwd
         proc = subprocess.run(
             [sys.executable, "-P", "-S", str(RUNNER)],

@@ -2,12 +2,18 @@
 
 Started as ``python -P -S runner.py`` with ``PYTHONPATH`` = the functions asset and the layer's
 ``python/`` folder only, so nothing from the checkout or the virtualenv can be imported. Reads
-``{"handler", "events", "roots"}`` as JSON on stdin; writes one JSON line on stdout:
-``{"import_ms", "results": [...], "outside": [...]}``. Standard library only.
+``{"handler", "events", "roots", "snapshot"?}`` as JSON on stdin; writes one JSON line on stdout:
+``{"import_ms", "loaded", "results": [...], "outside": [...]}``: ``loaded`` lists the modules in
+``sys.modules`` right after the handler's import. With ``snapshot`` true the SnapStart
+before-snapshot hook runs after the import, as Lambda runs it before taking the snapshot (an
+exception there ends the process, as it fails the snapshot), and ``snapshot`` reports the modules
+and the number of open sockets at that point. Standard library only.
 """
 
+import contextlib
 import importlib
 import json
+import os
 import sys
 import sysconfig
 import time
@@ -45,12 +51,27 @@ def _outside(roots):
     return sorted(out)
 
 
+def _open_sockets():
+    """How many sockets this process holds open (Linux, as Lambda is)."""
+    fds = os.listdir("/proc/self/fd")
+    links = []
+    for fd in fds:
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return sum(link.startswith("socket:") for link in links)
+
+
 def main():
     request = json.load(sys.stdin)
     module_name, _, attr = request["handler"].rpartition(".")
     started = time.perf_counter()
     handler = getattr(importlib.import_module(module_name), attr)
     import_ms = (time.perf_counter() - started) * 1000
+    loaded = sorted(sys.modules)
+    snapshot = None
+    if request.get("snapshot"):
+        importlib.import_module("functions.shared.snapstart").before_snapshot()
+        snapshot = {"loaded": sorted(sys.modules), "sockets": _open_sockets()}
     results = []
     for event in request["events"]:
         try:
@@ -61,6 +82,8 @@ def main():
             )
     report = {
         "import_ms": import_ms,
+        "loaded": loaded,
+        "snapshot": snapshot,
         "results": results,
         "outside": _outside(request["roots"]),
         "path": sys.path,

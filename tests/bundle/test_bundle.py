@@ -307,9 +307,12 @@ def test_migrate_answers_create_and_delete_custom_resource_events(
     assert deleted == {"PhysicalResourceId": "memos-schema"}
 
 
-def test_a_module_missing_from_the_layer_fails_the_handler_import(
+def test_a_module_missing_from_the_layer_fails_the_first_request_and_the_snapshot(
     bundle: Bundle, env: dict[str, Any], tmp_path: Path
 ) -> None:
+    """The handler module imports nothing of the layer (cold start), so a broken layer shows on the
+    first request, and with SnapStart earlier: the before-snapshot hook loads the code, so the
+    version's snapshot fails before any request reaches it."""
     broken = tmp_path / "python"
     shutil.copytree(bundle.local_layer / "python" / "memos", broken / "memos")
     (broken / "memos" / "ops" / "health.py").unlink()
@@ -319,10 +322,9 @@ def test_a_module_missing_from_the_layer_fails_the_handler_import(
         broken,
         bundle.local_layer / "python",
     ]  # the broken memos shadows the good one
+    args = (path, bundle.functions[lid]["Handler"], [api_event("GET", "/v1/health")])
+    report = run_in_bundle(*args, _environment(bundle, lid, env))
+    assert report.results[0]["ok"] is False
+    assert report.results[0]["error"] == "ModuleNotFoundError: No module named 'memos.ops.health'"
     with pytest.raises(AssertionError, match=r"No module named 'memos\.ops\.health'"):
-        run_in_bundle(
-            path,
-            bundle.functions[lid]["Handler"],
-            [api_event("GET", "/v1/health")],
-            _environment(bundle, lid, env),
-        )
+        run_in_bundle(*args, _environment(bundle, lid, env), snapshot=True)

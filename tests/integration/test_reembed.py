@@ -81,22 +81,32 @@ def test_new_rows_record_the_embedder_that_made_them(api, ns, db_conn):
     assert reembed(ns).reembedded == 0
 
 
-def test_reembed_refuses_a_dimension_change_and_changes_nothing(api, ns, db_conn):
-    _ingest(api, ns)
-    before = db_conn.execute(
+def _vector_hash(db_conn, ns: str) -> dict[str, str]:
+    return db_conn.execute(
         "SELECT md5(string_agg(embedding::text, ',' ORDER BY id)) AS h FROM memories WHERE namespace = %s",
         (ns,),
     ).fetchone()
+
+
+def test_a_dimension_change_refuses_one_namespace_and_changes_nothing(api, ns, db_conn):
+    _ingest(api, ns)
+    before = _vector_hash(db_conn, ns)
     with (
         env_override(MEMOS_EMBEDDER="hashing", MEMOS_EMBED_DIM="384"),
-        pytest.raises(Conflict, match="dimension"),
+        pytest.raises(Conflict, match="whole store"),
     ):
         reembed(ns)
-    after = db_conn.execute(
-        "SELECT md5(string_agg(embedding::text, ',' ORDER BY id)) AS h FROM memories WHERE namespace = %s",
-        (ns,),
-    ).fetchone()
-    assert before == after
+    assert _vector_hash(db_conn, ns) == before
+    assert _columns(db_conn) == {"embedding": 256}
+
+
+def _columns(conn) -> dict[str, int]:
+    """The vector columns of memories and their declared dimensions."""
+    rows = conn.execute(
+        "SELECT attname, atttypmod FROM pg_attribute WHERE attrelid = 'memories'::regclass"
+        " AND atttypid = 'vector'::regtype AND NOT attisdropped"
+    ).fetchall()
+    return {r["attname"]: r["atttypmod"] for r in rows}
 
 
 def test_the_cli_reports_progress_and_exits_3_when_stopped_early(api, ns, capsys):

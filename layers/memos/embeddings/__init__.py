@@ -108,9 +108,8 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-@lru_cache(maxsize=1)
-def get_embedder() -> Embedder:
-    settings = get_settings()
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder ``settings`` name (``embedder`` and ``embed_dim``)."""
     if settings.embedder == "bedrock":
         return BedrockEmbedder(settings)
     if settings.embedder == "sentence-transformers":
@@ -120,6 +119,14 @@ def get_embedder() -> Embedder:
 
         return StaticEmbedder(settings.embed_dim)  # 384 pads the native 256 with zeros
     return HashingEmbedder(settings.embed_dim)
+
+
+@lru_cache(maxsize=1)
+def get_embedder() -> Embedder:
+    """The configured embedder (``MEMOS_EMBEDDER``, ``MEMOS_EMBED_DIM``). Code that reads or writes
+    ``memories.embedding`` takes ``memos.embeddings.space.active(conn)`` instead: during and after a
+    dimension change the stored vectors may belong to another one."""
+    return make_embedder(get_settings())
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

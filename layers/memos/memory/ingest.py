@@ -21,7 +21,7 @@ from uuid import UUID
 
 import numpy as np
 
-from memos.embeddings import get_embedder
+from memos.embeddings import Embedder, space
 from memos.governance import entities, pii, policy_store
 from memos.governance.policy import Policy
 from memos.governance.trigger import maybe_enqueue_condensation, send_jobs
@@ -80,9 +80,10 @@ def ingest(
     ]
 
     with db.connection() as conn:
+        embedder = space.active(conn)  # first in the transaction: the embedder of the stored vectors
         _mark_exact_duplicates(conn, namespace, planned)
         fresh = [p for p in planned if p.duplicate_of is None]
-        _prepare(fresh, namespace, policy, now)
+        _prepare(fresh, namespace, policy, now, embedder)
         if policy.conflict_mode == "supersede":
             _find_conflicts(conn, namespace, fresh)
         _mark_near_duplicates(conn, namespace, fresh, policy)
@@ -141,13 +142,13 @@ def _expiry(occurred_at: datetime, now: datetime, policy: Policy, ttl_days: int 
     return (now if policy.ttl_from == "ingested_at" else occurred_at) + timedelta(days=ttl_days)
 
 
-def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetime) -> None:
+def _prepare(
+    fresh: list[_Planned], namespace: str, policy: Policy, now: datetime, embedder: Embedder
+) -> None:
     """Build the rows to insert (embedded in one call); repeats within the request point at the first."""
     originals = [p for p in fresh if p.same_as is None]
     # Who said it is part of what a turn means ("What did Ana adopt?"), for vectors as for words.
-    vectors: Any = (
-        get_embedder().embed([indexed_text(p.text, p.metadata) for p in originals]) if originals else []
-    )
+    vectors: Any = embedder.embed([indexed_text(p.text, p.metadata) for p in originals]) if originals else []
     for p, vec in zip(originals, vectors, strict=True):
         ttl_days = getattr(policy.ttl_days, p.item.kind)
         p.memory = NewMemory(

@@ -83,11 +83,12 @@ def update_memory(
     """PATCH: new text (re-embedded), metadata (replaced) and/or importance; the old version is kept."""
     from psycopg.errors import UniqueViolation
 
-    from memos.embeddings import get_embedder
+    from memos.embeddings import space
     from memos.kernel.text import content_hash, indexed_text
     from memos.kernel.tokens import count_tokens
 
     with db.connection() as conn:
+        embedder = space.active(conn)  # first in the transaction: the embedder of the stored vectors
         row = _locked_visible_row(conn, who, memory_id)
         if row["status"] != MemoryStatus.ACTIVE:
             raise Conflict(f"this memory is {row['status']}; only active memories can be edited")
@@ -97,7 +98,7 @@ def update_memory(
         if "text" in changes:
             text = changes["text"]
             edit.text, edit.content_hash, edit.tokens = text, content_hash(text), count_tokens(text)
-            edit.embedding = get_embedder().embed([text])[0]
+            edit.embedding = embedder.embed([text])[0]
         try:
             store.apply_edit(conn, memory_id, edit)
         except UniqueViolation as exc:

@@ -19,7 +19,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from memos.embeddings import get_embedder
+from memos.embeddings import space
 from memos.embeddings.calibration import scale_of
 from memos.governance import access_audit, entities, policy_store
 from memos.kernel.observability import metrics
@@ -63,13 +63,13 @@ def query(
         req = req.model_copy(update={"history": True})
     policy = policy_store.get_policy(req.namespace)
     budget = req.token_budget or policy.default_token_budget
-    embedder = get_embedder()
-    qvec = embedder.embed([req.query])[0]
-    timings["embed"] = _ms(t0)
     when = parse_time_range(req.query)
     l1 = l1 or WorkingMemory()
 
     with db.connection() as conn:
+        embedder = space.active(conn)  # first in the transaction: the embedder of the stored vectors
+        qvec = embedder.embed([req.query])[0]
+        timings["embed"] = _ms(t0)
         t = time.perf_counter()
         stats = lexical.load_stats(conn, req.namespace, content_terms(req.query))
         rows = candidates.fetch(

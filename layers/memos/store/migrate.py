@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 MIGRATIONS_PACKAGE = "memos.store.migrations"
 POSTINGS_MIGRATION = 6  # after it is applied, postings are derived for the memories already stored
@@ -38,8 +39,20 @@ def load_migrations(embed_dim: int) -> list[Migration]:
     return found
 
 
+def _first_dim(conn: Any) -> int | None:
+    """The dimension the store was created with (0001 was applied, and its checksum taken, with it);
+    None for a new store. A dimension change (memos reembed) changes the column, not this."""
+    if conn.execute("SELECT to_regclass('embedding_space')").fetchone()[0] is not None:
+        return int(conn.execute("SELECT first_dim FROM embedding_space").fetchone()[0])
+    declared = conn.execute(
+        "SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass('memories') AND attname = 'embedding'"
+    ).fetchone()
+    return int(declared[0]) if declared else None
+
+
 def apply_migrations(url: str, embed_dim: int) -> list[str]:
-    """Apply pending migrations; return the names applied. Refuses edited, already-applied files."""
+    """Apply pending migrations; return the names applied. Refuses edited, already-applied files.
+    ``embed_dim`` shapes a new store; an existing one keeps its own (changed by ``memos reembed``)."""
     import psycopg
 
     applied: list[str] = []
@@ -54,7 +67,7 @@ def apply_migrations(url: str, embed_dim: int) -> list[str]:
             row[0]: row[1]
             for row in conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
         }
-        for migration in load_migrations(embed_dim):
+        for migration in load_migrations(_first_dim(conn) or embed_dim):
             if migration.version in done:
                 if done[migration.version] != migration.checksum:
                     raise RuntimeError(f"migration {migration.name} changed after it was applied")
