@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.api import identity, make_app, request_id, run
+from functions.shared.api import event_stream, identity, make_app, request_id, run
 from memos.governance import access_audit
 from memos.kernel.observability import logger, metrics
 from memos.models import AnswerRequest, AnswerResponse, QueryRequest, QueryResponse
@@ -39,14 +38,11 @@ def post_answer(body: AnswerRequest) -> AnswerResponse:
 @app.post("/v1/answer/stream", summary="The answer as text/event-stream: context, delta..., done")
 def post_answer_stream(body: AnswerRequest):  # a Response annotation breaks Powertools validation
     who = identity(app)
-    result, resp = answer.answer_with_context(body)
+    resp, events = answer.answer_stream(body)
     _audit(
         "answer", who.key_id, body.namespace, body.session_id, access_audit.returned_ids(resp), resp.query_id
     )
-    events = "".join(answer.sse_events(result))
-    return Response(
-        status_code=200, content_type="text/event-stream", body=events, headers={"Cache-Control": "no-cache"}
-    )
+    return event_stream(app, events)
 
 
 def _audit(
