@@ -19,6 +19,11 @@ Path parameters arrive percent-decoded in ``pathParameters`` and ``path`` keeps 
 API Gateway REST APIs send them.
 
 Per-key rate limits are the handlers' own (functions/shared/limits.py), as in AWS.
+
+Streaming: each request gets a chunked writer in its Lambda context (``response_stream``); a
+handler that streams (``functions.shared.api.event_stream``, used by ``/v1/answer/stream``) writes
+each piece as it is produced, one HTTP/1.1 chunk each, like a streaming Lambda runtime. The
+deployed API buffers that route (docs/DEPLOY.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Importance at ingest: explicit value, else role + kind + content signals, in [0.05, 0.95]."""
+"""Importance at ingest (explicit value, else role + kind + content signals, in [0.05, 0.95]) and
+now (``current``: the decay formula at a given time)."""
 
 from __future__ import annotations
 
