@@ -89,6 +89,48 @@ export async function request(method, path, body, { auth = true } = {}) {
   return data;
 }
 
+/** POST ``path`` and read its text/event-stream as it arrives: ``onEvent(name, data)`` per event.
+ * Errors before the stream starts (4xx/5xx JSON) throw an ApiError, as ``request`` does. */
+export async function stream(path, body, onEvent) {
+  const headers = { Accept: "text/event-stream", "Content-Type": "application/json", Authorization: `Bearer ${getKey()}` };
+  let resp;
+  try {
+    resp = await fetch(getBaseUrl() + path, { method: "POST", headers, body: JSON.stringify(body) });
+  } catch (err) {
+    throw new ApiError(0, "network_error", `cannot reach ${getBaseUrl()} (${err.message})`, []);
+  }
+  const requestId = resp.headers.get("x-request-id");
+  if (!resp.ok) {
+    let e = null;
+    try {
+      e = (await resp.json()).error;
+    } catch {
+      e = null;
+    }
+    throw new ApiError(resp.status, e?.code || "http_error", e?.message || `HTTP ${resp.status}`, e?.details, requestId);
+  }
+  const reader = resp.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+    }
+    if (done) return;
+  }
+}
+
 export const api = {
   get: (path, params) => request("GET", path + qs(params)),
   post: (path, body) => request("POST", path, body),

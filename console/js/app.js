@@ -3,13 +3,15 @@ import { ApiError, api, getBaseUrl, getKey, setBaseUrl, setKey } from "./api.js"
 import { clear, h } from "./dom.js";
 import { errorBox, remember, state } from "./ui.js";
 import * as audit from "./views/audit.js";
+import * as decay from "./views/decay.js";
+import * as embedding from "./views/embedding.js";
 import * as inspector from "./views/inspector.js";
 import * as overview from "./views/overview.js";
 import * as pipeline from "./views/pipeline.js";
 import * as policy from "./views/policy.js";
 import * as radar from "./views/radar.js";
 
-const VIEWS = { overview, pipeline, radar, inspector, audit, policy };
+const VIEWS = { overview, pipeline, radar, decay, embedding, inspector, audit, policy };
 const NS_STORAGE = "memos.namespace";
 const SESSION_STORAGE = "memos.session";
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
@@ -26,7 +28,11 @@ function currentView() {
 async function renderView() {
   if (!getKey()) return;
   const name = currentView();
-  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === name);
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.classList.toggle("active", a.dataset.view === name);
+    if (a.dataset.view === name) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
   if (cleanup) {
     try {
       cleanup();

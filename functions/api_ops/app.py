@@ -1,7 +1,9 @@
-"""Ops reads: stats, pipeline, audit, condensations, context packs, the procedural registry.
+"""Ops reads: stats, pipeline, audit, condensations, context packs, the procedural registry, and
+the console's memory maps (decay heatmap, embedding map).
 
-Every route takes an optional ``namespace``; without it a read covers every namespace the key's
-grant allows (see memos.ops.visible.Visible). What each figure means: docs/OPS.md.
+Every list route takes an optional ``namespace``; without it a read covers every namespace the
+key's grant allows (see memos.ops.visible.Visible). The maps are of one namespace, which they
+require. What each figure means: docs/OPS.md.
 """
 
 from __future__ import annotations
@@ -12,18 +14,24 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime
 
-from functions.shared.api import identity, make_app, run
+from functions.shared.api import identity, make_app, request_id, run
+from memos.governance import access_audit
 from memos.kernel.observability import logger, metrics
 from memos.models import NAME_PATTERN
 from memos.models.ops import (
     OpsAuditPage,
     OpsCondensationPage,
     OpsContextPackPage,
+    OpsDecayMap,
+    OpsDecayMemoryPage,
+    OpsEmbeddingMap,
+    OpsMapQuery,
+    OpsMapQueryRequest,
     OpsPipeline,
     OpsProcedural,
     OpsStats,
 )
-from memos.ops import pages
+from memos.ops import decay_map, embedding_map, pages
 from memos.ops.pipeline import pipeline
 from memos.ops.procedural import procedural
 from memos.ops.stats import stats
@@ -34,6 +42,8 @@ app = make_app()
 
 NamespaceParam = Annotated[str | None, Query(pattern=NAME_PATTERN, description="only this namespace")]
 SessionParam = Annotated[str | None, Query(pattern=NAME_PATTERN)]
+MapNamespaceParam = Annotated[str, Query(pattern=NAME_PATTERN, description="the namespace to map")]
+BucketParam = Annotated[int | None, Query(ge=0, le=20, description="index into the map's buckets")]
 CursorParam = Annotated[str | None, Query(max_length=300, description="next_cursor of the previous page")]
 
 
@@ -105,6 +115,43 @@ def get_procedural(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OpsProcedural:
     return procedural(_visible(namespace), cursor=cursor, limit=limit)
+
+
+@app.get("/v1/ops/decay", summary="Decay heatmap: live memories by age and current importance")
+def get_decay(namespace: MapNamespaceParam, session_id: SessionParam = None) -> OpsDecayMap:
+    return decay_map.decay_map(namespace, session_id)
+
+
+@app.get("/v1/ops/decay/memories", summary="The memories of a decay heatmap cell, soonest forgotten first")
+def get_decay_memories(
+    namespace: MapNamespaceParam,
+    session_id: SessionParam = None,
+    age_bucket: BucketParam = None,
+    importance_bucket: BucketParam = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^\d{1,9}$", description="next_cursor of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> OpsDecayMemoryPage:
+    return decay_map.decay_memories(namespace, session_id, age_bucket, importance_bucket, cursor, limit)
+
+
+@app.get("/v1/ops/embedding_map", summary="Memories projected by meaning (PCA of a sample), cursor paging")
+def get_embedding_map(
+    namespace: MapNamespaceParam,
+    session_id: SessionParam = None,
+    cursor: CursorParam = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> OpsEmbeddingMap:
+    return embedding_map.embedding_map(namespace, session_id, cursor, limit)
+
+
+@app.post("/v1/ops/embedding_map/query", summary="A query placed on the embedding map with its candidates")
+def post_embedding_map_query(body: OpsMapQueryRequest) -> OpsMapQuery:
+    # A real query: audited as POST /v1/query is.
+    reader = access_audit.Reader("query", identity(app).key_id, request_id(app), via="ops/embedding_map")
+    overlay, _resp = embedding_map.query_overlay(body, reader)
+    return overlay
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.api import identity, make_app, request_id, run
+from functions.shared.api import event_stream, identity, make_app, request_id, run
 from memos.governance import access_audit
 from memos.kernel.observability import logger, metrics
 from memos.models import AnswerRequest, AnswerResponse, QueryRequest, QueryResponse
@@ -29,11 +28,8 @@ def post_answer(body: AnswerRequest) -> AnswerResponse:
 
 @app.post("/v1/answer/stream", summary="The answer as text/event-stream: context, delta..., done")
 def post_answer_stream(body: AnswerRequest):  # a Response annotation breaks Powertools validation
-    result, _resp = answer.answer_with_context(body, reader=_reader("answer"))
-    events = "".join(answer.sse_events(result))
-    return Response(
-        status_code=200, content_type="text/event-stream", body=events, headers={"Cache-Control": "no-cache"}
-    )
+    _resp, events = answer.answer_stream(body, reader=_reader("answer"))
+    return event_stream(app, events)
 
 
 def _reader(action: str) -> access_audit.Reader:

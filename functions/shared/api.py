@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from functions.shared import (
     errors,
@@ -61,6 +62,44 @@ def _audit_denial(app: APIGatewayRestResolver, exc: Forbidden) -> None:
         logger.warning("could not audit a denied request")
 
 
+class ResponseStream(Protocol):
+    """Where a streaming runtime lets a handler write its response as it is produced (the local
+    server hands one in the Lambda context as ``response_stream``; see event_stream)."""
+
+    def start(self, status: int, headers: dict[str, str]) -> None: ...
+
+    def write(self, data: str) -> None: ...
+
+
+def event_stream(app: APIGatewayRestResolver, events: Iterator[str]) -> Response[str]:
+    """A ``text/event-stream`` response. Where the runtime streams (``memos dev``: the context has a
+    ``response_stream``) each event is written as it is produced; elsewhere (API Gateway REST +
+    Lambda's Python runtime, which has no response streaming: docs/DEPLOY.md) the events are
+    joined into one body, the same bytes in the same order."""
+    headers = {"Cache-Control": "no-cache"}
+    stream: ResponseStream | None = getattr(app.lambda_context, "response_stream", None)
+    if stream is None:
+        return Response(200, content_type="text/event-stream", body="".join(events), headers=headers)
+    stream.start(200, {"Content-Type": "text/event-stream", **headers, **edge_headers(request_id(app))})
+    try:
+        for event in events:
+            stream.write(event)
+    except OSError:  # the caller went away: stop producing
+        logger.info("the event stream's client disconnected")
+    return Response(200, content_type="text/event-stream", body="", headers=headers)
+
+
+def edge_headers(rid: str) -> dict[str, str]:
+    """What every response carries: its request id, and CORS headers when a console origin is set."""
+    headers = {"x-request-id": rid}
+    origin = get_settings().cors_allow_origin
+    if origin:  # the hosted console calls from its own origin; preflights are API Gateway's
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = "x-request-id"
+        headers["Vary"] = "Origin"
+    return headers
+
+
 def decoded_path(path: str) -> str:
     """API Gateway REST APIs send ``path`` still percent-encoded and Powertools takes route arguments
     from it, so ``/v1/namespaces/acme%3Aalice`` would name ``acme%3Aalice``: decode each segment. A
@@ -95,10 +134,5 @@ def run(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dic
     else:
         response = app.resolve(event, context)
     response.setdefault("headers", {})
-    response["headers"]["x-request-id"] = rid
-    origin = get_settings().cors_allow_origin
-    if origin:  # the hosted console calls from its own origin; preflights are API Gateway's
-        response["headers"]["Access-Control-Allow-Origin"] = origin
-        response["headers"]["Access-Control-Expose-Headers"] = "x-request-id"
-        response["headers"]["Vary"] = "Origin"
+    response["headers"].update(edge_headers(rid))
     return response

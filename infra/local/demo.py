@@ -21,7 +21,7 @@ SESSIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
                 "assistant",
                 "Noted: vegetarian, peanut allergy. Shojin ryori temples in Kyoto are a great fit.",
             ),
-            ("user", "Our total budget is about 6,000 dollars including flights."),
+            ("user", "Our budget is about 6,000 dollars including flights."),
             ("user", "Leo loves photography, so a sunrise at Fushimi Inari is a must."),
             ("assistant", "I'd suggest staying near Gion in Kyoto for early access to Fushimi Inari."),
             ("user", "ok thanks"),
@@ -96,6 +96,18 @@ def seed(client: MemosClient) -> int:
         f"ingested {resp['accepted']} turns in {len(SESSIONS)} sessions into namespace {NAMESPACE!r};"
         f" re-sending one turn reports: {again['memories'][0]['status']}"
     )
+    # Governance keeps both of these, linked: a near-duplicate turn points to its original, and a
+    # changed fact supersedes the old one (the console's embedding map draws both links).
+    near = {**items[6], "text": items[6]["text"].rstrip(".") + "!"}
+    changed = {
+        "session_id": "weekend-chat",
+        "role": "user",
+        "text": "Our budget is now 7,500 dollars.",
+        "occurred_at": "2026-03-21T19:30:00+00:00",
+    }
+    for label, item in (("a near-duplicate turn", near), ("a changed fact", changed)):
+        m = client.ingest({"namespace": NAMESPACE, **item}).ok()["memories"][0]
+        print(f"  {label} reports: {m['status']}")
     return int(resp["accepted"])
 
 

@@ -19,6 +19,11 @@ Path parameters arrive percent-decoded in ``pathParameters`` and ``path`` keeps 
 API Gateway REST APIs send them.
 
 Per-key rate limits are the handlers' own (functions/shared/limits.py), as in AWS.
+
+Streaming: each request gets a chunked writer in its Lambda context (``response_stream``); a
+handler that streams (``functions.shared.api.event_stream``, used by ``/v1/answer/stream``) writes
+each piece as it is produced, one HTTP/1.1 chunk each, like a streaming Lambda runtime. The
+deployed API buffers that route (docs/DEPLOY.md).
 """
 
 from __future__ import annotations
@@ -48,10 +53,17 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _INVOCATION_LOCK = threading.Lock()
 
 
-def invoke(handler: Handler, function: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Call ``handler`` with ``event`` the way Lambda does: a fresh context, nothing else running."""
+def invoke(
+    handler: Handler, function: str, event: dict[str, Any], response_stream: Any = None
+) -> dict[str, Any]:
+    """Call ``handler`` with ``event`` the way Lambda does: a fresh context, nothing else running.
+    With ``response_stream`` a handler may write its response as it produces it
+    (``functions.shared.api.event_stream``), as a streaming Lambda runtime allows."""
+    context = lambda_context(function)
+    if response_stream is not None:
+        context.response_stream = response_stream
     with _INVOCATION_LOCK:
-        return handler(event, lambda_context(function))
+        return handler(event, context)
 
 
 class Router:
@@ -125,15 +137,24 @@ class LocalApi:
         self.router = Router()
         self.static_dir = static_dir
 
-    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    def dispatch(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, stream: Any = None
+    ) -> dict[str, Any]:
+        """The proxy response; a handler that streams (given ``stream``) has written it there instead."""
         request_id = str(uuid.uuid4())
-        resp = self._respond(method, urlsplit(target), headers, body, request_id)
+        resp = self._respond(method, urlsplit(target), headers, body, request_id, stream)
         resp.setdefault("headers", {})
         resp["headers"].setdefault("x-request-id", request_id)
         return resp
 
     def _respond(
-        self, method: str, split: SplitResult, headers: dict[str, str], body: bytes, request_id: str
+        self,
+        method: str,
+        split: SplitResult,
+        headers: dict[str, str],
+        body: bytes,
+        request_id: str,
+        stream: Any = None,
     ) -> dict[str, Any]:
         from functions.authorizer.handler import authorize
 
@@ -155,7 +176,7 @@ class LocalApi:
         event = make_event(route, params, method, split.path, split.query, headers, text, request_id)
         if who is not None:
             event["requestContext"]["authorizer"] = who.to_context()
-        return invoke(self.router.handler(route.function), route.function, event)
+        return invoke(self.router.handler(route.function), route.function, event, stream)
 
 
 # Codes for the HTTP server's own errors (raised before a request reaches a route).
@@ -169,6 +190,38 @@ _HTTP_ERROR_CODES = {
     501: "not_implemented",
     505: "http_version_not_supported",
 }
+
+
+class _ChunkedStream:
+    """A response written as the handler produces it: HTTP/1.1 chunked transfer, one chunk per
+    write, flushed at once (``functions.shared.api.ResponseStream``)."""
+
+    def __init__(self, http: BaseHTTPRequestHandler) -> None:
+        self.http = http
+        self.started = False
+
+    def start(self, status: int, headers: dict[str, str]) -> None:
+        self.http.send_response(status)
+        for k, v in headers.items():
+            if k.lower() not in ("content-length", "transfer-encoding"):
+                self.http.send_header(k, v)
+        self.http.send_header("Transfer-Encoding", "chunked")
+        self.http.end_headers()
+        self.http.wfile.flush()
+        self.started = True
+
+    def write(self, data: str) -> None:
+        raw = data.encode()
+        if raw:
+            self.http.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+            self.http.wfile.flush()
+
+    def finish(self) -> None:
+        try:
+            self.http.wfile.write(b"0\r\n\r\n")
+            self.http.wfile.flush()
+        except OSError:
+            self.http.close_connection = True
 
 
 def _make_http_handler(api: LocalApi, request_timeout_s: float) -> type[BaseHTTPRequestHandler]:
@@ -236,7 +289,10 @@ def _make_http_handler(api: LocalApi, request_timeout_s: float) -> type[BaseHTTP
             if self.command == "GET" and api.static_dir and not self.path.startswith("/v1/"):
                 return self._static()
             headers = {k: v for k, v in self.headers.items()}
-            resp = api.dispatch(self.command, self.path, headers, body)
+            stream = _ChunkedStream(self)
+            resp = api.dispatch(self.command, self.path, headers, body, stream)
+            if stream.started:
+                return stream.finish()
             payload = resp.get("body") or ""
             data = payload.encode() if isinstance(payload, str) else payload
             self.send_response(int(resp.get("statusCode", 200)))

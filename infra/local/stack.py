@@ -78,6 +78,7 @@ def reset_process_state() -> None:
     from memos import embeddings, working_memory
     from memos.governance import policy_store, trigger
     from memos.kernel.config import reset_settings
+    from memos.ops import embedding_map
     from memos.retrieval import ann
     from memos.store import db
 
@@ -88,6 +89,7 @@ def reset_process_state() -> None:
     policy_store.clear_cache()
     embeddings.get_embedder.cache_clear()
     forget_cached_keys()
+    embedding_map.clear_cache()
     reset_settings()
 
 

@@ -9,15 +9,18 @@ folder, so a test run rewrites no tracked file). Missing Chromium or Playwright 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
+from infra.local import demo
 from infra.local.client import MemosClient
 from infra.local.services import free_port
 from tests.e2e.test_local_stack import KEY, start_dev, stop_dev
@@ -102,6 +105,7 @@ def _warm_up(client: MemosClient) -> None:
 def _seed(url: str) -> dict[str, Any]:
     client = MemosClient(url, KEY)
     _warm_up(client)
+    demo.seed(client)  # `memos demo`'s conversation: what the decay and embedding map views show
     # A low condensation threshold so the pipeline has a structured summary to show.
     ok = client.request("PUT", "/v1/policy", {"namespace": NS, "settings": {"condense_after_turns": 3}}).ok()
     assert ok["policy"]["condense_after_turns"] == 3
@@ -191,10 +195,10 @@ def audit_loaded(pg: Any) -> None:
     expect(pg.get_by_test_id("audit-table")).to_have_attribute("data-state", "ready")
 
 
-def shot(pg: Any, view: str) -> None:
+def shot(pg: Any, view: str, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
-    pg.screenshot(path=str(SHOTS / f"{view}.png"))
+    pg.screenshot(path=str(SHOTS / f"{view}.png"), full_page=full_page)
 
 
 @pytest.mark.e2e
@@ -368,6 +372,12 @@ def test_inspector_queries_answers_and_ingests(page: Any, stack: dict[str, Any])
     pg.get_by_test_id("ask-answer-submit").click()
     expect(pg.get_by_test_id("answer-text")).to_contain_text("Haneda")
     expect(pg.get_by_test_id("citation").first).to_contain_text(TRIP[0])
+    # It came over /v1/answer/stream, piece by piece, and says the same as /v1/answer.
+    expect(pg.get_by_test_id("answer-stream-state")).to_contain_text("streamed in")
+    same = stack["client"].request(
+        "POST", "/v1/answer", {"namespace": NS, "question": "when do we land at Haneda?"}
+    )
+    expect(pg.get_by_test_id("answer-text")).to_have_text(same.ok()["answer"])
 
     # Ingest from the inspector, then the new memory comes back from a query.
     new_text = "The ryokan in Hakone confirmed our booking for April 9th."
@@ -510,3 +520,166 @@ def test_a_read_only_key_sees_policy_but_cannot_edit(page: Any, stack: dict[str,
     picker.fill("someone-else")
     picker.press("Enter")
     expect(pg.get_by_test_id("error")).to_contain_text("403 forbidden")
+
+
+# --------------------------------------------------------------------------- memory maps (demo)
+
+
+def _fmt(n: float, digits: int) -> str:
+    return f"{n:.{digits}f}"
+
+
+@pytest.mark.e2e
+def test_decay_heatmap_shows_the_demo_as_the_api_lays_it_out(page: Any, stack: dict[str, Any]) -> None:
+    pg = page
+    client = stack["client"]
+    sign_in(pg)
+    pg.get_by_test_id("namespace-picker").fill(demo.NAMESPACE)
+    pg.get_by_test_id("namespace-picker").press("Enter")
+    go(pg, "decay")
+    expect(pg.get_by_test_id("view-decay")).to_have_attribute("data-state", "ready")
+    api_map = client.request("GET", "/v1/ops/decay?" + urlencode({"namespace": demo.NAMESPACE})).ok()
+    assert api_map["live"] >= 20 and api_map["cells"]
+    expect(pg.get_by_test_id("decay-live").locator("strong")).to_have_text(f"{api_map['live']:,}")
+    expect(pg.get_by_test_id("decay-deleted").locator("strong")).to_have_text(
+        str(api_map["forgotten"]["deleted"])
+    )
+    expect(pg.get_by_test_id("decay-policy")).to_contain_text(
+        f"half-life {api_map['policy']['half_life_days']:g} d"
+    )
+    cells = pg.get_by_test_id("decay-cell")
+    expect(cells).to_have_count(len(api_map["cells"]))
+    shown = {
+        (int(c["age"]), int(c["importance"])): (int(c["count"]), c["state"])
+        for c in cells.evaluate_all(
+            "els => els.map(e => ({age: e.dataset.age, importance: e.dataset.importance, count: e.dataset.count, state: e.dataset.state}))"
+        )
+    }
+    assert shown == {
+        (c["age_bucket"], c["importance_bucket"]): (c["count"], c["state"]) for c in api_map["cells"]
+    }
+    assert sum(n for n, _ in shown.values()) == api_map["scanned"]
+
+    # Keyboard: focus the busiest cell and press Enter; its memories list, focus moves to them.
+    busiest = max(api_map["cells"], key=lambda c: c["count"])
+    button = pg.locator(
+        f"[data-testid=decay-cell][data-age='{busiest['age_bucket']}'][data-importance='{busiest['importance_bucket']}']"
+    )
+    expect(button).to_have_attribute("aria-label", re.compile(rf"^{busiest['count']} memor"))
+    button.focus()
+    pg.keyboard.press("Enter")
+    expect(pg.get_by_test_id("decay-cell-heading")).to_be_focused()
+    rows = pg.get_by_test_id("decay-memory")
+    expect(rows).to_have_count(min(25, busiest["count"]))
+    listed = client.request(
+        "GET",
+        "/v1/ops/decay/memories?"
+        + urlencode(
+            {
+                "namespace": demo.NAMESPACE,
+                "age_bucket": busiest["age_bucket"],
+                "importance_bucket": busiest["importance_bucket"],
+                "limit": 25,
+            }
+        ),
+    ).ok()["memories"]
+    assert rows.evaluate_all("els => els.map(e => e.dataset.memoryId)") == [m["memory_id"] for m in listed]
+    expect(rows.first.get_by_test_id("decay-why")).to_have_text(listed[0]["why"])
+    expect(rows.first.get_by_test_id("decay-importance")).to_contain_text(_fmt(listed[0]["importance"], 3))
+    shot(pg, "decay", full_page=True)
+
+
+def _all_points(client: MemosClient) -> list[dict[str, Any]]:
+    points: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"namespace": demo.NAMESPACE, "limit": 500, **({"cursor": cursor} if cursor else {})}
+        body = client.request("GET", "/v1/ops/embedding_map?" + urlencode(params)).ok()
+        points += body["points"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return points
+
+
+@pytest.mark.e2e
+def test_embedding_map_plots_the_demo_with_links_and_a_query_among_its_candidates(
+    page: Any, stack: dict[str, Any]
+) -> None:
+    pg = page
+    client = stack["client"]
+    sign_in(pg)
+    pg.get_by_test_id("namespace-picker").fill(demo.NAMESPACE)
+    pg.get_by_test_id("namespace-picker").press("Enter")
+    go(pg, "embedding")
+    expect(pg.get_by_test_id("view-embedding")).to_have_attribute("data-state", "ready")
+    points = _all_points(client)
+    by_id = {p["memory_id"]: p for p in points}
+    expect(pg.get_by_test_id("map-point")).to_have_count(len(points))
+    drawn = pg.get_by_test_id("map-point").evaluate_all(
+        "els => els.map(e => [e.dataset.memoryId, e.dataset.status, e.dataset.layer])"
+    )
+    assert sorted(drawn) == sorted([p["memory_id"], p["status"], p["layer"]] for p in points)
+    # The demo's near-duplicate and changed fact are drawn linked to what they point to.
+    links = pg.get_by_test_id("map-link").evaluate_all("els => els.map(e => [e.dataset.from, e.dataset.to])")
+    expected_links = sorted(
+        [p["memory_id"], p["duplicate_of"] or p["superseded_by"]]
+        for p in points
+        if (p["duplicate_of"] or p["superseded_by"]) in by_id
+    )
+    assert sorted(links) == expected_links
+    assert {by_id[a]["status"] for a, _ in links} == {"duplicate", "superseded"}
+    expect(pg.get_by_test_id("map-row")).to_have_count(len(points))  # the table view of the same points
+
+    question = demo.QUERIES[0]["query"]
+    pg.get_by_test_id("map-query-input").fill(question)
+    pg.get_by_test_id("map-query-input").press("Enter")
+    expect(pg.get_by_test_id("map-query")).to_have_count(1)
+    overlay = client.request(
+        "POST", "/v1/ops/embedding_map/query", {"namespace": demo.NAMESPACE, "query": question}
+    ).ok()
+    assert overlay["kept"]
+    kept = pg.get_by_test_id("map-kept-item").evaluate_all("els => els.map(e => e.dataset.memoryId)")
+    assert kept == [k["memory_id"] for k in overlay["kept"]]
+    filtered = pg.get_by_test_id("map-filtered-item").evaluate_all("els => els.map(e => e.dataset.memoryId)")
+    assert sorted(filtered) == sorted(f["memory_id"] for f in overlay["filtered"])
+    expect(pg.get_by_test_id("map-kept-item").first).to_contain_text("vegetarian")
+    shot(pg, "embedding", full_page=True)
+
+
+VIEW_NAMES = ["overview", "pipeline", "radar", "decay", "embedding", "inspector", "audit", "policy"]
+
+NAMELESS = """root => [...root.querySelectorAll('input, select, textarea, button, summary, a[href]')]
+  .filter(e => e.offsetParent !== null)
+  .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('title')
+                 || (e.textContent || '').trim()))
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+@pytest.mark.e2e
+def test_every_view_labels_its_controls_and_tab_reaches_them(page: Any, stack: dict[str, Any]) -> None:
+    pg = page
+    sign_in(pg)
+    pg.get_by_test_id("namespace-picker").fill(demo.NAMESPACE)
+    pg.get_by_test_id("namespace-picker").press("Enter")
+    for view in VIEW_NAMES:
+        go(pg, view)
+        expect(pg.locator(f"#nav a[data-view={view}]")).to_have_attribute("aria-current", "page")
+        expect(pg.get_by_test_id(f"view-{view}").locator("h1")).to_be_visible()
+        pg.wait_for_load_state("networkidle")
+        assert pg.locator("body").evaluate(NAMELESS) == [], f"{view}: controls without a label"
+        # Tab from the view's heading: the first few controls of the view take focus in turn.
+        controls = pg.get_by_test_id(f"view-{view}").evaluate(
+            """root => [...root.querySelectorAll('input, select, textarea, button, summary, a[href]')]
+                 .filter(e => e.offsetParent !== null && !e.disabled).slice(0, 5)
+                 .map(e => { e.dataset.focusProbe = Math.random().toString(36).slice(2); return e.dataset.focusProbe; })"""
+        )
+        pg.get_by_test_id(f"view-{view}").locator("h1").evaluate("h => { h.tabIndex = -1; h.focus(); }")
+        reached = []
+        for _ in range(len(controls) + 10):
+            pg.keyboard.press("Tab")
+            probe = pg.evaluate("document.activeElement && document.activeElement.dataset.focusProbe")
+            if probe and probe not in reached:
+                reached.append(probe)
+            if len(reached) == len(controls):
+                break
+        assert reached == controls, f"{view}: Tab reached {len(reached)} of {len(controls)} controls in order"

@@ -1,7 +1,7 @@
 // Context Inspector: the raw retrieved context (POST /v1/query results with score components) next
 // to the context pack an agent would get (context_pack.text, token_usage); send a message
 // (POST /v1/ingest) and ask (POST /v1/query, POST /v1/answer with citations).
-import { api, schemaEnum } from "../api.js";
+import { api, schemaEnum, stream } from "../api.js";
 import { clear, fmtInt, fmtNum, fmtPct, fmtTime, h, shortId, stat } from "../dom.js";
 import { errorBox, layerClass, needNamespace, pill, state } from "../ui.js";
 
@@ -74,7 +74,7 @@ function drawAnswer(out, resp, results) {
     h(
       "section",
       { class: "card answer", testid: "answer" },
-      h("h2", {}, "Answer ", pill(resp.mode, "")),
+      h("h2", {}, "Answer ", pill(resp.mode, ""), resp.streamed_pieces ? h("span", { class: "muted small", testid: "answer-stream-state" }, ` streamed in ${resp.streamed_pieces} piece${resp.streamed_pieces === 1 ? "" : "s"}`) : null),
       h("p", { class: "answer-text", testid: "answer-text" }, resp.answer),
       h("h3", {}, `Citations (${resp.citations.length})`),
       h(
@@ -92,6 +92,29 @@ function drawAnswer(out, resp, results) {
       ),
     ),
   );
+}
+
+/** POST /v1/answer/stream: the answer grows as its deltas arrive; resolves with the done event's
+ * AnswerResponse (an error event rejects). */
+async function streamAnswer(out, body) {
+  const text = h("p", { class: "answer-text", testid: "answer-text", "aria-live": "polite", "aria-busy": "true" });
+  const status = h("span", { class: "muted small", testid: "answer-stream-state" }, "retrieving…");
+  clear(out).append(h("section", { class: "card answer", testid: "answer" }, h("h2", {}, "Answer ", status), text));
+  let result = null;
+  let failure = null;
+  let deltas = 0;
+  await stream("/v1/answer/stream", body, (name, data) => {
+    if (name === "context") status.textContent = `context pack ${shortId(data.context_pack_id)} ready · answering…`;
+    else if (name === "delta") {
+      deltas += 1;
+      text.append(data.text);
+      status.textContent = `streaming · ${deltas} piece${deltas === 1 ? "" : "s"}`;
+    } else if (name === "done") result = data;
+    else if (name === "error") failure = data.error;
+  });
+  if (failure) throw new Error(`${failure.code}: ${failure.message}`);
+  if (!result) throw new Error("the answer stream ended before its done event");
+  return { ...result, streamed_pieces: deltas };
 }
 
 function ingestForm(status, roles, kinds) {
@@ -184,7 +207,7 @@ export async function render(root) {
     };
     try {
       if (mode === "answer") {
-        const resp = await api.post("/v1/answer", { ...opts, question: question.value });
+        const resp = await streamAnswer(answerOut, { ...opts, question: question.value });
         drawAnswer(answerOut, resp, last?.query?.results);
         last = { ...(last || {}), text: question.value, answer: resp, namespace: state.namespace };
       } else {

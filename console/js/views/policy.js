@@ -37,26 +37,27 @@ function describe(all, schemaName, key) {
 function input(path, value, disabled, all) {
   const key = path[path.length - 1];
   const testid = `policy-input-${path.join(".")}`;
+  const id = `policy-${path.join("-")}`; // the field's <label for> names it for screen readers
   if (typeof value === "boolean") {
-    const el = h("input", { type: "checkbox", checked: value, disabled, testid });
+    const el = h("input", { type: "checkbox", checked: value, disabled, testid, id });
     return [el, () => el.checked];
   }
   const options = choices(all, key);
   if (options.length && !Array.isArray(value)) {
-    const el = h("select", { disabled, testid }, options.map((v) => h("option", { value: v }, v)));
+    const el = h("select", { disabled, testid, id }, options.map((v) => h("option", { value: v }, v)));
     el.value = value;
     return [el, () => el.value];
   }
   if (Array.isArray(value)) {
     const boxes = options.map((k) => h("input", { type: "checkbox", value: k, checked: value.includes(k), disabled }));
-    const el = h("span", { class: "checks", testid }, options.map((k, i) => h("label", { class: "inline" }, boxes[i], k)));
+    const el = h("span", { class: "checks", testid, id, role: "group", "aria-label": path.join(".") }, options.map((k, i) => h("label", { class: "inline" }, boxes[i], k)));
     return [el, () => boxes.filter((b) => b.checked).map((b) => b.value)];
   }
   if (typeof value === "number" || value === null) {
-    const el = h("input", { type: "number", step: "any", value: value === null ? "" : String(value), placeholder: value === null ? "none" : "", disabled, testid });
+    const el = h("input", { type: "number", step: "any", value: value === null ? "" : String(value), placeholder: value === null ? "none" : "", disabled, testid, id });
     return [el, () => (el.value.trim() === "" ? null : Number(el.value))];
   }
-  const el = h("input", { type: "text", value: String(value), disabled, testid });
+  const el = h("input", { type: "text", value: String(value), disabled, testid, id });
   return [el, () => el.value];
 }
 
@@ -75,7 +76,7 @@ function draw(body, out, all, onSaved) {
     return h(
       "div",
       { class: `policy-field ${overridden.has(dotted) ? "overridden" : ""}`, "data-field": dotted, testid: `policy-field-${dotted}` },
-      h("label", {}, h("span", { class: "mono" }, dotted), overridden.has(dotted) ? h("span", { class: "pill warn" }, "overridden") : null),
+      h("label", { for: `policy-${path.join("-")}` }, h("span", { class: "mono" }, dotted), overridden.has(dotted) ? h("span", { class: "pill warn" }, "overridden") : null),
       el,
       h("span", { class: "muted small" }, describe(all, schemaName, path[path.length - 1])),
       h("span", { class: "field-error", testid: `policy-error-${dotted}` }),

@@ -1,8 +1,11 @@
-"""Importance at ingest: explicit value, else role + kind + content signals, in [0.05, 0.95]."""
+"""Importance at ingest (explicit value, else role + kind + content signals, in [0.05, 0.95]) and
+now (``current``: the decay formula at a given time)."""
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime
 
 from memos.kernel.text import content_terms
 
@@ -43,3 +46,12 @@ def initial_importance(text: str, role: str, kind: str, explicit: float | None) 
     elif informative >= 6:
         score += 0.05
     return round(min(0.95, max(0.05, score)), 3)
+
+
+def current(base: float, since: datetime, access_count: int, half_life_days: float, now: datetime) -> float:
+    """Importance now: ``base`` halved every ``half_life_days`` since ``since`` (the later of ingestion
+    and the last retrieval), plus a bonus for retrievals — the decay job's formula
+    (``memos.store.decay``): min(1, base * 2^(-age_days / half_life) + min(0.3, 0.05 * ln(1 + access_count)))."""
+    age_days = max(0.0, (now - since).total_seconds() / 86_400.0)
+    bonus = min(0.3, 0.05 * math.log1p(max(0, access_count)))
+    return min(1.0, base * 2.0 ** (-age_days / half_life_days) + bonus)

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from memos.models import DependencyStatus
+from memos.models import NAME_PATTERN, DependencyStatus
 
 
 class OpsTokenFigures(BaseModel):
@@ -169,3 +169,145 @@ class OpsProcedural(BaseModel):
     memories: list[OpsProceduralMemory]
     tools: list[OpsTool]
     next_cursor: str | None
+
+
+# --------------------------------------------------------------------------- decay heatmap
+
+
+class OpsDecayPolicy(BaseModel):
+    """The namespace's policy as decay reads it (docs/GOVERNANCE.md)."""
+
+    half_life_days: float
+    min_importance: float  # a decaying memory below this is forgotten
+    decay_kinds: list[str]
+    ttl_days: dict[str, int | None]  # per kind; null = no TTL
+    ttl_from: str  # occurred_at | ingested_at: what the TTL and the age axis count from
+
+
+class OpsDecayBucket(BaseModel):
+    index: int
+    label: str
+    low: float  # inclusive
+    high: float | None  # exclusive; null = no upper bound
+
+
+class OpsDecayCell(BaseModel):
+    age_bucket: int
+    importance_bucket: int
+    count: int
+    soonest_forget_days: float | None  # the cell's memory closest to being forgotten; null = none will be
+    state: Literal["near", "fading", "safe", "kept"]  # ≤ 7 days, ≤ 30 days, later, never
+
+
+class OpsForgottenCounts(BaseModel):
+    """Memories that left every read path: counts only, never their text."""
+
+    expired: int  # decayed below the floor or past their TTL
+    deleted: int
+
+
+class OpsDecayMap(BaseModel):
+    namespace: str
+    session_id: str | None
+    generated_at: datetime
+    policy: OpsDecayPolicy
+    age_buckets: list[OpsDecayBucket]  # days since occurred_at (or ingestion, with ttl_from)
+    importance_buckets: list[OpsDecayBucket]  # current importance
+    cells: list[OpsDecayCell]  # non-empty cells only
+    live: int  # live memories in scope
+    scanned: int  # the newest ``scanned`` of them are laid out (bounded)
+    truncated: bool
+    kept_for_history: dict[str, int]  # duplicate, superseded
+    forgotten: OpsForgottenCounts
+
+
+class OpsDecayMemory(BaseModel):
+    memory_id: UUID
+    session_id: str
+    kind: str
+    role: str
+    text: str  # the first 160 characters (live memories only)
+    base_importance: float
+    stored_importance: float  # as the last decay pass left it
+    importance: float  # now, by the decay formula
+    access_count: int
+    idle_since: datetime  # the later of ingestion and the last retrieval
+    occurred_at: datetime
+    age_days: float
+    forget_in_days: float | None  # null: neither decay nor a TTL will forget it
+    forget_by: Literal["decay", "ttl"] | None
+    why: str
+
+
+class OpsDecayMemoryPage(BaseModel):
+    age_bucket: int | None
+    importance_bucket: int | None
+    memories: list[OpsDecayMemory]  # soonest forgotten first
+    next_cursor: str | None
+
+
+# --------------------------------------------------------------------------- embedding map
+
+
+class OpsProjection(BaseModel):
+    method: Literal["pca"] = "pca"
+    dims: int  # the embedding's dimensions
+    sample_size: int  # vectors the axes were fitted on
+    mappable: int  # memories that can be plotted (live, duplicate, superseded)
+    explained_variance: list[float]  # share of the sample's variance on each axis
+    computed_at: datetime
+    cached: bool  # served from the process cache (same mappable set, fitted within its TTL)
+
+
+class OpsMapPoint(BaseModel):
+    memory_id: UUID
+    x: float  # in [-1, 1]: the sample's extent on each axis (points outside it are clipped)
+    y: float
+    layer: Literal["L1", "L2"]  # L1: in its session's window of recent turns
+    kind: str
+    status: str  # active | duplicate | superseded
+    session_id: str
+    role: str
+    text: str  # the first 160 characters
+    duplicate_of: UUID | None
+    superseded_by: UUID | None
+
+
+class OpsEmbeddingMap(BaseModel):
+    namespace: str
+    session_id: str | None
+    projection: OpsProjection
+    points: list[OpsMapPoint]
+    by_status: dict[str, int]  # mappable memories by status
+    forgotten: OpsForgottenCounts
+    next_cursor: str | None
+
+
+class OpsMapQueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(pattern=NAME_PATTERN)
+    query: str = Field(min_length=1, max_length=2000)
+    session_id: str | None = Field(None, pattern=NAME_PATTERN)
+    top_k: int = Field(8, ge=1, le=100)
+
+
+class OpsMapCandidate(BaseModel):
+    memory_id: UUID
+    x: float
+    y: float
+    rank: int | None = None  # kept results: 1 = best
+    score: float | None = None
+    layer: str | None = None
+    reason: str | None = None  # filtered candidates: why they were dropped
+
+
+class OpsMapQuery(BaseModel):
+    query_id: UUID
+    query: str
+    x: float
+    y: float
+    kept: list[OpsMapCandidate]
+    filtered: list[OpsMapCandidate]  # plotted: live, duplicate and superseded candidates
+    forgotten_filtered: int  # expired candidates the query reached: a count, never plotted
+    projection: OpsProjection

@@ -4,6 +4,7 @@ context pack through the Bedrock Converse API."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from uuid import UUID
 
 from memos.governance.access_audit import Reader
 from memos.kernel.config import get_settings
-from memos.kernel.errors import DependencyUnavailable
+from memos.kernel.errors import DependencyUnavailable, MemosError
 from memos.kernel.text import content_terms
 from memos.models import AnswerRequest, AnswerResponse, QueryResponse
 from memos.retrieval import search
@@ -126,24 +127,46 @@ class BedrockAnswerer:
         self.model_id = s.bedrock_chat_model
         self.client = client or boto3.client("bedrock-runtime", region_name=s.aws_region)
 
-    def answer(self, question: str, resp: QueryResponse) -> tuple[str, list[UUID]]:
+    def _request(self, question: str, resp: QueryResponse) -> dict[str, Any]:
         system = (
             "Answer the question using only the memory context. If the context does not contain "
             "the answer, say you don't have a memory about it. Be brief."
         )
         prompt = f"Memory context:\n{resp.context_pack.text}\n\nQuestion: {question}"
+        return {
+            "modelId": self.model_id,
+            "system": [{"text": system}],
+            "messages": [{"role": "user", "content": [{"text": prompt}]}],
+            "inferenceConfig": {"maxTokens": 400, "temperature": 0},
+        }
+
+    def answer(self, question: str, resp: QueryResponse) -> tuple[str, list[UUID]]:
         try:
-            out = self.client.converse(
-                modelId=self.model_id,
-                system=[{"text": system}],
-                messages=[{"role": "user", "content": [{"text": prompt}]}],
-                inferenceConfig={"maxTokens": 400, "temperature": 0},
-            )
+            out = self.client.converse(**self._request(question, resp))
         except Exception as exc:  # botocore raises many shapes; all mean "not available now"
             raise DependencyUnavailable("the answer model (Bedrock) is unavailable") from exc
         text = "".join(part.get("text", "") for part in out["output"]["message"]["content"]).strip()
-        packed = {UUID(i["memory_id"]) for i in resp.context_pack.items}
-        return text or NO_MEMORY, [r.memory_id for r in resp.results if r.memory_id in packed]
+        return text or NO_MEMORY, _packed_results(resp)
+
+    def stream(self, question: str, resp: QueryResponse, citations: list[UUID]) -> Iterator[str]:
+        """The answer's text pieces as the model sends them (ConverseStream); ``citations`` is filled
+        once the model is reached (the memories of the context pack it was given)."""
+        try:
+            out = self.client.converse_stream(**self._request(question, resp))
+            citations.extend(_packed_results(resp))
+            for event in out["stream"]:
+                piece = (event.get("contentBlockDelta") or {}).get("delta", {}).get("text")
+                if piece:
+                    yield piece
+        except MemosError:
+            raise
+        except Exception as exc:  # botocore raises many shapes, mid-stream too; all mean "not available now"
+            raise DependencyUnavailable("the answer model (Bedrock) is unavailable") from exc
+
+
+def _packed_results(resp: QueryResponse) -> list[UUID]:
+    packed = {UUID(i["memory_id"]) for i in resp.context_pack.items}
+    return [r.memory_id for r in resp.results if r.memory_id in packed]
 
 
 def answer(req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None) -> AnswerResponse:
@@ -171,23 +194,56 @@ def answer_with_context(
     return result, resp
 
 
-def sse_events(result: AnswerResponse) -> Iterator[str]:
-    """``context``, then the answer in ``delta`` pieces, then ``done`` (text/event-stream framing)."""
-    import json
+def sse(name: str, data: dict[str, Any]) -> str:
+    """One server-sent event (text/event-stream framing)."""
+    return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
 
-    def event(name: str, data: dict[str, Any]) -> str:
-        return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
 
-    yield event(
+def answer_stream(
+    req: AnswerRequest, *, bedrock: BedrockAnswerer | None = None, reader: Reader | None = None
+) -> tuple[QueryResponse, Iterator[str]]:
+    """Retrieval now (its errors are an ordinary 4xx/503 before anything is sent), then the events
+    as they are produced: ``context`` as soon as the context pack exists (before any answer text),
+    ``delta`` for each piece of the answer (the model's own pieces in Bedrock mode, a sentence at a
+    time when extractive), ``done`` with the whole AnswerResponse. A failure after ``context`` ends
+    the stream with an ``error`` event in the API's error shape."""
+    resp = search.query(req.as_query(), reader=reader)
+    llm = get_settings().answer_mode == "bedrock" or bedrock is not None
+    return resp, _events(req, resp, (bedrock or BedrockAnswerer()) if llm else None)
+
+
+def _events(req: AnswerRequest, resp: QueryResponse, bedrock: BedrockAnswerer | None) -> Iterator[str]:
+    yield sse(
         "context",
         {
-            "context_pack_id": result.context_pack_id,
-            "citations": result.citations,
-            "token_usage": result.token_usage.model_dump(),
+            "context_pack_id": resp.context_pack.id,
+            "query_id": resp.query_id,
+            "results": [r.memory_id for r in resp.results],
+            "token_usage": resp.token_usage.model_dump(),
         },
     )
-    words = result.answer.split(" ")
-    for i in range(0, len(words), 8):
-        piece = " ".join(words[i : i + 8])
-        yield event("delta", {"text": piece if i == 0 else " " + piece})
-    yield event("done", result.model_dump(mode="json"))
+    parts: list[str] = []
+    citations: list[UUID] = []
+    try:
+        if bedrock is not None:
+            pieces: Iterator[str] = bedrock.stream(req.question, resp, citations)
+        else:
+            text, citations = extractive(req, resp)
+            pieces = iter(_SENTENCE_PIECE.findall(text) or [text])
+        for piece in pieces:
+            parts.append(piece)
+            yield sse("delta", {"text": piece})
+    except MemosError as exc:
+        yield sse("error", {"error": {"code": exc.code, "message": exc.message, "details": []}})
+        return
+    result = AnswerResponse(
+        answer="".join(parts) or NO_MEMORY,
+        citations=citations,
+        context_pack_id=resp.context_pack.id,
+        mode="llm" if bedrock is not None else "extractive",
+        token_usage=resp.token_usage,
+    )
+    yield sse("done", result.model_dump(mode="json"))
+
+
+_SENTENCE_PIECE = re.compile(r"\s*\S.*?(?:[.!?。！？](?=\s|$)|$)", re.S)  # a sentence with its leading space
