@@ -58,8 +58,10 @@ def vector_recall(conn: Any, namespace: str, queries: list[str], embedder: Any, 
     """Mean share of the exact top ``k`` (distance over every row of the namespace) that the query
     path's statement returns (the namespace's HNSW index when it has one, with the session's
     ``hnsw.*`` settings of the service)."""
-    conn.execute("SET hnsw.ef_search = 100")
-    conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    from memos.store.ann import SEARCH_SETTINGS
+
+    for statement in SEARCH_SETTINGS:
+        conn.execute(statement)
     shares = []
     for q in queries:
         params = {"qvec": embedder.embed([q])[0], "n": k, "ns": namespace}

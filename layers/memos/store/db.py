@@ -57,10 +57,10 @@ def _configure(conn: psycopg.Connection) -> None:
     with contextlib.suppress(psycopg.ProgrammingError):  # the extension comes with the first migration
         register_vector(conn)
     conn.commit()
-    # Per-namespace HNSW indexes (memos.store.ann) cover only their namespace, but a query also
-    # filters by status: keep scanning until enough rows pass (pgvector 0.8 iterative scan).
-    conn.execute("SET hnsw.ef_search = 100")
-    conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    from memos.store.ann import SEARCH_SETTINGS
+
+    for statement in SEARCH_SETTINGS:  # the per-namespace HNSW indexes' search settings
+        conn.execute(statement)
     conn.commit()
 
 
