@@ -1,8 +1,13 @@
-"""Importance at ingest: explicit value, else role + kind + content signals, in [0.05, 0.95]."""
+"""Importance: at ingest (explicit value, else role + kind + content signals, in [0.05, 0.95]), and
+current importance (the stored base reinforced by access with diminishing returns, decaying with
+idle time), computed where it is read.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime
 
 from memos.kernel.text import content_terms
 
@@ -43,3 +48,36 @@ def initial_importance(text: str, role: str, kind: str, explicit: float | None) 
     elif informative >= 6:
         score += 0.05
     return round(min(0.95, max(0.05, score)), 3)
+
+
+# Access raises importance with diminishing returns: n accesses close n / (n + ACCESS_HALF) of the
+# gap to ACCESS_CEILING (ACCESS_HALF accesses close half of it), so the first few count most and
+# no number of queries reaches 1.0. An explicit importance above the ceiling is kept as it is.
+ACCESS_HALF = 10.0
+ACCESS_CEILING = 0.9
+
+
+def reinforced(base: float, access_count: int) -> float:
+    """Importance right after the last access: ``base`` raised towards ``ACCESS_CEILING`` with
+    diminishing returns in ``access_count`` (0 accesses → ``base``)."""
+    if access_count <= 0 or base >= ACCESS_CEILING:
+        return base
+    return base + (ACCESS_CEILING - base) * access_count / (access_count + ACCESS_HALF)
+
+
+def current(base: float, since: datetime, access_count: int, half_life_days: float, now: datetime) -> float:
+    """Current importance: the reinforced value halving every ``half_life_days`` since ``since``
+    (the later of ingestion and the last access). A pure function of stored facts and the clock,
+    so decay needs no job to rewrite it; ``memos.store.decay`` computes the same in SQL."""
+    idle_days = max(0.0, (now - since).total_seconds() / 86_400.0)
+    return min(1.0, reinforced(base, access_count) * 2.0 ** (-idle_days / half_life_days))
+
+
+def forget_after_days(base: float, access_count: int, half_life_days: float, floor: float) -> float | None:
+    """Days after ``since`` when ``current`` falls below ``floor`` (None: never, floor ≤ 0)."""
+    if floor <= 0:
+        return None
+    start = min(1.0, reinforced(base, access_count))
+    if start < floor:
+        return 0.0
+    return half_life_days * math.log2(start / floor)
