@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from memos.kernel.text import content_terms
 
@@ -81,3 +83,19 @@ def forget_after_days(base: float, access_count: int, half_life_days: float, flo
     if start < floor:
         return 0.0
     return half_life_days * math.log2(start / floor)
+
+
+def current_of(row: Mapping[str, Any], now: datetime, default_half_life_days: float = 30.0) -> float:
+    """``current`` for a stored memory row (base_importance, access_count, created_at,
+    last_accessed_at, kind, decay_half_life, decay_floor): a kind that does not decay
+    (``decay_floor`` NULL) keeps its reinforced value; a row not yet planned (half-life NULL, from
+    before migration 0007) decays if episodic, with the default half-life."""
+    base = float(row["base_importance"])
+    count = int(row.get("access_count") or 0)
+    half_life = row.get("decay_half_life")
+    decays = row.get("decay_floor") is not None if half_life is not None else row.get("kind") == "episodic"
+    if not decays:
+        return round(min(1.0, reinforced(base, count)), 4)
+    last = row.get("last_accessed_at")
+    since = max(row["created_at"], last) if last is not None else row["created_at"]
+    return round(current(base, since, count, float(half_life or default_half_life_days), now), 4)

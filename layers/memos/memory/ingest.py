@@ -165,6 +165,10 @@ def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetim
             embedding=vec,
             expires_at=_expiry(p.item.occurred_at or now, now, policy, ttl_days),
             fact_key=memory_fact_key(p.text, p.item.kind, p.item.role, p.item.metadata),
+            decay_half_life=policy.decay_half_life_days,
+            decay_floor=policy.min_importance if p.item.kind in policy.decay_kinds else None,
+            ttl_days=ttl_days,
+            ttl_from_ingest=policy.ttl_from == "ingested_at",
         )
     for p in fresh:
         if p.same_as is not None and p.same_as.memory is not None:

@@ -18,7 +18,8 @@ from memos.store.status import LIVE, MemoryStatus, active
 
 MEMORY_COLUMNS = (
     "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at, importance,"
-    " status, duplicate_of, superseded_by, tokens, expires_at"
+    " status, duplicate_of, superseded_by, tokens, expires_at, base_importance, access_count,"
+    " last_accessed_at, decay_half_life, decay_floor"
 )
 
 
@@ -41,6 +42,11 @@ class NewMemory:
     fact_key: str | None = None
     status: MemoryStatus = MemoryStatus.ACTIVE  # or DUPLICATE for a near duplicate, stored and linked
     duplicate_of: UUID | None = None
+    # Its decay plan under the namespace's policy (migration 0007 derives forget_at from these).
+    decay_half_life: float | None = None
+    decay_floor: float | None = None  # None: its kind does not decay
+    ttl_days: int | None = None
+    ttl_from_ingest: bool = False
 
 
 def find_live_hashes(
@@ -71,52 +77,55 @@ def find_live_hashes(
     return found
 
 
+_INSERT = (
+    "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
+    " importance, base_importance, content_hash, tokens, embedding, embedder, expires_at, fact_key,"
+    " status, duplicate_of, decay_half_life, decay_floor, ttl_days, ttl_from_ingest)"
+    " SELECT u.id, %(ns)s, u.sid, u.turn, u.role, u.kind, u.text, u.meta, u.at, u.imp, u.imp, u.hash,"
+    " u.tokens, u.emb, %(by)s, u.exp, u.fkey, u.status, u.dup, u.hl, u.floor, u.ttl, u.from_ingest"
+    " FROM unnest(%(id)s::uuid[], %(sid)s::text[], %(turn)s::int[], %(role)s::text[], %(kind)s::text[],"
+    " %(text)s::text[], %(meta)s::jsonb[], %(at)s::timestamptz[], %(imp)s::real[], %(hash)s::text[],"
+    " %(tokens)s::int[], %(emb)s::vector[], %(exp)s::timestamptz[], %(fkey)s::text[], %(status)s::text[],"
+    " %(dup)s::uuid[], %(hl)s::real[], %(floor)s::real[], %(ttl)s::int[], %(from_ingest)s::bool[])"
+    " AS u(id, sid, turn, role, kind, text, meta, at, imp, hash, tokens, emb, exp, fkey, status, dup, hl,"
+    " floor, ttl, from_ingest)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
 def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]) -> set[UUID]:
-    """Insert rows; a row that loses an exact-dedup race is skipped. Returns the ids inserted."""
-    inserted: set[UUID] = set()
+    """Insert a batch in one statement; a row that loses an exact-dedup race is skipped. Returns
+    the ids inserted. Every row is in one namespace (an ingest request's)."""
     if not memories:
-        return inserted
-    made_by = embedder_id()  # which embedder made these vectors (memos reembed reads it)
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
-            " importance, base_importance, content_hash, tokens, embedding, embedder, expires_at, fact_key,"
-            " status, duplicate_of)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            [
-                (
-                    m.id,
-                    m.namespace,
-                    m.session_id,
-                    m.turn_no,
-                    m.role,
-                    m.kind,
-                    m.text,
-                    jsonb(m.metadata),
-                    m.occurred_at,
-                    m.importance,
-                    m.importance,
-                    m.content_hash,
-                    m.tokens,
-                    m.embedding,
-                    made_by,
-                    m.expires_at,
-                    m.fact_key,
-                    m.status,
-                    m.duplicate_of,
-                )
-                for m in memories
-            ],
-            returning=True,
-        )
-        while True:
-            row = cur.fetchone()
-            if row is not None:
-                inserted.add(row["id"])
-            if not cur.nextset():
-                break
-    return inserted
+        return set()
+    namespaces = {m.namespace for m in memories}
+    if len(namespaces) != 1:
+        raise ValueError("insert_memories takes one namespace's rows")
+    params = {
+        "ns": namespaces.pop(),
+        "by": embedder_id(),  # which embedder made these vectors (memos reembed reads it)
+        "id": [m.id for m in memories],
+        "sid": [m.session_id for m in memories],
+        "turn": [m.turn_no for m in memories],
+        "role": [m.role for m in memories],
+        "kind": [m.kind for m in memories],
+        "text": [m.text for m in memories],
+        "meta": [jsonb(m.metadata) for m in memories],
+        "at": [m.occurred_at for m in memories],
+        "imp": [m.importance for m in memories],
+        "hash": [m.content_hash for m in memories],
+        "tokens": [m.tokens for m in memories],
+        "emb": [np.asarray(m.embedding, dtype=np.float32) for m in memories],
+        "exp": [m.expires_at for m in memories],
+        "fkey": [m.fact_key for m in memories],
+        "status": [str(m.status) for m in memories],
+        "dup": [m.duplicate_of for m in memories],
+        "hl": [m.decay_half_life for m in memories],
+        "floor": [m.decay_floor for m in memories],
+        "ttl": [m.ttl_days for m in memories],
+        "from_ingest": [m.ttl_from_ingest for m in memories],
+    }
+    return {r["id"] for r in conn.execute(_INSERT, params).fetchall()}
 
 
 def mark_seen_again(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
@@ -225,12 +234,12 @@ def get_memory(conn: psycopg.Connection[Any], memory_id: UUID) -> dict[str, Any]
 
 
 def touch(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
-    """Record access: retrieval raises importance a little (capped) and counts the hit."""
+    """Record access: count the hit and restart the idle clock. Current importance follows from
+    these with diminishing returns (``memos.memory.importance``); so does ``forget_at``."""
     if ids:
         conn.execute(
-            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = now(),"
-            " importance = LEAST(1.0, importance + 0.02) WHERE id = ANY(%s)",
-            (list(ids),),
+            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = now() WHERE id = ANY(%s)",
+            (sorted(set(ids)),),
         )
 
 
