@@ -321,11 +321,11 @@ class TextSource:
 
 COPY_COLUMNS = (
     "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at,"
-    " importance, base_importance, content_hash, tokens, embedding, status"
+    " importance, base_importance, content_hash, tokens, embedding, status, decay_half_life, decay_floor"
 )
 COPY_TYPES = [
     "uuid", "text", "text", "int8", "text", "text", "text", "jsonb", "timestamptz", "timestamptz",
-    "float4", "float4", "text", "int4", "vector", "text",
+    "float4", "float4", "text", "int4", "vector", "text", "float4", "float4",
 ]  # fmt: skip
 
 
@@ -337,11 +337,13 @@ def bulk_load(
     turns_per_session: int = 200,
     drop_hnsw: bool = True,
     age_days: float = 365.0,
+    planned: bool = True,
     log: Any = print,
 ) -> dict[str, float]:
     """Load ``namespaces`` (name → rows) straight into ``memories`` with binary COPY, the way ingest
     would have written them (same hash, tokens, importance, embedding of the indexed text, term
-    statistics and session counters), then build the HNSW index. Returns seconds per phase."""
+    statistics and session counters, the default policy's decay plan unless ``planned`` is false:
+    rows as written before migration 0007), then build the HNSW index. Returns seconds per phase."""
     from psycopg.types.json import Jsonb
 
     from memos.embeddings import get_embedder
@@ -358,6 +360,7 @@ def bulk_load(
     if drop_hnsw and hnsw_def:
         conn.execute("DROP INDEX memories_embedding_hnsw")
     now = datetime.now(UTC)
+    plan = (30.0, 0.05) if planned else (None, None)  # the default policy: 30-day half-life, 0.05 floor
     total = sum(namespaces.values())
     done = 0
     t_all = time.perf_counter()
@@ -391,13 +394,13 @@ def bulk_load(
                         (
                             uuid.uuid4(), ns, f"s{i // turns_per_session}", i % turns_per_session + 1, role,
                             "episodic", text, Jsonb(meta), occurred, occurred, imp, imp, h,
-                            count_tokens(text), vec, "active",
+                            count_tokens(text), vec, "active", plan[0], plan[1],
                         )
                     )  # fmt: skip
             timings["copy_s"] += time.perf_counter() - t
             t = time.perf_counter()
             with conn.transaction():
-                record_terms(conn, ns, idx)
+                record_terms(conn, ns, [(uuid.UUID(int=0), t) for t in idx])
             timings["stats_s"] += time.perf_counter() - t
             done += hi - lo
         sessions = (n + turns_per_session - 1) // turns_per_session

@@ -6,6 +6,7 @@ import hashlib
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 
 import snowballstemmer
 
@@ -194,3 +195,21 @@ def words(text: str) -> list[str]:
 def content_terms(text: str) -> list[str]:
     """Stemmed words without stopwords: what a text is about."""
     return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+def content_terms_many(texts: Iterable[str]) -> list[list[str]]:
+    """``content_terms`` of each text, stemming each distinct word once (a batch repeats most of
+    its words). The memo lives for this call only: no request's words outlive it."""
+    stems: dict[str, str] = {}
+    out = []
+    for text in texts:
+        terms = []
+        for w in words(text):
+            if w in STOPWORDS:
+                continue
+            s = stems.get(w)
+            if s is None:
+                s = stems[w] = stem(w)
+            terms.append(s)
+        out.append(terms)
+    return out

@@ -32,7 +32,10 @@ _FILLER = re.compile(
 )
 
 
-def initial_importance(text: str, role: str, kind: str, explicit: float | None) -> float:
+def initial_importance(
+    text: str, role: str, kind: str, explicit: float | None, terms: list[str] | None = None
+) -> float:
+    """``terms``: the text's content terms, when the caller has them already."""
     if explicit is not None:
         return explicit
     score = _KIND.get(kind, 0.4) + _ROLE.get(role, 0.0)
@@ -44,7 +47,7 @@ def initial_importance(text: str, role: str, kind: str, explicit: float | None) 
         score += 0.10
     if _FILLER.match(text):
         score -= 0.25
-    informative = len(content_terms(text))
+    informative = len(terms if terms is not None else content_terms(text))
     if informative <= 2:  # "Same, honestly." says little on its own
         score -= 0.10
     elif informative >= 6:

@@ -27,7 +27,7 @@ from memos.governance.policy import Policy
 from memos.governance.trigger import maybe_enqueue_condensation, send_jobs
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
-from memos.kernel.text import content_hash, content_terms
+from memos.kernel.text import content_hash, content_terms, content_terms_many
 from memos.kernel.tokens import count_tokens
 from memos.memory.conflicts import memory_fact_key
 from memos.memory.importance import initial_importance
@@ -60,6 +60,7 @@ class _Planned:
     redactions: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)  # redacted like the text when the policy says so
     same_as: _Planned | None = None  # an earlier item of the same request with the same text
+    terms: list[str] = field(default_factory=list)  # content terms of ``text`` (stemmed once per batch)
 
 
 def ingest(
@@ -73,6 +74,8 @@ def ingest(
     now = datetime.now(UTC)
     policy = policy_store.get_policy(namespace)
     planned = [_plan(item, policy) for item in items]
+    for p, terms in zip(planned, content_terms_many(p.text for p in planned), strict=True):
+        p.terms = terms
     events: list[AuditEvent] = [
         ("redact", namespace, p.item.session_id, None, {"count": p.redactions})
         for p in planned
@@ -94,7 +97,7 @@ def ingest(
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
         entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
-        record_terms(conn, namespace, [indexed_text(m.text, m.metadata) for m in live])
+        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live])
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
         jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]
@@ -159,7 +162,7 @@ def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetim
             text=p.text,
             metadata=p.metadata,
             occurred_at=p.item.occurred_at or now,
-            importance=initial_importance(p.text, p.item.role, p.item.kind, p.item.importance),
+            importance=initial_importance(p.text, p.item.role, p.item.kind, p.item.importance, p.terms),
             content_hash=p.key[1],
             tokens=count_tokens(p.text),
             embedding=vec,
@@ -181,47 +184,59 @@ def _mark_near_duplicates(
 ) -> None:
     """Near duplicates (cosine ≥ policy.dedup_threshold): a session's recent turns for episodic
     memories, the namespace's live facts and procedures for the other kinds; earlier items of the
-    same request count too."""
+    same request count too. Stored rows are compared in one query for the batch (only the close
+    ones come back), the request's own items with one matrix product per pool."""
     if not fresh:
         return
-    turns = [p for p in fresh if p.item.kind == "episodic"]
-    facts = [p for p in fresh if p.item.kind != "episodic"]
-    pools: dict[str | None, tuple[list[UUID], list[np.ndarray]]] = defaultdict(lambda: ([], []))
-    pool_texts: dict[str | None, list[str]] = defaultdict(list)  # words compared only when vectors are close
-    if turns:
-        for r in store.recent_embeddings(
-            conn, namespace, sorted({p.item.session_id for p in turns}), RECENT_TURNS_FOR_NEAR_DUP
-        ):
-            pools[r["session_id"]][0].append(r["id"])
-            pools[r["session_id"]][1].append(_as_array(r["embedding"]))
-            pool_texts[r["session_id"]].append(r["text"])
-    if facts:
-        for r in store.fact_embeddings(conn, namespace):
-            pools[None][0].append(r["id"])
-            pools[None][1].append(_as_array(r["embedding"]))
-            pool_texts[None].append(r["text"])
-    for p in fresh:
-        assert p.memory is not None
-        ids, vecs = pools[p.key[0]]
-        if vecs and p.supersedes is None:  # a new value for a known fact is a conflict, not a duplicate
-            sims = np.stack(vecs) @ p.memory.embedding
-            terms = set(content_terms(p.text))
-            # Near means both: close in meaning (embedder-specific scale) and mostly the same words.
-            for best in np.argsort(-sims)[:3]:
-                if sims[best] < policy.dedup_threshold:
-                    break
-                if (
-                    _jaccard(terms, set(content_terms(pool_texts[p.key[0]][int(best)])))
-                    >= NEAR_DUP_WORD_OVERLAP
-                ):
-                    p.near_duplicate_of = ids[int(best)]
-                    p.memory.status, p.memory.duplicate_of = MemoryStatus.DUPLICATE, ids[int(best)]
-                    break
-            if p.near_duplicate_of is not None:
-                continue
-        ids.append(p.memory.id)
-        vecs.append(p.memory.embedding)
-        pool_texts[p.key[0]].append(p.text)
+    threshold = policy.dedup_threshold
+    close: dict[int, list[tuple[float, UUID, str]]] = defaultdict(list)
+    for r in store.near_stored(
+        conn,
+        namespace,
+        [(p.key[0], p.memory.embedding) for p in fresh if p.memory is not None],
+        RECENT_TURNS_FOR_NEAR_DUP,
+        threshold,
+    ):
+        close[r["i"]].append((float(r["sim"]), r["id"], r["text"]))
+    memories = [p.memory for p in fresh if p.memory is not None]
+    assert len(memories) == len(fresh)  # _prepare built one row per fresh item
+    groups: dict[str | None, list[int]] = defaultdict(list)
+    for i, p in enumerate(fresh):
+        groups[p.key[0]].append(i)
+    for members in groups.values():
+        vecs = np.stack([_as_array(memories[i].embedding) for i in members])
+        to_items = vecs @ vecs.T
+        kept: list[int] = []  # positions in ``members`` of the items that joined the pool
+        for pos, i in enumerate(members):
+            p, m = fresh[i], memories[i]
+            if p.supersedes is None:  # a new value for a known fact is a conflict, not a duplicate
+                found: list[tuple[float, UUID, list[str] | None, str | None]] = [
+                    (sim, mid, None, text) for sim, mid, text in close.get(i, [])
+                ]
+                found += [
+                    (float(to_items[pos, k]), memories[members[k]].id, fresh[members[k]].terms, None)
+                    for k in kept
+                    if to_items[pos, k] >= threshold
+                ]
+                match = _first_near(p.terms, found)
+                if match is not None:
+                    p.near_duplicate_of = match
+                    m.status, m.duplicate_of = MemoryStatus.DUPLICATE, match
+                    continue
+            kept.append(pos)
+
+
+def _first_near(
+    terms: list[str], found: list[tuple[float, UUID, list[str] | None, str | None]]
+) -> UUID | None:
+    """Of the three closest (all at or above the threshold), the first with mostly the same words.
+    ``found``: (similarity, id, the request item's terms or None, the stored text or None)."""
+    mine = set(terms)
+    for _, mid, item_terms, text in sorted(found, key=lambda f: -f[0])[:3]:
+        other = set(item_terms if item_terms is not None else content_terms(text or ""))
+        if _jaccard(mine, other) >= NEAR_DUP_WORD_OVERLAP:
+            return mid
+    return None
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

@@ -14,8 +14,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from memos.kernel.text import content_terms
+from memos.kernel.text import content_terms_many
 from memos.store import terms
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -30,12 +31,12 @@ def indexed_text(text: str, metadata: dict[str, Any] | None) -> str:
     return f"{speaker}: {text}" if isinstance(speaker, str) and speaker.strip() else text
 
 
-def record_terms(conn: psycopg.Connection[Any], namespace: str, texts: Iterable[str]) -> None:
-    """Add live memories to the namespace's statistics (in the caller's transaction)."""
+def record_terms(conn: psycopg.Connection[Any], namespace: str, docs_in: Iterable[tuple[UUID, str]]) -> None:
+    """Add live memories, as (memory id, indexed text), to the namespace's statistics (in the caller's
+    transaction)."""
     df: Counter[str] = Counter()
     docs = total = 0
-    for text in texts:
-        found = content_terms(text)
+    for found in content_terms_many(text for _, text in docs_in):
         df.update(set(found))
         docs += 1
         total += len(found)

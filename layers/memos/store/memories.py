@@ -85,7 +85,7 @@ _INSERT = (
     " u.tokens, u.emb, %(by)s, u.exp, u.fkey, u.status, u.dup, u.hl, u.floor, u.ttl, u.from_ingest"
     " FROM unnest(%(id)s::uuid[], %(sid)s::text[], %(turn)s::int[], %(role)s::text[], %(kind)s::text[],"
     " %(text)s::text[], %(meta)s::jsonb[], %(at)s::timestamptz[], %(imp)s::real[], %(hash)s::text[],"
-    " %(tokens)s::int[], %(emb)s::vector[], %(exp)s::timestamptz[], %(fkey)s::text[], %(status)s::text[],"
+    " %(tokens)s::int[], %(emb)b::vector[], %(exp)s::timestamptz[], %(fkey)s::text[], %(status)s::text[],"
     " %(dup)s::uuid[], %(hl)s::real[], %(floor)s::real[], %(ttl)s::int[], %(from_ingest)s::bool[])"
     " AS u(id, sid, turn, role, kind, text, meta, at, imp, hash, tokens, emb, exp, fkey, status, dup, hl,"
     " floor, ttl, from_ingest)"
@@ -156,24 +156,39 @@ def recent_turn_ids(conn: psycopg.Connection[Any], namespace: str, session_id: s
     return [str(r["id"]) for r in reversed(rows)]
 
 
-def recent_embeddings(
-    conn: psycopg.Connection[Any], namespace: str, session_ids: list[str], per_session: int
+def near_stored(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    items: Sequence[tuple[str | None, np.ndarray]],
+    per_session: int,
+    threshold: float,
 ) -> list[dict[str, Any]]:
-    """The last live episodic turns of each session, with their vectors (near-duplicate checks)."""
-    return conn.execute(
-        "SELECT s.sid AS session_id, m.id, m.embedding, m.text FROM unnest(%s::text[]) AS s(sid)"
-        " CROSS JOIN LATERAL (SELECT id, embedding, text FROM memories WHERE namespace = %s AND session_id = s.sid"
-        f"   AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %s) AS m",
-        (session_ids, namespace, per_session),
+    """Stored memories at cosine ≥ ``threshold`` to each item (session id or None, vector), as rows
+    (i: the item's index, id, text, sim), compared in the database for the whole batch: an
+    episodic item with its session's last ``per_session`` live turns, a fact or procedure (None)
+    with the namespace's live facts and procedures."""
+    if not items:
+        return []
+    rows = conn.execute(
+        "WITH q AS (SELECT u.sid, u.v, u.i - 1 AS i FROM unnest(%(sid)s::text[], %(v)b::vector[])"
+        "   WITH ORDINALITY AS u(sid, v, i)),"
+        " turns AS (SELECT s.sid, m.id, m.text, m.embedding FROM (SELECT DISTINCT sid FROM q WHERE sid IS NOT NULL) s"
+        "   CROSS JOIN LATERAL (SELECT id, text, embedding FROM memories WHERE namespace = %(ns)s"
+        f"     AND session_id = s.sid AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %(k)s) m),"
+        f" facts AS (SELECT id, text, embedding FROM memories WHERE namespace = %(ns)s AND {active()}"
+        "   AND kind <> 'episodic' AND EXISTS (SELECT 1 FROM q WHERE sid IS NULL)),"
+        " pairs AS (SELECT q.i, t.id, t.text, 1 - (t.embedding <=> q.v) AS sim FROM q JOIN turns t ON t.sid = q.sid"
+        "   UNION ALL SELECT q.i, f.id, f.text, 1 - (f.embedding <=> q.v) FROM q CROSS JOIN facts f WHERE q.sid IS NULL)"
+        " SELECT i, id, text, sim FROM pairs WHERE sim >= %(t)s",
+        {
+            "ns": namespace,
+            "sid": [sid for sid, _ in items],
+            "v": [np.asarray(v, dtype=np.float32) for _, v in items],
+            "k": per_session,
+            "t": threshold,
+        },
     ).fetchall()
-
-
-def fact_embeddings(conn: psycopg.Connection[Any], namespace: str) -> list[dict[str, Any]]:
-    """Every live fact and procedure of the namespace (few, compared exactly)."""
-    return conn.execute(
-        f"SELECT id, embedding, text FROM memories WHERE namespace = %s AND {active()} AND kind <> 'episodic'",
-        (namespace,),
-    ).fetchall()
+    return rows
 
 
 def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str]) -> dict[str, UUID]:
@@ -186,14 +201,23 @@ def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str])
 
 
 def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]]) -> None:
-    """Mark each old fact superseded by its new one, keeping its last version in history."""
-    for old, new in pairs:
-        snapshot_version(conn, old, MemoryStatus.SUPERSEDED)
-        conn.execute(
-            "UPDATE memories SET status = %s, superseded_by = %s, version = version + 1, updated_at = now()"
-            f" WHERE id = %s AND {active()}",
-            (MemoryStatus.SUPERSEDED, new, old),
-        )
+    """Mark each old fact superseded by its new one, keeping its last version in history (two
+    statements for the batch). An old fact a later pair supersedes again ends with the last one."""
+    if not pairs:
+        return
+    last = dict(pairs)  # old → its newest replacement (items are in request order)
+    olds = sorted(last)
+    conn.execute(
+        "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
+        " SELECT id, version, text, metadata, importance, status, %s FROM memories WHERE id = ANY(%s)"
+        " ON CONFLICT (memory_id, version) DO NOTHING",
+        (MemoryStatus.SUPERSEDED, olds),
+    )
+    conn.execute(
+        "UPDATE memories m SET status = %s, superseded_by = u.new, version = m.version + 1, updated_at = now()"
+        f" FROM unnest(%s::uuid[], %s::uuid[]) AS u(old, new) WHERE m.id = u.old AND {active('m')}",
+        (MemoryStatus.SUPERSEDED, olds, [last[o] for o in olds]),
+    )
 
 
 def snapshot_version(conn: psycopg.Connection[Any], memory_id: UUID, change: str) -> None:
