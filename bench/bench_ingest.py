@@ -66,7 +66,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
     patches: list[tuple[Any, str, Any]] = [
         (ingest, "get_embedder", lambda: TimedEmbedder()),
         (memory_store, "insert_memories", None),
-        (memory_store, "find_live_hashes", None),
+        (memory_store, "before_write", None),
         (sessions, "reserve_turns", None),
         (ingest, "_mark_near_duplicates", None),
         (ingest, "record_terms", None),

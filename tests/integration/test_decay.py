@@ -255,3 +255,32 @@ def test_ttl_from_ingested_at_counts_from_ingestion(api, ns, db_conn):
     assert (
         db_conn.execute("SELECT status FROM memories WHERE id = %s", (mid,)).fetchone()["status"] == "expired"
     )
+
+
+def test_the_sql_forget_time_matches_the_python_formula(db_conn):
+    from datetime import UTC, datetime, timedelta
+
+    from memos.memory.importance import forget_after_days
+
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    for base, count, half_life, floor in ((0.5, 0, 30.0, 0.05), (0.3, 7, 10.0, 0.1), (0.95, 40, 90.0, 0.2)):
+        row = db_conn.execute(
+            "SELECT memos_forget_at(%s::real, %s, %s, NULL, %s, NULL, %s::real, %s::real, NULL, false) AS at",
+            (base, count, since, since, half_life, floor),
+        ).fetchone()
+        days = forget_after_days(base, count, half_life, floor)
+        assert days is not None
+        assert abs((row["at"] - since) - timedelta(days=days)) < timedelta(minutes=5), (base, count)
+    never = db_conn.execute(
+        "SELECT memos_forget_at(0.5::real, 0, now(), NULL, now(), NULL, 30::real, NULL, NULL, false) AS at"
+    ).fetchone()
+    assert never["at"] is None  # a kind that does not decay, with no TTL, is never due
+
+
+def test_a_memory_that_is_never_due_can_be_edited_and_deleted(api, ns, db_conn):
+    [fact] = ingest(api, ns, ["Customer prefers invoices by post"], kind="semantic")
+    row = db_conn.execute("SELECT forget_at FROM memories WHERE id = %s", (fact,)).fetchone()
+    assert row["forget_at"] is None  # facts keep (no decay, no TTL by default)
+    assert api.call("PATCH", f"/v1/memories/{fact}", {"importance": 0.9})[0] == 200
+    assert api.call("GET", f"/v1/memories/{fact}")[1]["importance"] == 0.9
+    assert api.call("DELETE", f"/v1/memories/{fact}")[0] == 204

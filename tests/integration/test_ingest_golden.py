@@ -39,6 +39,7 @@ BATCH_2 = [
     ("s1", "user", "episodic", "My favourite colour is red."),  # 1 supersedes batch 1 item 9
     ("s3", "user", "semantic", "Customer prefers invoices by post"),  # 2 exact of batch 1 item 6
     ("s3", "user", "episodic", "We met Ana at the harbour in Porto."),  # 3 created
+    ("s1", "user", "episodic", "Ana works at Acme Corp."),  # 4 exact of batch 1 item 1 again
 ]
 
 
@@ -73,6 +74,7 @@ def test_a_fixed_batch_gives_the_same_outcomes_statuses_audit_and_entities(ns, d
         ("superseded", None, ids[9]),
         ("duplicate", ids[6], None),
         ("created", None, None),
+        ("duplicate", ids[1], None),
     ]
 
     rows = {
@@ -86,7 +88,7 @@ def test_a_fixed_batch_gives_the_same_outcomes_statuses_audit_and_entities(ns, d
     assert len(rows) == 11  # 9 stored from batch 1 (the two exact repeats are not), 2 from batch 2
     expect = {  # (session, turn, status, duplicate_of, superseded_by, times seen: 1 + exact repeats)
         ids[0]: ("s1", 1, "active", None, None, 2),
-        ids[1]: ("s1", 2, "active", None, None, 2),
+        ids[1]: ("s1", 2, "active", None, None, 2),  # seen again by batch 2 (twice, counted once)
         ids[3]: ("s2", 1, "active", None, None, 1),
         ids[4]: ("s1", 3, "active", None, None, 1),
         ids[5]: ("s1", 4, "duplicate", ids[4], None, 1),
@@ -143,6 +145,7 @@ def test_a_fixed_batch_gives_the_same_outcomes_statuses_audit_and_entities(ns, d
             ("dedup", "s1", "exact", None),  # batch 2 item 0
             ("supersede", "s1", None, None),  # batch 2 item 1
             ("dedup", "s3", "exact", None),  # batch 2 item 2
+            ("dedup", "s1", "exact", None),  # batch 2 item 4
             ("ingest", "s1", None, 1),  # batch 2: item 1
             ("ingest", "s3", None, 1),  # batch 2: item 3
         ]

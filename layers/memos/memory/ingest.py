@@ -83,12 +83,27 @@ def ingest(
     ]
 
     with db.connection() as conn:
-        _mark_exact_duplicates(conn, namespace, planned)
-        fresh = [p for p in planned if p.duplicate_of is None]
-        _prepare(fresh, namespace, policy, now)
-        if policy.conflict_mode == "supersede":
-            _find_conflicts(conn, namespace, fresh)
-        _mark_near_duplicates(conn, namespace, fresh, policy)
+        _mark_repeats(planned)
+        originals = [p for p in planned if p.same_as is None]
+        _prepare(originals, namespace, policy, now)
+        supersede = policy.conflict_mode == "supersede"
+        # Exact duplicates, current facts and near duplicates are read for the batch in one round
+        # trip, before it is known which items are exact duplicates (their answers are dropped).
+        known = store.before_write(
+            conn,
+            namespace,
+            list({p.key for p in originals}),
+            sorted({p.memory.fact_key for p in originals if p.memory and p.memory.fact_key})
+            if supersede
+            else [],
+            [(p.key[0], p.memory.embedding) for p in originals if p.memory is not None],
+            RECENT_TURNS_FOR_NEAR_DUP,
+            policy.dedup_threshold,
+        )
+        fresh = _apply_exact_duplicates(planned, originals, known.hashes)
+        if supersede:
+            _find_conflicts(fresh, known.facts)
+        _mark_near_duplicates(fresh, originals, known.near, policy)
         sessions = _number_turns(conn, namespace, fresh)
         inserted = store.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
         _resolve_lost_races(conn, namespace, planned, fresh, inserted)
@@ -132,16 +147,29 @@ def _plan(item: IngestItem, policy: Policy) -> _Planned:
     )
 
 
-def _mark_exact_duplicates(conn: psycopg.Connection[Any], namespace: str, planned: list[_Planned]) -> None:
-    existing = store.find_live_hashes(conn, namespace, list({p.key for p in planned}))
+def _mark_repeats(planned: list[_Planned]) -> None:
+    """A later item of the request with the same key as an earlier one repeats it (``same_as``)."""
     first_in_request: dict[tuple[str | None, str], _Planned] = {}
     for p in planned:
-        if p.key in existing:
-            p.duplicate_of = existing[p.key]
-        elif p.key in first_in_request:
+        if p.key in first_in_request:
             p.same_as = first_in_request[p.key]
         else:
             first_in_request[p.key] = p
+
+
+def _apply_exact_duplicates(
+    planned: list[_Planned], originals: list[_Planned], existing: dict[tuple[str | None, str], UUID]
+) -> list[_Planned]:
+    """An item whose key a live row has is that row (nothing stored); a repeat follows its first.
+    Returns the items to store, in order."""
+    for p in originals:
+        if p.key in existing:
+            p.duplicate_of, p.memory = existing[p.key], None
+    for p in planned:
+        if p.same_as is not None:
+            first = p.same_as
+            p.duplicate_of = first.duplicate_of if first.memory is None else first.memory.id
+    return [p for p in originals if p.duplicate_of is None]
 
 
 def _expiry(occurred_at: datetime, now: datetime, policy: Policy, ttl_days: int | None) -> datetime | None:
@@ -151,9 +179,8 @@ def _expiry(occurred_at: datetime, now: datetime, policy: Policy, ttl_days: int 
     return (now if policy.ttl_from == "ingested_at" else occurred_at) + timedelta(days=ttl_days)
 
 
-def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetime) -> None:
-    """Build the rows to insert (embedded in one call); repeats within the request point at the first."""
-    originals = [p for p in fresh if p.same_as is None]
+def _prepare(originals: list[_Planned], namespace: str, policy: Policy, now: datetime) -> None:
+    """Build the rows to insert, embedded in one call (``originals``: no repeats of earlier items)."""
     # Who said it is part of what a turn means ("What did Ana adopt?"), for vectors as for words.
     vectors: Any = (
         get_embedder().embed([indexed_text(p.text, p.metadata) for p in originals]) if originals else []
@@ -180,31 +207,23 @@ def _prepare(fresh: list[_Planned], namespace: str, policy: Policy, now: datetim
             ttl_days=ttl_days,
             ttl_from_ingest=policy.ttl_from == "ingested_at",
         )
-    for p in fresh:
-        if p.same_as is not None and p.same_as.memory is not None:
-            p.duplicate_of = p.same_as.memory.id
-    fresh[:] = originals
 
 
 def _mark_near_duplicates(
-    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned], policy: Policy
+    fresh: list[_Planned], originals: list[_Planned], near: list[dict[str, Any]], policy: Policy
 ) -> None:
     """Near duplicates (cosine ≥ policy.dedup_threshold): a session's recent turns for episodic
     memories, the namespace's live facts and procedures for the other kinds; earlier items of the
-    same request count too. Stored rows are compared in one query for the batch (only the close
-    ones come back), the request's own items with one matrix product per pool."""
+    same request count too. ``near``: the stored rows close to each of ``originals`` (rows i, id,
+    text, sim: ``store.before_write``); the request's own items by one matrix product per pool."""
     if not fresh:
         return
     threshold = policy.dedup_threshold
-    close: dict[int, list[tuple[float, UUID, str]]] = defaultdict(list)
-    for r in store.near_stored(
-        conn,
-        namespace,
-        [(p.key[0], p.memory.embedding) for p in fresh if p.memory is not None],
-        RECENT_TURNS_FOR_NEAR_DUP,
-        threshold,
-    ):
-        close[r["i"]].append((float(r["sim"]), r["id"], r["text"]))
+    close: dict[UUID, list[tuple[float, UUID, str]]] = defaultdict(list)
+    for r in near:
+        item = originals[r["i"]].memory
+        if item is not None:  # None: an exact duplicate, not stored
+            close[item.id].append((float(r["sim"]), r["id"], r["text"]))
     memories = [p.memory for p in fresh if p.memory is not None]
     assert len(memories) == len(fresh)  # _prepare built one row per fresh item
     groups: dict[str | None, list[int]] = defaultdict(list)
@@ -218,7 +237,7 @@ def _mark_near_duplicates(
             p, m = fresh[i], memories[i]
             if p.supersedes is None:  # a new value for a known fact is a conflict, not a duplicate
                 found: list[tuple[float, UUID, list[str] | None, str | None]] = [
-                    (sim, mid, None, text) for sim, mid, text in close.get(i, [])
+                    (sim, mid, None, text) for sim, mid, text in close.get(m.id, [])
                 ]
                 found += [
                     (float(to_items[pos, k]), memories[members[k]].id, fresh[members[k]].terms, None)
@@ -257,13 +276,10 @@ def _as_array(value: Any) -> np.ndarray:
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
-def _find_conflicts(conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]) -> None:
+def _find_conflicts(fresh: list[_Planned], current: dict[str, UUID]) -> None:
+    """``current``: the live fact per fact key (``store.before_write``)."""
     keyed = [p for p in fresh if p.memory is not None and p.memory.fact_key]
-    if not keyed:
-        return
-    current = store.facts_by_key(
-        conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory and p.memory.fact_key})
-    )
+    current = dict(current)
     for p in keyed:  # later items in a request supersede earlier ones with the same key
         assert p.memory is not None and p.memory.fact_key is not None
         old = current.get(p.memory.fact_key)

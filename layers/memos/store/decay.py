@@ -37,7 +37,7 @@ _PLAN = """
 
 # Lock the next due rows (skipping rows a writer holds), plan them under the current policy, and
 # expire those whose forget time, with that plan, has passed. A row that is due only because it
-# was never planned (forget_at = -infinity) gets its plan and stays.
+# was never planned (forget_at = the epoch) gets its plan and stays.
 _EXPIRE_DUE = f"""
 WITH {_CFG},
 due AS (

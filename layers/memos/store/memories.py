@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,28 +53,75 @@ def find_live_hashes(
     conn: psycopg.Connection[Any], namespace: str, keys: Sequence[tuple[str | None, str]]
 ) -> dict[tuple[str | None, str], UUID]:
     """Live rows matching (session_id, hash) for episodic keys or (None, hash) for namespace-wide keys."""
-    if not keys:
-        return {}
+    return _send_hash_lookup(conn, namespace, keys)()
+
+
+def _send_hash_lookup(
+    conn: psycopg.Connection[Any], namespace: str, keys: Sequence[tuple[str | None, str]]
+) -> Callable[[], dict[tuple[str | None, str], UUID]]:
+    """Send the lookups; the returned function reads their answer (after a pipeline's sync)."""
     session_keys = [(s, h) for s, h in keys if s is not None]
     ns_hashes = [h for s, h in keys if s is None]
-    found: dict[tuple[str | None, str], UUID] = {}
-    if session_keys:
-        rows = conn.execute(
+    by_session = (
+        conn.execute(
             "SELECT m.id, m.session_id, m.content_hash FROM memories m"
             " JOIN unnest(%s::text[], %s::text[]) AS k(session_id, content_hash)"
             "   ON m.session_id = k.session_id AND m.content_hash = k.content_hash"
             f" WHERE m.namespace = %s AND {active('m')} AND m.kind = 'episodic'",
             ([s for s, _ in session_keys], [h for _, h in session_keys], namespace),
-        ).fetchall()
-        found.update({(r["session_id"], r["content_hash"]): r["id"] for r in rows})
-    if ns_hashes:
-        rows = conn.execute(
+        )
+        if session_keys
+        else None
+    )
+    in_namespace = (
+        conn.execute(
             f"SELECT id, content_hash FROM memories WHERE namespace = %s AND {active()}"
             " AND kind <> 'episodic' AND content_hash = ANY(%s)",
             (namespace, ns_hashes),
-        ).fetchall()
-        found.update({(None, r["content_hash"]): r["id"] for r in rows})
-    return found
+        )
+        if ns_hashes
+        else None
+    )
+
+    def read() -> dict[tuple[str | None, str], UUID]:
+        found: dict[tuple[str | None, str], UUID] = {}
+        if by_session is not None:
+            found.update({(r["session_id"], r["content_hash"]): r["id"] for r in by_session.fetchall()})
+        if in_namespace is not None:
+            found.update({(None, r["content_hash"]): r["id"] for r in in_namespace.fetchall()})
+        return found
+
+    return read
+
+
+@dataclass
+class BeforeWrite:
+    """What ingest must know about the stored rows before it writes a batch."""
+
+    hashes: dict[tuple[str | None, str], UUID]  # live rows with the items' exact keys
+    facts: dict[str, UUID]  # live facts by fact key (conflicts)
+    near: list[dict[str, Any]]  # close stored rows per item (see ``_send_near``)
+
+
+def before_write(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    keys: Sequence[tuple[str | None, str]],
+    fact_keys: list[str],
+    near_items: Sequence[tuple[str | None, np.ndarray]],
+    per_session: int,
+    threshold: float,
+) -> BeforeWrite:
+    """The exact-duplicate, conflict and near-duplicate reads of a batch, pipelined: one round trip."""
+    with conn.pipeline():
+        read_hashes = _send_hash_lookup(conn, namespace, keys)
+        facts = conn.execute(_FACTS_BY_KEY, (namespace, fact_keys)) if fact_keys else None
+        near = _send_near(conn, namespace, near_items, per_session, threshold) if near_items else None
+    return BeforeWrite(
+        hashes=read_hashes(),
+        facts={r["fact_key"]: r["id"] for r in facts.fetchall()} if facts is not None else {},
+        near=near.fetchall() if near is not None else [],
+    )
 
 
 _INSERT = (
@@ -156,20 +203,18 @@ def recent_turn_ids(conn: psycopg.Connection[Any], namespace: str, session_id: s
     return [str(r["id"]) for r in reversed(rows)]
 
 
-def near_stored(
+def _send_near(
     conn: psycopg.Connection[Any],
     namespace: str,
     items: Sequence[tuple[str | None, np.ndarray]],
     per_session: int,
     threshold: float,
-) -> list[dict[str, Any]]:
+) -> psycopg.Cursor[Any]:
     """Stored memories at cosine ≥ ``threshold`` to each item (session id or None, vector), as rows
     (i: the item's index, id, text, sim), compared in the database for the whole batch: an
     episodic item with its session's last ``per_session`` live turns, a fact or procedure (None)
     with the namespace's live facts and procedures."""
-    if not items:
-        return []
-    rows = conn.execute(
+    return conn.execute(
         "WITH q AS (SELECT u.sid, u.v, u.i - 1 AS i FROM unnest(%(sid)s::text[], %(v)b::vector[])"
         "   WITH ORDINALITY AS u(sid, v, i)),"
         " turns AS (SELECT s.sid, m.id, m.text, m.embedding FROM (SELECT DISTINCT sid FROM q WHERE sid IS NOT NULL) s"
@@ -187,16 +232,17 @@ def near_stored(
             "k": per_session,
             "t": threshold,
         },
-    ).fetchall()
-    return rows
+    )
+
+
+_FACTS_BY_KEY = (
+    f"SELECT fact_key, id FROM memories WHERE namespace = %s AND {active()} AND fact_key = ANY(%s)"
+    " ORDER BY occurred_at"
+)
 
 
 def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str]) -> dict[str, UUID]:
-    rows = conn.execute(
-        f"SELECT fact_key, id FROM memories WHERE namespace = %s AND {active()} AND fact_key = ANY(%s)"
-        " ORDER BY occurred_at",
-        (namespace, keys),
-    ).fetchall()
+    rows = conn.execute(_FACTS_BY_KEY, (namespace, keys)).fetchall()
     return {r["fact_key"]: r["id"] for r in rows}
 
 

@@ -18,15 +18,15 @@ $$;
 
 -- When the memory is forgotten: the earliest of its explicit expiry, its TTL, and the time its
 -- importance (reinforced, halving every half-life from the later of ingestion and last access)
--- crosses the floor. '-infinity' for a row not yet planned (the decay job plans it first),
--- 'infinity' for never. Epoch arithmetic does not depend on the session's time zone, so this is
+-- crosses the floor. The epoch (1970-01-01) for a row not yet planned (the decay job plans it
+-- first), NULL for never (no infinities: clients cannot load them as datetimes). Epoch arithmetic does not depend on the session's time zone, so this is
 -- immutable (a generated column needs that).
 CREATE FUNCTION memos_forget_at(
     base real, access_count integer, created_at timestamptz, last_accessed_at timestamptz,
     occurred_at timestamptz, expires_at timestamptz, half_life real, floor real, ttl_days integer,
     ttl_from_ingest boolean
 ) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN half_life IS NULL THEN '-infinity'::timestamptz ELSE coalesce(LEAST(
+  SELECT CASE WHEN half_life IS NULL THEN 'epoch'::timestamptz ELSE LEAST(
     expires_at,
     CASE WHEN ttl_days IS NOT NULL THEN to_timestamp(extract(epoch FROM
          CASE WHEN ttl_from_ingest THEN created_at ELSE occurred_at END) + ttl_days * 86400.0) END,
@@ -34,7 +34,7 @@ CREATE FUNCTION memos_forget_at(
          extract(epoch FROM GREATEST(created_at, coalesce(last_accessed_at, created_at)))
          + 86400.0 * half_life * GREATEST(0.0,
              ln(GREATEST(LEAST(1.0, memos_reinforced(base, access_count)), 1e-9) / floor) / ln(2.0))) END
-  ), 'infinity'::timestamptz) END
+  ) END
 $$;
 
 ALTER TABLE memories ADD COLUMN forget_at timestamptz GENERATED ALWAYS AS (memos_forget_at(
