@@ -82,7 +82,9 @@ def ingest(
         if p.redactions
     ]
 
-    with db.connection() as conn:
+    # One pipeline for the transaction: statements whose answer is not needed yet (BEGIN, the
+    # writes) travel with the next one that is, so the round trips are the reads.
+    with db.connection() as conn, conn.pipeline():
         _mark_repeats(planned)
         originals = [p for p in planned if p.same_as is None]
         _prepare(originals, namespace, policy, now)
@@ -107,22 +109,15 @@ def ingest(
         sessions = _number_turns(conn, namespace, fresh)
         inserted = store.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
         _resolve_lost_races(conn, namespace, planned, fresh, inserted)
-        # The writes that follow need no answer before the next one is sent: pipelined, they cost
-        # the round trips of the few reads among them (L3 name lookups), not one per statement.
-        with conn.pipeline():
-            store.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
-            superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
-            store.supersede(conn, superseded)
-            live = [
-                p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE
-            ]
-            entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
-            record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live])
-            events += _audit_events(namespace, planned)
-            audit.record_many(conn, events, actor, request_id)
-            jobs = [
-                maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()
-            ]
+        store.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
+        superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
+        store.supersede(conn, superseded)
+        live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
+        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
+        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live])
+        events += _audit_events(namespace, planned)
+        audit.record_many(conn, events, actor, request_id)
+        jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]
         conn.commit()
 
     enqueued = [job for job in jobs if job is not None]
