@@ -321,11 +321,11 @@ class TextSource:
 
 COPY_COLUMNS = (
     "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at,"
-    " importance, base_importance, content_hash, tokens, embedding, status"
+    " importance, base_importance, content_hash, tokens, embedding, status, decay_half_life, decay_floor"
 )
 COPY_TYPES = [
     "uuid", "text", "text", "int8", "text", "text", "text", "jsonb", "timestamptz", "timestamptz",
-    "float4", "float4", "text", "int4", "vector", "text",
+    "float4", "float4", "text", "int4", "vector", "text", "float4", "float4",
 ]  # fmt: skip
 
 
@@ -336,11 +336,13 @@ def bulk_load(
     *,
     turns_per_session: int = 200,
     age_days: float = 365.0,
+    planned: bool = True,
     log: Any = print,
 ) -> dict[str, float]:
     """Load ``namespaces`` (name → rows) straight into ``memories`` with binary COPY, the way ingest
     would have written them (same hash, tokens, importance, embedding of the indexed text, term
-    statistics, postings and session counters), then build the per-namespace HNSW indexes of the
+    statistics, postings and session counters, the default policy's decay plan unless ``planned`` is
+    false: rows as written before migration 0007), then build the per-namespace HNSW indexes of the
     namespaces large enough to get one (``memos.retrieval.ann``). Returns seconds per phase."""
     from psycopg.types.json import Jsonb
 
@@ -353,6 +355,7 @@ def bulk_load(
     embedder = get_embedder()
     timings = {"generate_s": 0.0, "embed_s": 0.0, "copy_s": 0.0, "stats_s": 0.0, "hnsw_build_s": 0.0}
     now = datetime.now(UTC)
+    plan = (30.0, 0.05) if planned else (None, None)  # the default policy: 30-day half-life, 0.05 floor
     total = sum(namespaces.values())
     done = 0
     t_all = time.perf_counter()
@@ -387,7 +390,7 @@ def bulk_load(
                         (
                             mid, ns, f"s{i // turns_per_session}", i % turns_per_session + 1, role,
                             "episodic", text, Jsonb(meta), occurred, occurred, imp, imp, h,
-                            count_tokens(text), vec, "active",
+                            count_tokens(text), vec, "active", plan[0], plan[1],
                         )
                     )  # fmt: skip
             timings["copy_s"] += time.perf_counter() - t

@@ -3,9 +3,11 @@
     python bench/bench_decay.py [--quick | --full] [--rows N] [--namespaces K]
 
 Rows are bulk-loaded (binary COPY, see bench_common.bulk_load) with event and creation times
-spread over the last 90 days, so a first pass really changes importance (half-life 30 days) and
-expires the oldest, least important rows; the HNSW index is in place, as in production. A second
-pass right after shows the cost of a pass that changes (almost) nothing.
+spread over the last 90 days and the default policy's decay plan (half-life 30 days, floor 0.05),
+so ``forget_at`` has passed for the oldest, least important rows: the first pass expires those
+(and only reads those, through the ``forget_at`` index); a second pass right after finds nothing
+due. ``--unplanned`` loads rows without a plan (as rows from before migration 0007): the first
+pass then plans every row once. The HNSW index is in place, as in production.
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--full", action="store_true", help="SPEC size: 1M rows in 1,000 namespaces")
     ap.add_argument("--rows", type=int)
     ap.add_argument("--namespaces", type=int)
+    ap.add_argument("--unplanned", action="store_true", help="rows from before migration 0007")
+    ap.add_argument("--age-days", type=float, default=90.0, help="event times spread over this many days")
     args = ap.parse_args(argv)
     mode = "full" if args.full else "quick"
     rows = args.rows or (1_000_000 if args.full else 50_000)
     k = args.namespaces or (1_000 if args.full else 50)
     if args.rows or args.namespaces:
         mode = f"{rows // 1000}k-{k}ns"
+    if args.unplanned:
+        mode += "-unplanned"
+    if args.age_days != 90.0:
+        mode += f"-{args.age_days:g}d"
     started = machine()
     out: dict[str, Any] = {"rows": rows, "namespaces": k}
     with local_stack():
@@ -36,8 +44,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         with admin_conn() as conn:
             out["load_s"] = bulk_load(
-                conn, {f"bench-d-{i:04d}": rows // k for i in range(k)}, TextSource(seed=5), age_days=90
+                conn,
+                {f"bench-d-{i:04d}": rows // k for i in range(k)},
+                TextSource(seed=5),
+                age_days=args.age_days,
+                planned=not args.unplanned,
             )
+            conn.execute("ANALYZE memories")
+            out["due_before"] = conn.execute(
+                "SELECT count(*) AS n FROM memories WHERE status = 'active' AND forget_at <= now()"
+            ).fetchone()["n"]
         passes = []
         for label in ("first pass", "second pass"):
             t = time.perf_counter()
@@ -66,7 +82,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             passes[-1]["updates_so_far"] = st["n_tup_upd"]
             passes[-1]["hot_updates_so_far"] = st["n_tup_hot_upd"]
         out["passes"] = passes
-    print(f"\nDecay over {rows:,} memories in {k} namespaces (batches of 20,000, HNSW index in place)")
+    from memos.governance.decay import BATCH
+
+    print(
+        f"\nDecay over {rows:,} memories in {k} namespaces ({out['due_before']:,} due;"
+        f" batches of {BATCH:,}; HNSW index in place)"
+    )
     table(
         ("pass", "scanned", "decayed", "expired", "batches", "seconds", "rows/s", "row updates (HOT)"),
         [

@@ -50,7 +50,7 @@ class Phases:
 
 def instrument(phases: Phases) -> Callable[[], None]:
     """Wrap the steps of memos.memory.ingest.ingest; returns a function that undoes it."""
-    from memos.governance import entities, trigger
+    from memos.governance import entities
     from memos.memory import ingest
     from memos.store import audit, sessions
     from memos.store import memories as memory_store
@@ -66,7 +66,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
     patches: list[tuple[Any, str, Any]] = [
         (ingest, "get_embedder", lambda: TimedEmbedder()),
         (memory_store, "insert_memories", None),
-        (memory_store, "find_live_hashes", None),
+        (memory_store, "before_write", None),
         (sessions, "reserve_turns", None),
         (ingest, "_mark_near_duplicates", None),
         (ingest, "record_terms", None),
@@ -74,13 +74,13 @@ def instrument(phases: Phases) -> Callable[[], None]:
         (audit, "record_many", None),
         (ingest, "_push_l1", None),
         (ingest, "maybe_enqueue_condensation", None),
-        (trigger.CondensationJob, "send", None),
+        (ingest, "send_jobs", None),
     ]
     saved = []
     for mod, name, replacement in patches:
         original = getattr(mod, name)
         saved.append((mod, name, original))
-        label = {"maybe_enqueue_condensation": "condensation_check", "send": "sqs_send"}.get(
+        label = {"maybe_enqueue_condensation": "condensation_check", "send_jobs": "sqs_send"}.get(
             name, name.lstrip("_")
         )
         setattr(mod, name, replacement or phases.wrap(label, original))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from memos.governance import policy_store
 from memos.governance.decay import run_decay
 
@@ -69,18 +71,44 @@ def test_idle_episodic_memories_decay_and_expire_while_facts_keep(api, ns, db_co
     assert sorted(i for e in expire for i in e["details"]["memory_ids"]) == sorted(old_turns)
 
 
-def test_access_slows_decay(api, ns, db_conn):
-    a, b = ingest(api, ns, ["topic alpha memo", "topic beta memo"])
+def test_access_slows_decay_with_diminishing_returns(api, ns, db_conn):
+    a, b, c = ingest(api, ns, ["topic alpha memo", "topic beta memo", "topic gamma memo"])
     db_conn.execute("UPDATE memories SET access_count = 20 WHERE id = %s", (a,))
-    age(db_conn, [a, b], 45)
+    db_conn.execute("UPDATE memories SET access_count = 1 WHERE id = %s", (c,))
+    age(db_conn, [a, b, c], 45)
     run_decay()
-    imp = {
-        r["id"]: r["importance"]
+    imp = {m: api.call("GET", f"/v1/memories/{m}")[1]["importance"] for m in (a, b, c)}
+    base = db_conn.execute("SELECT base_importance FROM memories WHERE id = %s", (b,)).fetchone()
+    # 45 idle days at a 30-day half-life: 2^-1.5 of what the memory had after its last access
+    assert imp[b] == pytest.approx(base["base_importance"] * 2**-1.5, abs=1e-3)
+    assert imp[a] > imp[c] > imp[b]
+    assert imp[a] - imp[c] < 20 * (imp[c] - imp[b])  # the 20th access is worth far less than the first
+    forget_at = {
+        r["id"]: r["forget_at"]
         for r in db_conn.execute(
-            "SELECT id::text, importance FROM memories WHERE id = ANY(%s::uuid[])", ([a, b],)
+            "SELECT id::text, forget_at FROM memories WHERE id = ANY(%s::uuid[])", ([a, b],)
         ).fetchall()
     }
-    assert imp[a] > imp[b]
+    assert forget_at[a] > forget_at[b]  # and it is forgotten later
+    stored = db_conn.execute(
+        "SELECT count(*) AS n FROM memories WHERE id = ANY(%s::uuid[]) AND importance = base_importance",
+        ([a, b, c],),
+    ).fetchone()
+    assert stored["n"] == 3  # decay rewrote nothing: the value is computed where it is read
+
+
+def test_retrieval_touches_without_a_fixed_bonus(api, ns, db_conn):
+    [m] = ingest(api, ns, ["the quarterly budget review is on friday"])
+    before = api.call("GET", f"/v1/memories/{m}")[1]["importance"]
+    for _ in range(15):
+        q = api.call("POST", "/v1/query", {"namespace": ns, "query": "quarterly budget review"})[1]
+        assert [r["memory_id"] for r in q["results"]][:1] == [m]
+    after = api.call("GET", f"/v1/memories/{m}")[1]["importance"]
+    row = db_conn.execute("SELECT access_count FROM memories WHERE id = %s", (m,)).fetchone()
+    assert row["access_count"] == 15
+    # 15 accesses close 15/25 of the gap to 0.9, not +0.02 each up to 1.0
+    assert after == pytest.approx(before + (0.9 - before) * 15 / 25, abs=2e-3)
+    assert after < 0.9
 
 
 def test_policy_ttl_per_kind_expires_old_procedures(api, ns, db_conn):
@@ -99,14 +127,65 @@ def test_policy_ttl_per_kind_expires_old_procedures(api, ns, db_conn):
     assert status == {old: "expired", new: "active"}
 
 
-def test_a_run_out_of_time_resumes_from_its_cursor(api, ns, db_conn):
-    ingest(api, ns, [f"note {i}" for i in range(30)])
-    first = run_decay(batch_size=5, time_budget_s=0)  # no time: records its cursor, does nothing
-    assert not first.finished
+def test_a_run_out_of_time_is_continued_by_the_next_run(api, ns, db_conn):
+    ids = ingest(api, ns, [f"note {i}" for i in range(30)])
+    age(db_conn, ids, 400)
+    first = run_decay(batch_size=5, time_budget_s=0)  # no time: stays open, does nothing
+    assert not first.finished and first.expired == 0
     second = run_decay(batch_size=5)
     assert second.finished and second.run_id == first.run_id
-    run = db_conn.execute("SELECT status, scanned FROM decay_runs WHERE id = %s", (second.run_id,)).fetchone()
-    assert run["status"] == "done" and run["scanned"] >= 30
+    run = db_conn.execute("SELECT status, expired FROM decay_runs WHERE id = %s", (second.run_id,)).fetchone()
+    assert run["status"] == "done" and run["expired"] >= 30
+    left = db_conn.execute(
+        "SELECT count(*) AS n FROM memories WHERE id = ANY(%s::uuid[]) AND status = 'active'", (ids,)
+    ).fetchone()
+    assert left["n"] == 0
+
+
+def test_decay_reads_only_what_is_due(api, ns, db_conn):
+    ids = ingest(api, ns, [f"fresh remark {i}" for i in range(12)])
+    report = run_decay()
+    assert report.finished
+    mine = db_conn.execute(
+        "SELECT count(*) AS n FROM memories WHERE id = ANY(%s::uuid[]) AND forget_at <= now()", (ids,)
+    ).fetchone()
+    assert mine["n"] == 0  # fresh rows are planned into the future and not read by the job
+    assert report.scanned == report.expired + report.decayed
+
+
+def test_rows_from_before_the_forget_index_are_planned_then_kept_or_expired(api, ns, db_conn):
+    keep, old = ingest(api, ns, ["an unplanned but recent remark", "an unplanned and ancient remark"])
+    db_conn.execute(
+        "UPDATE memories SET decay_half_life = NULL, decay_floor = NULL, ttl_days = NULL"
+        " WHERE id = ANY(%s::uuid[])",
+        ([keep, old],),
+    )
+    age(db_conn, [old], 400)
+    run_decay()
+    rows = {
+        r["id"]: r
+        for r in db_conn.execute(
+            "SELECT id::text, status, decay_half_life, forget_at > now() AS later FROM memories"
+            " WHERE id = ANY(%s::uuid[])",
+            ([keep, old],),
+        ).fetchall()
+    }
+    assert rows[keep]["status"] == "active" and rows[keep]["decay_half_life"] == 30.0 and rows[keep]["later"]
+    assert rows[old]["status"] == "expired"
+
+
+def test_a_policy_change_moves_the_namespace_forget_times(api, ns, db_conn):
+    [m] = ingest(api, ns, ["a remark that should last"])
+    age(db_conn, [m], 100)  # at a 30-day half-life it would be gone by now
+    policy_store.put_policy(ns, {"decay_half_life_days": 365}, actor=None, request_id=None)
+    run_decay()
+    row = db_conn.execute("SELECT status, decay_half_life FROM memories WHERE id = %s", (m,)).fetchone()
+    assert row["status"] == "active" and row["decay_half_life"] == 365
+    policy_store.put_policy(ns, {"decay_half_life_days": 10}, actor=None, request_id=None)
+    run_decay()
+    assert (
+        db_conn.execute("SELECT status FROM memories WHERE id = %s", (m,)).fetchone()["status"] == "expired"
+    )
 
 
 def test_the_local_timer_invokes_the_decay_handler_with_a_scheduled_event(api, ns, db_conn):
@@ -176,3 +255,32 @@ def test_ttl_from_ingested_at_counts_from_ingestion(api, ns, db_conn):
     assert (
         db_conn.execute("SELECT status FROM memories WHERE id = %s", (mid,)).fetchone()["status"] == "expired"
     )
+
+
+def test_the_sql_forget_time_matches_the_python_formula(db_conn):
+    from datetime import UTC, datetime, timedelta
+
+    from memos.memory.importance import forget_after_days
+
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    for base, count, half_life, floor in ((0.5, 0, 30.0, 0.05), (0.3, 7, 10.0, 0.1), (0.95, 40, 90.0, 0.2)):
+        row = db_conn.execute(
+            "SELECT memos_forget_at(%s::real, %s, %s, NULL, %s, NULL, %s::real, %s::real, NULL, false) AS at",
+            (base, count, since, since, half_life, floor),
+        ).fetchone()
+        days = forget_after_days(base, count, half_life, floor)
+        assert days is not None
+        assert abs((row["at"] - since) - timedelta(days=days)) < timedelta(minutes=5), (base, count)
+    never = db_conn.execute(
+        "SELECT memos_forget_at(0.5::real, 0, now(), NULL, now(), NULL, 30::real, NULL, NULL, false) AS at"
+    ).fetchone()
+    assert never["at"] is None  # a kind that does not decay, with no TTL, is never due
+
+
+def test_a_memory_that_is_never_due_can_be_edited_and_deleted(api, ns, db_conn):
+    [fact] = ingest(api, ns, ["Customer prefers invoices by post"], kind="semantic")
+    row = db_conn.execute("SELECT forget_at FROM memories WHERE id = %s", (fact,)).fetchone()
+    assert row["forget_at"] is None  # facts keep (no decay, no TTL by default)
+    assert api.call("PATCH", f"/v1/memories/{fact}", {"importance": 0.9})[0] == 200
+    assert api.call("GET", f"/v1/memories/{fact}")[1]["importance"] == 0.9
+    assert api.call("DELETE", f"/v1/memories/{fact}")[0] == 204

@@ -1,13 +1,16 @@
-"""Importance decay and TTL expiry: set-based SQL in batches, resumable, idempotent.
+"""Importance decay and TTL expiry: the job's cost is the rows it forgets, not the rows it keeps.
 
-importance = min(1, base_importance * 2^(-idle_days / half_life) + min(0.3, 0.05 * ln(1 + access_count)))
-where idle_days counts from the later of ingestion (created_at) and the last retrieval. The value
-is a function of the row and the clock, not of how often the job runs, so a rerun or a resumed run
-gives the same result. A memory expires when its kind decays and its importance falls below the
-namespace's ``min_importance``, or when its TTL (``expires_at``, or the policy's per-kind TTL) has
-passed; the TTL counts from ``occurred_at`` (or ingestion, with the policy's ``ttl_from``). Expired
-memories leave every read path and are forgotten like deleted ones (``memos.memory.forget``): a
-tombstone without text stays for history and audit.
+Current importance is computed where it is read (``memos.memory.importance.current``): the base
+importance, reinforced by access with diminishing returns, halving every ``decay_half_life_days``
+counted from the later of ingestion and the last access. Nothing rewrites it as time passes. Each
+memory stores its plan under the namespace's policy (half-life, floor for kinds that decay, the
+kind's TTL and what it counts from: ``occurred_at`` or ingestion), and PostgreSQL derives and
+indexes ``forget_at`` -- when the importance crosses ``min_importance`` or the TTL runs out,
+whichever is first (migration 0007). A decay run selects ``forget_at <= now()`` in batches, one
+short transaction each, skipping rows a writer holds; a policy change re-plans that namespace's
+rows (``replan``); an access re-derives the row's forget time. Expired memories leave every read
+path and are forgotten like deleted ones (``memos.memory.forget``): a tombstone without text stays
+for history and audit. A run is idempotent and a rerun or a resumed run gives the same result.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from memos.governance.policy import DEFAULT_POLICY, merge
+from memos.governance.policy import DEFAULT_POLICY, Policy, merge
 from memos.memory import forget, l1_cleanup
 from memos.store import audit, db
 from memos.store import decay as decay_runs
@@ -28,8 +31,7 @@ from memos.store import policies as stored_policies
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-BATCH = 20_000
-_NIL = UUID(int=0)
+BATCH = 5_000
 
 
 @dataclass
@@ -68,18 +70,34 @@ def _policy_arrays(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     }
 
 
-def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: str = "decay") -> DecayReport:
-    """One pass over every active memory, one short transaction per batch (no long locks).
+def plan(policy: Policy) -> dict[str, Any]:
+    """The decay columns a namespace's rows get under ``policy`` (``store.decay.replan_namespace``)."""
+    return {
+        "half_life": policy.decay_half_life_days,
+        "floor": policy.min_importance,
+        "decay_kinds": list(policy.decay_kinds),
+        "ttl": policy.ttl_days.model_dump(),
+        "from_ingest": policy.ttl_from == "ingested_at",
+    }
 
-    A run that hits its time budget records its cursor; the next run resumes from there.
+
+def replan(conn: psycopg.Connection[Any], namespace: str, policy: Policy) -> int:
+    """After a policy change (in its transaction): the namespace's rows follow the new policy."""
+    return decay_runs.replan_namespace(conn, namespace, plan(policy))
+
+
+def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: str = "decay") -> DecayReport:
+    """Expire every memory whose forget time has passed, one short transaction per batch.
+
+    A run that hits its time budget stays open; the next run continues it (same run id).
     """
     start = time.monotonic()
     with db.connection() as conn:
         last = decay_runs.running(conn)
         if last is not None:
-            report, cursor = DecayReport(run_id=last["id"]), last["cursor_id"] or _NIL
+            report = DecayReport(run_id=last["id"])
         else:
-            report, cursor = DecayReport(run_id=uuid.uuid4()), _NIL
+            report = DecayReport(run_id=uuid.uuid4())
             decay_runs.start(conn, report.run_id)
         params = _policy_arrays(conn)
         conn.commit()
@@ -87,14 +105,8 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
     touched_sessions: set[tuple[str, str]] = set()
     while time.monotonic() - start < time_budget_s:
         with db.connection() as conn:
-            ids = decay_runs.active_ids_after(conn, cursor, batch_size)
-            if not ids:
-                decay_runs.finish(conn, report.run_id)
-                conn.commit()
-                report.finished = True
-                break
-            changed = decay_runs.decay_batch(conn, params, ids)
-            expired = [r for r in changed if r["expired"]]
+            handled = decay_runs.expire_due(conn, params, batch_size)
+            expired = [r for r in handled if r["expired"]]
             forget.forget_memories(conn, [r["id"] for r in expired], status=None, by=actor)
             by_session: dict[tuple[str, str], list[str]] = defaultdict(list)
             for r in expired:
@@ -114,17 +126,19 @@ def run_decay(*, batch_size: int = BATCH, time_budget_s: float = 240.0, actor: s
                 actor,
                 None,
             )
-            cursor = ids[-1]
-            report.scanned += len(ids)
+            report.scanned += len(handled)
             report.expired += len(expired)
-            report.decayed += len(changed) - len(expired)
-            report.batches += 1
-            decay_runs.advance(
-                conn, report.run_id, cursor, len(ids), len(changed) - len(expired), len(expired)
-            )
+            report.decayed += len(handled) - len(expired)  # planned (rows from before 0007), kept
+            report.batches += 1 if handled else 0
+            decay_runs.advance(conn, report.run_id, len(handled), len(handled) - len(expired), len(expired))
+            done = len(handled) < batch_size
+            if done:
+                decay_runs.finish(conn, report.run_id)
+                report.finished = True
             conn.commit()
             touched_sessions.update(by_session)
-
+        if done:
+            break
     report.seconds = round(time.monotonic() - start, 3)
     with db.connection() as conn:
         audit.record(

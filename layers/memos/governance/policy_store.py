@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from memos.governance import decay
 from memos.governance.policy import DEFAULT_POLICY, Policy, merge
 from memos.store import audit, db, policies
 
@@ -44,6 +45,7 @@ def put_policy(
             )
         policy = merge(stored)  # raises pydantic.ValidationError on bad values
         policies.save(conn, namespace, stored)
+        decay.replan(conn, namespace, policy)  # the namespace's forget times follow the new policy
         audit.record(
             conn,
             "policy_change",

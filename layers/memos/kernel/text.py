@@ -6,6 +6,7 @@ import hashlib
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 import Stemmer
@@ -203,3 +204,21 @@ def indexed_text(text: str, metadata: dict[str, Any] | None) -> str:
     chats, its speaker."""
     speaker = (metadata or {}).get("speaker")
     return f"{speaker}: {text}" if isinstance(speaker, str) and speaker.strip() else text
+
+
+def content_terms_many(texts: Iterable[str]) -> list[list[str]]:
+    """``content_terms`` of each text, stemming each distinct word once (a batch repeats most of
+    its words). The memo lives for this call only: no request's words outlive it."""
+    stems: dict[str, str] = {}
+    out = []
+    for text in texts:
+        terms = []
+        for w in words(text):
+            if w in STOPWORDS:
+                continue
+            s = stems.get(w)
+            if s is None:
+                s = stems[w] = stem(w)
+            terms.append(s)
+        out.append(terms)
+    return out

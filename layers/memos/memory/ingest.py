@@ -27,7 +27,7 @@ from memos.governance.policy import Policy
 from memos.governance.trigger import maybe_enqueue_condensation, send_jobs
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
-from memos.kernel.text import content_hash, content_terms, indexed_text
+from memos.kernel.text import content_hash, content_terms, content_terms_many, indexed_text
 from memos.kernel.tokens import count_tokens
 from memos.memory.conflicts import memory_fact_key
 from memos.memory.importance import initial_importance
@@ -60,6 +60,7 @@ class _Planned:
     redactions: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)  # redacted like the text when the policy says so
     same_as: _Planned | None = None  # an earlier item of the same request with the same text
+    terms: list[str] = field(default_factory=list)  # content terms of ``text`` (stemmed once per batch)
 
 
 def ingest(
@@ -73,20 +74,39 @@ def ingest(
     now = datetime.now(UTC)
     policy = policy_store.get_policy(namespace)
     planned = [_plan(item, policy) for item in items]
+    for p, terms in zip(planned, content_terms_many(p.text for p in planned), strict=True):
+        p.terms = terms
     events: list[AuditEvent] = [
         ("redact", namespace, p.item.session_id, None, {"count": p.redactions})
         for p in planned
         if p.redactions
     ]
 
-    with db.connection() as conn:
+    # One pipeline for the transaction: statements whose answer is not needed yet (BEGIN, the
+    # writes) travel with the next one that is, so the round trips are the reads.
+    with db.connection() as conn, conn.pipeline():
         embedder = space.active(conn)  # first in the transaction: the embedder of the stored vectors
-        _mark_exact_duplicates(conn, namespace, planned)
-        fresh = [p for p in planned if p.duplicate_of is None]
-        _prepare(fresh, namespace, policy, now, embedder)
-        if policy.conflict_mode == "supersede":
-            _find_conflicts(conn, namespace, fresh)
-        _mark_near_duplicates(conn, namespace, fresh, policy)
+        _mark_repeats(planned)
+        originals = [p for p in planned if p.same_as is None]
+        _prepare(originals, namespace, policy, now, embedder)
+        supersede = policy.conflict_mode == "supersede"
+        # Exact duplicates, current facts and near duplicates are read for the batch in one round
+        # trip, before it is known which items are exact duplicates (their answers are dropped).
+        known = store.before_write(
+            conn,
+            namespace,
+            list({p.key for p in originals}),
+            sorted({p.memory.fact_key for p in originals if p.memory and p.memory.fact_key})
+            if supersede
+            else [],
+            [(p.key[0], p.memory.embedding) for p in originals if p.memory is not None],
+            RECENT_TURNS_FOR_NEAR_DUP,
+            policy.dedup_threshold,
+        )
+        fresh = _apply_exact_duplicates(planned, originals, known.hashes)
+        if supersede:
+            _find_conflicts(fresh, known.facts)
+        _mark_near_duplicates(fresh, originals, known.near, policy)
         sessions = _number_turns(conn, namespace, fresh)
         inserted = store.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
         _resolve_lost_races(conn, namespace, planned, fresh, inserted)
@@ -123,16 +143,29 @@ def _plan(item: IngestItem, policy: Policy) -> _Planned:
     )
 
 
-def _mark_exact_duplicates(conn: psycopg.Connection[Any], namespace: str, planned: list[_Planned]) -> None:
-    existing = store.find_live_hashes(conn, namespace, list({p.key for p in planned}))
+def _mark_repeats(planned: list[_Planned]) -> None:
+    """A later item of the request with the same key as an earlier one repeats it (``same_as``)."""
     first_in_request: dict[tuple[str | None, str], _Planned] = {}
     for p in planned:
-        if p.key in existing:
-            p.duplicate_of = existing[p.key]
-        elif p.key in first_in_request:
+        if p.key in first_in_request:
             p.same_as = first_in_request[p.key]
         else:
             first_in_request[p.key] = p
+
+
+def _apply_exact_duplicates(
+    planned: list[_Planned], originals: list[_Planned], existing: dict[tuple[str | None, str], UUID]
+) -> list[_Planned]:
+    """An item whose key a live row has is that row (nothing stored); a repeat follows its first.
+    Returns the items to store, in order."""
+    for p in originals:
+        if p.key in existing:
+            p.duplicate_of, p.memory = existing[p.key], None
+    for p in planned:
+        if p.same_as is not None:
+            first = p.same_as
+            p.duplicate_of = first.duplicate_of if first.memory is None else first.memory.id
+    return [p for p in originals if p.duplicate_of is None]
 
 
 def _expiry(occurred_at: datetime, now: datetime, policy: Policy, ttl_days: int | None) -> datetime | None:
@@ -143,10 +176,9 @@ def _expiry(occurred_at: datetime, now: datetime, policy: Policy, ttl_days: int 
 
 
 def _prepare(
-    fresh: list[_Planned], namespace: str, policy: Policy, now: datetime, embedder: Embedder
+    originals: list[_Planned], namespace: str, policy: Policy, now: datetime, embedder: Embedder
 ) -> None:
-    """Build the rows to insert (embedded in one call); repeats within the request point at the first."""
-    originals = [p for p in fresh if p.same_as is None]
+    """Build the rows to insert, embedded in one call (``originals``: no repeats of earlier items)."""
     # Who said it is part of what a turn means ("What did Ana adopt?"), for vectors as for words.
     vectors: Any = embedder.embed([indexed_text(p.text, p.metadata) for p in originals]) if originals else []
     for p, vec in zip(originals, vectors, strict=True):
@@ -160,65 +192,73 @@ def _prepare(
             text=p.text,
             metadata=p.metadata,
             occurred_at=p.item.occurred_at or now,
-            importance=initial_importance(p.text, p.item.role, p.item.kind, p.item.importance),
+            importance=initial_importance(p.text, p.item.role, p.item.kind, p.item.importance, p.terms),
             content_hash=p.key[1],
             tokens=count_tokens(p.text),
             embedding=vec,
             expires_at=_expiry(p.item.occurred_at or now, now, policy, ttl_days),
             fact_key=memory_fact_key(p.text, p.item.kind, p.item.role, p.item.metadata),
+            decay_half_life=policy.decay_half_life_days,
+            decay_floor=policy.min_importance if p.item.kind in policy.decay_kinds else None,
+            ttl_days=ttl_days,
+            ttl_from_ingest=policy.ttl_from == "ingested_at",
         )
-    for p in fresh:
-        if p.same_as is not None and p.same_as.memory is not None:
-            p.duplicate_of = p.same_as.memory.id
-    fresh[:] = originals
 
 
 def _mark_near_duplicates(
-    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned], policy: Policy
+    fresh: list[_Planned], originals: list[_Planned], near: list[dict[str, Any]], policy: Policy
 ) -> None:
     """Near duplicates (cosine ≥ policy.dedup_threshold): a session's recent turns for episodic
     memories, the namespace's live facts and procedures for the other kinds; earlier items of the
-    same request count too."""
+    same request count too. ``near``: the stored rows close to each of ``originals`` (rows i, id,
+    text, sim: ``store.before_write``); the request's own items by one matrix product per pool."""
     if not fresh:
         return
-    turns = [p for p in fresh if p.item.kind == "episodic"]
-    facts = [p for p in fresh if p.item.kind != "episodic"]
-    pools: dict[str | None, tuple[list[UUID], list[np.ndarray]]] = defaultdict(lambda: ([], []))
-    pool_texts: dict[str | None, list[str]] = defaultdict(list)  # words compared only when vectors are close
-    if turns:
-        for r in store.recent_embeddings(
-            conn, namespace, sorted({p.item.session_id for p in turns}), RECENT_TURNS_FOR_NEAR_DUP
-        ):
-            pools[r["session_id"]][0].append(r["id"])
-            pools[r["session_id"]][1].append(_as_array(r["embedding"]))
-            pool_texts[r["session_id"]].append(r["text"])
-    if facts:
-        for r in store.fact_embeddings(conn, namespace):
-            pools[None][0].append(r["id"])
-            pools[None][1].append(_as_array(r["embedding"]))
-            pool_texts[None].append(r["text"])
-    for p in fresh:
-        assert p.memory is not None
-        ids, vecs = pools[p.key[0]]
-        if vecs and p.supersedes is None:  # a new value for a known fact is a conflict, not a duplicate
-            sims = np.stack(vecs) @ p.memory.embedding
-            terms = set(content_terms(p.text))
-            # Near means both: close in meaning (embedder-specific scale) and mostly the same words.
-            for best in np.argsort(-sims)[:3]:
-                if sims[best] < policy.dedup_threshold:
-                    break
-                if (
-                    _jaccard(terms, set(content_terms(pool_texts[p.key[0]][int(best)])))
-                    >= NEAR_DUP_WORD_OVERLAP
-                ):
-                    p.near_duplicate_of = ids[int(best)]
-                    p.memory.status, p.memory.duplicate_of = MemoryStatus.DUPLICATE, ids[int(best)]
-                    break
-            if p.near_duplicate_of is not None:
-                continue
-        ids.append(p.memory.id)
-        vecs.append(p.memory.embedding)
-        pool_texts[p.key[0]].append(p.text)
+    threshold = policy.dedup_threshold
+    close: dict[UUID, list[tuple[float, UUID, str]]] = defaultdict(list)
+    for r in near:
+        item = originals[r["i"]].memory
+        if item is not None:  # None: an exact duplicate, not stored
+            close[item.id].append((float(r["sim"]), r["id"], r["text"]))
+    memories = [p.memory for p in fresh if p.memory is not None]
+    assert len(memories) == len(fresh)  # _prepare built one row per fresh item
+    groups: dict[str | None, list[int]] = defaultdict(list)
+    for i, p in enumerate(fresh):
+        groups[p.key[0]].append(i)
+    for members in groups.values():
+        vecs = np.stack([_as_array(memories[i].embedding) for i in members])
+        to_items = vecs @ vecs.T
+        kept: list[int] = []  # positions in ``members`` of the items that joined the pool
+        for pos, i in enumerate(members):
+            p, m = fresh[i], memories[i]
+            if p.supersedes is None:  # a new value for a known fact is a conflict, not a duplicate
+                found: list[tuple[float, UUID, list[str] | None, str | None]] = [
+                    (sim, mid, None, text) for sim, mid, text in close.get(m.id, [])
+                ]
+                found += [
+                    (float(to_items[pos, k]), memories[members[k]].id, fresh[members[k]].terms, None)
+                    for k in kept
+                    if to_items[pos, k] >= threshold
+                ]
+                match = _first_near(p.terms, found)
+                if match is not None:
+                    p.near_duplicate_of = match
+                    m.status, m.duplicate_of = MemoryStatus.DUPLICATE, match
+                    continue
+            kept.append(pos)
+
+
+def _first_near(
+    terms: list[str], found: list[tuple[float, UUID, list[str] | None, str | None]]
+) -> UUID | None:
+    """Of the three closest (all at or above the threshold), the first with mostly the same words.
+    ``found``: (similarity, id, the request item's terms or None, the stored text or None)."""
+    mine = set(terms)
+    for _, mid, item_terms, text in sorted(found, key=lambda f: -f[0])[:3]:
+        other = set(item_terms if item_terms is not None else content_terms(text or ""))
+        if _jaccard(mine, other) >= NEAR_DUP_WORD_OVERLAP:
+            return mid
+    return None
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -232,13 +272,10 @@ def _as_array(value: Any) -> np.ndarray:
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
-def _find_conflicts(conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]) -> None:
+def _find_conflicts(fresh: list[_Planned], current: dict[str, UUID]) -> None:
+    """``current``: the live fact per fact key (``store.before_write``)."""
     keyed = [p for p in fresh if p.memory is not None and p.memory.fact_key]
-    if not keyed:
-        return
-    current = store.facts_by_key(
-        conn, namespace, sorted({p.memory.fact_key for p in keyed if p.memory and p.memory.fact_key})
-    )
+    current = dict(current)
     for p in keyed:  # later items in a request supersede earlier ones with the same key
         assert p.memory is not None and p.memory.fact_key is not None
         old = current.get(p.memory.fact_key)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from memos import working_memory
 from memos.access.auth import Identity
 from memos.kernel.errors import Conflict, NotFound
-from memos.memory import forget
+from memos.memory import forget, importance
 from memos.models import MemoryOut, MemoryPage
 from memos.retrieval import lexical
 from memos.store import audit, db
@@ -30,7 +30,7 @@ def to_out(row: dict[str, Any]) -> MemoryOut:
         metadata=row["metadata"],
         occurred_at=row["occurred_at"],
         created_at=row["created_at"],
-        importance=row["importance"],
+        importance=importance.current_of(row, datetime.now(UTC)),  # decayed and reinforced, as of now
         status=row["status"],
         duplicate_of=row["duplicate_of"],
         superseded_by=row["superseded_by"],

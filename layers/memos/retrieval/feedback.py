@@ -20,11 +20,11 @@ def apply(max_batches: int = 50) -> int:
     applied = 0
     for _ in range(max_batches):
         with db.connection() as conn:
-            ids = context_packs.take_touches(conn, BATCH_PACKS)
-            if not ids:
+            uses = context_packs.take_touches(conn, BATCH_PACKS)
+            if not uses:
                 conn.rollback()
                 break
-            memory_store.touch(conn, ids)
+            memory_store.touch(conn, uses)
             conn.commit()
-        applied += len(ids)
+        applied += len(uses)
     return applied

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from memos.kernel.text import content_terms, indexed_text
+from memos.kernel.text import content_terms, content_terms_many, indexed_text
 from memos.store import postings, terms
 from memos.store.status import MemoryStatus
 
@@ -29,13 +29,13 @@ LEXICAL_TERMS = 8  # the rarest query words that select candidates from the post
 
 
 def record_terms(conn: psycopg.Connection[Any], namespace: str, docs: Iterable[tuple[UUID, str]]) -> None:
-    """Add live memories (id, ``indexed_text``) to the namespace's statistics and postings (in the
-    caller's transaction)."""
+    """Add live memories, as (memory id, ``indexed_text``), to the namespace's statistics and postings
+    (in the caller's transaction); each distinct word of the batch is stemmed once."""
     docs = list(docs)
+    found = content_terms_many(text for _, text in docs)
     df: Counter[str] = Counter()
     total = 0
-    for _, text in docs:
-        words = content_terms(text)
+    for words in found:
         df.update(set(words))
         total += len(words)
     if not docs:
@@ -43,7 +43,13 @@ def record_terms(conn: psycopg.Connection[Any], namespace: str, docs: Iterable[t
     n, all_terms = terms.add(conn, namespace, df, len(docs), total)
     avgdl = max(1.0, all_terms / max(n, 1))
     postings.add(
-        conn, namespace, [p for memory_id, text in docs for p in postings.of_text(memory_id, text, avgdl)]
+        conn,
+        namespace,
+        [
+            p
+            for (memory_id, _), words in zip(docs, found, strict=True)
+            for p in postings.of_terms(memory_id, words, avgdl)
+        ],
     )
 
 

@@ -10,7 +10,8 @@ entity      share of the query's known entities (L3) this memory is evidence for
 temporal    1 inside the time range the question names ("in May 2023", "last week"), halving per
             range width outside it (applies only when the question names a time)
 recency     2^(-(newest event time among candidates - this one's) / recency_half_life)
-importance  the memory's current importance (ingest signals, access, decay)
+importance  the memory's current importance as of the query (``memos.memory.importance.current``:
+            ingest signals, access with diminishing returns, decay since the last access)
 session     1 for the asking session's memories (applies when the query names a session)
 
 The first four say whether a memory is *about* the question (relevance R), the last three which
@@ -34,11 +35,13 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from memos.governance.policy import Policy
 from memos.kernel.text import content_terms, indexed_text
+from memos.memory import importance
 from memos.models import FilteredCandidate, Layer, QueryRequest
 from memos.retrieval import lexical
 from memos.retrieval.timeexpr import TimeRange
@@ -101,6 +104,7 @@ def score_candidates(
     newest = max((c.row["occurred_at"] for c in cands), default=None)
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
+    now = datetime.now(UTC)  # importance is computed as of the query (decayed, reinforced by access)
     for c in cands:
         doc_terms = content_terms(indexed_text(c.row["text"], c.row["metadata"]))
         comp = {
@@ -109,7 +113,9 @@ def score_candidates(
             "recency": math.pow(2.0, -(newest - c.row["occurred_at"]).total_seconds() / half_life_s)
             if newest
             else 0.0,
-            "importance": float(c.row["importance"]),
+            "importance": importance.current_of(c.row, now, policy.decay_half_life_days)
+            if "base_importance" in c.row
+            else float(c.row["importance"]),
             "entity": entity_overlap.get(c.id, 0.0),
         }
         if "session" in w:

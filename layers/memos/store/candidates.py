@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 
 _COLUMNS = (
     "id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"
+    " base_importance, access_count, created_at, last_accessed_at, decay_half_life, decay_floor,"
     " 1 - (embedding <=> %(qvec)s) AS vsim"
 )
 

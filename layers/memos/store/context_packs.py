@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -41,18 +42,18 @@ def insert(
     )
 
 
-def take_touches(conn: psycopg.Connection[Any], limit: int) -> list[UUID]:
+def take_touches(conn: psycopg.Connection[Any], limit: int) -> list[tuple[UUID, datetime]]:
     """Claim up to ``limit`` packs' pending access feedback (oldest first; concurrent callers take
-    different packs) and return the memory ids they touched, once per use. The claim commits with
-    the caller's transaction, so feedback is applied exactly once or, on a rollback, later."""
+    different packs) and return (memory id, when the query ran) once per use. The claim commits
+    with the caller's transaction, so feedback is applied exactly once or, on a rollback, later."""
     rows = conn.execute(
-        "WITH claimed AS (SELECT id, touched FROM context_packs WHERE touched IS NOT NULL ORDER BY created_at"
+        "WITH claimed AS (SELECT id, touched, created_at FROM context_packs WHERE touched IS NOT NULL ORDER BY created_at"
         " LIMIT %s FOR UPDATE SKIP LOCKED),"
         " cleared AS (UPDATE context_packs p SET touched = NULL FROM claimed c WHERE p.id = c.id)"
-        " SELECT touched AS ids FROM claimed",
+        " SELECT touched AS ids, created_at FROM claimed",
         (limit,),
     ).fetchall()
-    return [i for r in rows for i in r["ids"]]
+    return [(i, r["created_at"]) for r in rows for i in r["ids"]]
 
 
 def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:

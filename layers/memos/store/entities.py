@@ -151,8 +151,9 @@ def with_live_evidence(
         )
     return conn.execute(
         "SELECT * FROM (SELECT e.id, e.name, e.normalized, e.type, e.aliases, e.mention_count, e.first_seen,"
-        "   e.last_seen, ARRAY(SELECT m.id FROM memories m WHERE m.id = ANY(e.evidence)"
-        f"     AND m.namespace = e.namespace AND {active('m')}) AS evidence"
+        "   e.last_seen, ARRAY(SELECT m.id FROM unnest(e.evidence) WITH ORDINALITY AS u(id, o)"
+        f"     JOIN memories m ON m.id = u.id WHERE m.namespace = e.namespace AND {active('m')}"
+        "     ORDER BY u.o) AS evidence"  # in evidence order, not in whatever order the scan finds rows
         " FROM entities e WHERE e.namespace = %(ns)s" + where + ") x"
         " WHERE cardinality(x.evidence) > 0 ORDER BY x.mention_count DESC, x.last_seen DESC, x.normalized"
         " LIMIT %(limit)s",
@@ -166,7 +167,8 @@ def relations_of(
     """Relations touching these entities, oldest first, evidence filtered to active memories."""
     return conn.execute(
         "SELECT r.subject_id, s.name AS subject, r.predicate, r.object_id, o.name AS object,"
-        f"  ARRAY(SELECT m.id FROM memories m WHERE m.id = ANY(r.evidence) AND {active('m')}) AS evidence"
+        "  ARRAY(SELECT m.id FROM unnest(r.evidence) WITH ORDINALITY AS u(id, o) JOIN memories m ON m.id = u.id"
+        f"    WHERE {active('m')} ORDER BY u.o) AS evidence"
         " FROM relations r JOIN entities s ON s.id = r.subject_id JOIN entities o ON o.id = r.object_id"
         " WHERE r.namespace = %s AND (r.subject_id = ANY(%s) OR r.object_id = ANY(%s))"
         " ORDER BY r.created_at",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,8 @@ from memos.store.status import LIVE, MemoryStatus, active
 
 MEMORY_COLUMNS = (
     "id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at, created_at, importance,"
-    " status, duplicate_of, superseded_by, tokens, expires_at"
+    " status, duplicate_of, superseded_by, tokens, expires_at, base_importance, access_count,"
+    " last_accessed_at, decay_half_life, decay_floor"
 )
 
 
@@ -41,82 +42,137 @@ class NewMemory:
     fact_key: str | None = None
     status: MemoryStatus = MemoryStatus.ACTIVE  # or DUPLICATE for a near duplicate, stored and linked
     duplicate_of: UUID | None = None
+    # Its decay plan under the namespace's policy (migration 0007 derives forget_at from these).
+    decay_half_life: float | None = None
+    decay_floor: float | None = None  # None: its kind does not decay
+    ttl_days: int | None = None
+    ttl_from_ingest: bool = False
 
 
 def find_live_hashes(
     conn: psycopg.Connection[Any], namespace: str, keys: Sequence[tuple[str | None, str]]
 ) -> dict[tuple[str | None, str], UUID]:
     """Live rows matching (session_id, hash) for episodic keys or (None, hash) for namespace-wide keys."""
-    if not keys:
-        return {}
+    return _send_hash_lookup(conn, namespace, keys)()
+
+
+def _send_hash_lookup(
+    conn: psycopg.Connection[Any], namespace: str, keys: Sequence[tuple[str | None, str]]
+) -> Callable[[], dict[tuple[str | None, str], UUID]]:
+    """Send the lookups; the returned function reads their answer (after a pipeline's sync)."""
     session_keys = [(s, h) for s, h in keys if s is not None]
     ns_hashes = [h for s, h in keys if s is None]
-    found: dict[tuple[str | None, str], UUID] = {}
-    if session_keys:
-        rows = conn.execute(
+    by_session = (
+        conn.execute(
             "SELECT m.id, m.session_id, m.content_hash FROM memories m"
             " JOIN unnest(%s::text[], %s::text[]) AS k(session_id, content_hash)"
             "   ON m.session_id = k.session_id AND m.content_hash = k.content_hash"
             f" WHERE m.namespace = %s AND {active('m')} AND m.kind = 'episodic'",
             ([s for s, _ in session_keys], [h for _, h in session_keys], namespace),
-        ).fetchall()
-        found.update({(r["session_id"], r["content_hash"]): r["id"] for r in rows})
-    if ns_hashes:
-        rows = conn.execute(
+        )
+        if session_keys
+        else None
+    )
+    in_namespace = (
+        conn.execute(
             f"SELECT id, content_hash FROM memories WHERE namespace = %s AND {active()}"
             " AND kind <> 'episodic' AND content_hash = ANY(%s)",
             (namespace, ns_hashes),
-        ).fetchall()
-        found.update({(None, r["content_hash"]): r["id"] for r in rows})
-    return found
+        )
+        if ns_hashes
+        else None
+    )
+
+    def read() -> dict[tuple[str | None, str], UUID]:
+        found: dict[tuple[str | None, str], UUID] = {}
+        if by_session is not None:
+            found.update({(r["session_id"], r["content_hash"]): r["id"] for r in by_session.fetchall()})
+        if in_namespace is not None:
+            found.update({(None, r["content_hash"]): r["id"] for r in in_namespace.fetchall()})
+        return found
+
+    return read
+
+
+@dataclass
+class BeforeWrite:
+    """What ingest must know about the stored rows before it writes a batch."""
+
+    hashes: dict[tuple[str | None, str], UUID]  # live rows with the items' exact keys
+    facts: dict[str, UUID]  # live facts by fact key (conflicts)
+    near: list[dict[str, Any]]  # close stored rows per item (see ``_send_near``)
+
+
+def before_write(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    keys: Sequence[tuple[str | None, str]],
+    fact_keys: list[str],
+    near_items: Sequence[tuple[str | None, np.ndarray]],
+    per_session: int,
+    threshold: float,
+) -> BeforeWrite:
+    """The exact-duplicate, conflict and near-duplicate reads of a batch, pipelined: one round trip."""
+    with conn.pipeline():
+        read_hashes = _send_hash_lookup(conn, namespace, keys)
+        facts = conn.execute(_FACTS_BY_KEY, (namespace, fact_keys)) if fact_keys else None
+        near = _send_near(conn, namespace, near_items, per_session, threshold) if near_items else None
+    return BeforeWrite(
+        hashes=read_hashes(),
+        facts={r["fact_key"]: r["id"] for r in facts.fetchall()} if facts is not None else {},
+        near=near.fetchall() if near is not None else [],
+    )
+
+
+_INSERT = (
+    "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
+    " importance, base_importance, content_hash, tokens, embedding, embedder, expires_at, fact_key,"
+    " status, duplicate_of, decay_half_life, decay_floor, ttl_days, ttl_from_ingest)"
+    " SELECT u.id, %(ns)s, u.sid, u.turn, u.role, u.kind, u.text, u.meta, u.at, u.imp, u.imp, u.hash,"
+    " u.tokens, u.emb, %(by)s, u.exp, u.fkey, u.status, u.dup, u.hl, u.floor, u.ttl, u.from_ingest"
+    " FROM unnest(%(id)s::uuid[], %(sid)s::text[], %(turn)s::int[], %(role)s::text[], %(kind)s::text[],"
+    " %(text)s::text[], %(meta)s::jsonb[], %(at)s::timestamptz[], %(imp)s::real[], %(hash)s::text[],"
+    " %(tokens)s::int[], %(emb)b::vector[], %(exp)s::timestamptz[], %(fkey)s::text[], %(status)s::text[],"
+    " %(dup)s::uuid[], %(hl)s::real[], %(floor)s::real[], %(ttl)s::int[], %(from_ingest)s::bool[])"
+    " AS u(id, sid, turn, role, kind, text, meta, at, imp, hash, tokens, emb, exp, fkey, status, dup, hl,"
+    " floor, ttl, from_ingest)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
 
 
 def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]) -> set[UUID]:
-    """Insert rows; a row that loses an exact-dedup race is skipped. Returns the ids inserted."""
-    inserted: set[UUID] = set()
+    """Insert a batch in one statement; a row that loses an exact-dedup race is skipped. Returns
+    the ids inserted. Every row is in one namespace (an ingest request's)."""
     if not memories:
-        return inserted
-    made_by = embedder_id()  # which embedder made these vectors (memos reembed reads it)
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
-            " importance, base_importance, content_hash, tokens, embedding, embedder, expires_at, fact_key,"
-            " status, duplicate_of)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            [
-                (
-                    m.id,
-                    m.namespace,
-                    m.session_id,
-                    m.turn_no,
-                    m.role,
-                    m.kind,
-                    m.text,
-                    jsonb(m.metadata),
-                    m.occurred_at,
-                    m.importance,
-                    m.importance,
-                    m.content_hash,
-                    m.tokens,
-                    m.embedding,
-                    made_by,
-                    m.expires_at,
-                    m.fact_key,
-                    m.status,
-                    m.duplicate_of,
-                )
-                for m in memories
-            ],
-            returning=True,
-        )
-        while True:
-            row = cur.fetchone()
-            if row is not None:
-                inserted.add(row["id"])
-            if not cur.nextset():
-                break
-    return inserted
+        return set()
+    namespaces = {m.namespace for m in memories}
+    if len(namespaces) != 1:
+        raise ValueError("insert_memories takes one namespace's rows")
+    params = {
+        "ns": namespaces.pop(),
+        "by": embedder_id(),  # which embedder made these vectors (memos reembed reads it)
+        "id": [m.id for m in memories],
+        "sid": [m.session_id for m in memories],
+        "turn": [m.turn_no for m in memories],
+        "role": [m.role for m in memories],
+        "kind": [m.kind for m in memories],
+        "text": [m.text for m in memories],
+        "meta": [jsonb(m.metadata) for m in memories],
+        "at": [m.occurred_at for m in memories],
+        "imp": [m.importance for m in memories],
+        "hash": [m.content_hash for m in memories],
+        "tokens": [m.tokens for m in memories],
+        "emb": [np.asarray(m.embedding, dtype=np.float32) for m in memories],
+        "exp": [m.expires_at for m in memories],
+        "fkey": [m.fact_key for m in memories],
+        "status": [str(m.status) for m in memories],
+        "dup": [m.duplicate_of for m in memories],
+        "hl": [m.decay_half_life for m in memories],
+        "floor": [m.decay_floor for m in memories],
+        "ttl": [m.ttl_days for m in memories],
+        "from_ingest": [m.ttl_from_ingest for m in memories],
+    }
+    return {r["id"] for r in conn.execute(_INSERT, params).fetchall()}
 
 
 def mark_seen_again(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
@@ -147,44 +203,67 @@ def recent_turn_ids(conn: psycopg.Connection[Any], namespace: str, session_id: s
     return [str(r["id"]) for r in reversed(rows)]
 
 
-def recent_embeddings(
-    conn: psycopg.Connection[Any], namespace: str, session_ids: list[str], per_session: int
-) -> list[dict[str, Any]]:
-    """The last live episodic turns of each session, with their vectors (near-duplicate checks)."""
+def _send_near(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    items: Sequence[tuple[str | None, np.ndarray]],
+    per_session: int,
+    threshold: float,
+) -> psycopg.Cursor[Any]:
+    """Stored memories at cosine ≥ ``threshold`` to each item (session id or None, vector), as rows
+    (i: the item's index, id, text, sim), compared in the database for the whole batch: an
+    episodic item with its session's last ``per_session`` live turns, a fact or procedure (None)
+    with the namespace's live facts and procedures."""
     return conn.execute(
-        "SELECT s.sid AS session_id, m.id, m.embedding, m.text FROM unnest(%s::text[]) AS s(sid)"
-        " CROSS JOIN LATERAL (SELECT id, embedding, text FROM memories WHERE namespace = %s AND session_id = s.sid"
-        f"   AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %s) AS m",
-        (session_ids, namespace, per_session),
-    ).fetchall()
+        "WITH q AS (SELECT u.sid, u.v, u.i - 1 AS i FROM unnest(%(sid)s::text[], %(v)b::vector[])"
+        "   WITH ORDINALITY AS u(sid, v, i)),"
+        " turns AS (SELECT s.sid, m.id, m.text, m.embedding FROM (SELECT DISTINCT sid FROM q WHERE sid IS NOT NULL) s"
+        "   CROSS JOIN LATERAL (SELECT id, text, embedding FROM memories WHERE namespace = %(ns)s"
+        f"     AND session_id = s.sid AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %(k)s) m),"
+        f" facts AS (SELECT id, text, embedding FROM memories WHERE namespace = %(ns)s AND {active()}"
+        "   AND kind <> 'episodic' AND EXISTS (SELECT 1 FROM q WHERE sid IS NULL)),"
+        " pairs AS (SELECT q.i, t.id, t.text, 1 - (t.embedding <=> q.v) AS sim FROM q JOIN turns t ON t.sid = q.sid"
+        "   UNION ALL SELECT q.i, f.id, f.text, 1 - (f.embedding <=> q.v) FROM q CROSS JOIN facts f WHERE q.sid IS NULL)"
+        " SELECT i, id, text, sim FROM pairs WHERE sim >= %(t)s",
+        {
+            "ns": namespace,
+            "sid": [sid for sid, _ in items],
+            "v": [np.asarray(v, dtype=np.float32) for _, v in items],
+            "k": per_session,
+            "t": threshold,
+        },
+    )
 
 
-def fact_embeddings(conn: psycopg.Connection[Any], namespace: str) -> list[dict[str, Any]]:
-    """Every live fact and procedure of the namespace (few, compared exactly)."""
-    return conn.execute(
-        f"SELECT id, embedding, text FROM memories WHERE namespace = %s AND {active()} AND kind <> 'episodic'",
-        (namespace,),
-    ).fetchall()
+_FACTS_BY_KEY = (
+    f"SELECT fact_key, id FROM memories WHERE namespace = %s AND {active()} AND fact_key = ANY(%s)"
+    " ORDER BY occurred_at"
+)
 
 
 def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str]) -> dict[str, UUID]:
-    rows = conn.execute(
-        f"SELECT fact_key, id FROM memories WHERE namespace = %s AND {active()} AND fact_key = ANY(%s)"
-        " ORDER BY occurred_at",
-        (namespace, keys),
-    ).fetchall()
+    rows = conn.execute(_FACTS_BY_KEY, (namespace, keys)).fetchall()
     return {r["fact_key"]: r["id"] for r in rows}
 
 
 def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]]) -> None:
-    """Mark each old fact superseded by its new one, keeping its last version in history."""
-    for old, new in pairs:
-        snapshot_version(conn, old, MemoryStatus.SUPERSEDED)
-        conn.execute(
-            "UPDATE memories SET status = %s, superseded_by = %s, version = version + 1, updated_at = now()"
-            f" WHERE id = %s AND {active()}",
-            (MemoryStatus.SUPERSEDED, new, old),
-        )
+    """Mark each old fact superseded by its new one, keeping its last version in history (two
+    statements for the batch). An old fact a later pair supersedes again ends with the last one."""
+    if not pairs:
+        return
+    last = dict(pairs)  # old → its newest replacement (items are in request order)
+    olds = sorted(last)
+    conn.execute(
+        "INSERT INTO memory_versions (memory_id, version, text, metadata, importance, status, change)"
+        " SELECT id, version, text, metadata, importance, status, %s FROM memories WHERE id = ANY(%s)"
+        " ON CONFLICT (memory_id, version) DO NOTHING",
+        (MemoryStatus.SUPERSEDED, olds),
+    )
+    conn.execute(
+        "UPDATE memories m SET status = %s, superseded_by = u.new, version = m.version + 1, updated_at = now()"
+        f" FROM unnest(%s::uuid[], %s::uuid[]) AS u(old, new) WHERE m.id = u.old AND {active('m')}",
+        (MemoryStatus.SUPERSEDED, olds, [last[o] for o in olds]),
+    )
 
 
 def snapshot_version(conn: psycopg.Connection[Any], memory_id: UUID, change: str) -> None:
@@ -224,16 +303,18 @@ def get_memory(conn: psycopg.Connection[Any], memory_id: UUID) -> dict[str, Any]
     return conn.execute(f"SELECT {MEMORY_COLUMNS} FROM memories WHERE id = %s", (memory_id,)).fetchone()
 
 
-def touch(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
-    """Record access, once per id occurrence: retrieval raises importance a little (capped) and
-    counts the hits. Rows are locked in id order (concurrent appliers never deadlock)."""
-    if ids:
+def touch(conn: psycopg.Connection[Any], uses: Sequence[tuple[UUID, datetime]]) -> None:
+    """Record accesses, (memory id, when) once per use: count the hits and restart the idle clock at
+    the latest. Current importance follows from these with diminishing returns
+    (``memos.memory.importance``); so does ``forget_at``. Rows are locked in id order (concurrent
+    appliers never deadlock)."""
+    if uses:
         conn.execute(
-            "UPDATE memories m SET access_count = m.access_count + u.n, last_accessed_at = now(),"
-            " importance = LEAST(1.0, m.importance + 0.02 * u.n)"
-            " FROM (SELECT id, count(*) AS n FROM unnest(%s::uuid[]) AS id GROUP BY id ORDER BY id) u"
-            " WHERE m.id = u.id",
-            (list(ids),),
+            "UPDATE memories m SET access_count = m.access_count + u.n,"
+            " last_accessed_at = GREATEST(m.last_accessed_at, u.at)"
+            " FROM (SELECT id, count(*) AS n, max(at) AS at FROM unnest(%s::uuid[], %s::timestamptz[]) AS x(id, at)"
+            " GROUP BY id ORDER BY id) u WHERE m.id = u.id",
+            ([i for i, _ in uses], [at for _, at in uses]),
         )
 
 

@@ -21,9 +21,8 @@ def impact(tf: int, doc_len: int, avgdl: float) -> float:
     return round(tf * (K1 + 1) / (tf + K1 * (1 - B + B * doc_len / avgdl)), 4)
 
 
-def of_text(memory_id: UUID, text: str, avgdl: float) -> list[tuple[UUID, str, float]]:
-    """The postings of one memory's ``indexed_text``."""
-    words = content_terms(text)
+def of_terms(memory_id: UUID, words: list[str], avgdl: float) -> list[tuple[UUID, str, float]]:
+    """The postings of one memory whose ``indexed_text`` has these content terms."""
     return [(memory_id, term, impact(f, len(words), avgdl)) for term, f in Counter(words).items()]
 
 
@@ -67,9 +66,8 @@ def backfill(conn: psycopg.Connection[Any], batch: int = 5_000) -> int:
         while rows := cur.fetchmany(batch):
             by_ns: dict[str, list[tuple[UUID, str, float]]] = {}
             for r in rows:
-                found = of_text(
-                    r["id"], indexed_text(r["text"], r["metadata"]), avgdl.get(r["namespace"], 1.0)
-                )
+                words = content_terms(indexed_text(r["text"], r["metadata"]))
+                found = of_terms(r["id"], words, avgdl.get(r["namespace"], 1.0))
                 by_ns.setdefault(r["namespace"], []).extend(found)
             for namespace, postings in by_ns.items():
                 add(conn, namespace, postings)

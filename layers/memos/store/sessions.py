@@ -21,20 +21,18 @@ def reserve_turns(
     ``counts`` maps session_id → (turns, tokens). Returns the session rows after the update;
     the reserved turns are ``turn_count - turns + 1 .. turn_count``.
     """
-    out: dict[str, dict[str, Any]] = {}
-    for session_id in sorted(counts):
-        turns, tokens = counts[session_id]
-        row = conn.execute(
-            "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
-            "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
-            " RETURNING turn_count, token_count, condensed_through_turn, condensed_token_count,"
-            " condense_enqueued_turn",
-            (namespace, session_id, turns, tokens),
-        ).fetchone()
-        assert row is not None  # an upsert always returns its row
-        out[session_id] = row
-    return out
+    order = sorted(counts)  # rows are upserted (and locked) in this order
+    rows = conn.execute(
+        "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count)"
+        " SELECT %s, u.sid, u.turns, u.tokens FROM unnest(%s::text[], %s::int[], %s::int[])"
+        "   WITH ORDINALITY AS u(sid, turns, tokens, o) ORDER BY u.o"
+        " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
+        "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
+        " RETURNING session_id, turn_count, token_count, condensed_through_turn, condensed_token_count,"
+        " condense_enqueued_turn",
+        (namespace, order, [counts[sid][0] for sid in order], [counts[sid][1] for sid in order]),
+    ).fetchall()
+    return {r["session_id"]: r for r in rows}
 
 
 def lock(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:
