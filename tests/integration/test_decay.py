@@ -6,6 +6,7 @@ import pytest
 
 from memos.governance import policy_store
 from memos.governance.decay import run_decay
+from memos.retrieval import feedback
 
 
 def ingest(api, ns, texts, kind="episodic", session="s"):
@@ -103,6 +104,7 @@ def test_retrieval_touches_without_a_fixed_bonus(api, ns, db_conn):
     for _ in range(15):
         q = api.call("POST", "/v1/query", {"namespace": ns, "query": "quarterly budget review"})[1]
         assert [r["memory_id"] for r in q["results"]][:1] == [m]
+    feedback.apply()  # access feedback is applied after the answers, in batches
     after = api.call("GET", f"/v1/memories/{m}")[1]["importance"]
     row = db_conn.execute("SELECT access_count FROM memories WHERE id = %s", (m,)).fetchone()
     assert row["access_count"] == 15

@@ -120,14 +120,15 @@ def test_retrievals_raise_current_importance_and_the_cell_list_pages_soonest_fir
     listed = [m["memory_id"] for m in first["memories"] + second["memories"]]
     assert sorted(listed) == sorted(ids) and second["next_cursor"] is None
     by_id = {m["memory_id"]: m for m in first["memories"] + second["memories"]}
-    # 0.5·2^(-1) + min(0.3, 0.05·ln 4) for three retrievals
-    assert by_id[ids[0]]["importance"] == pytest.approx(0.25 + 0.05 * math.log(4), abs=0.002)
+    # three retrievals close 3/13 of the gap to 0.9, then one half-life of idle time halves it
+    assert by_id[ids[0]]["importance"] == pytest.approx((0.5 + 0.4 * 3 / 13) / 2, abs=0.002)
     assert "for 3 retrievals" in by_id[ids[0]]["why"]
-    # Soonest forgotten first: the longest idle memory leads; retrievals lift the third above
-    # the 0.05 floor for good (0.069 > 0.05), so it comes last, never forgotten by decay.
+    # Soonest forgotten first: the longest idle memory leads; the retrieved one comes last (its
+    # reinforced 0.59 takes log2(0.59 / 0.05) half-lives from its last access to reach the floor).
     assert listed == [ids[2], ids[1], ids[0]]
     forget = [m["forget_in_days"] for m in first["memories"] + second["memories"]]
-    assert forget[0] < forget[1] and forget[2] is None
+    assert forget[0] < forget[1] < forget[2]
+    assert forget[2] == pytest.approx(30 * math.log2((0.5 + 0.4 * 3 / 13) / 0.05) - 30, abs=0.05)
     status, body, _ = call(api, "GET", "/v1/ops/decay/memories", ns, cursor="not-a-number")
     assert status == 422 and body["error"]["details"]
 

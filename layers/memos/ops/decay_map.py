@@ -1,14 +1,13 @@
 """``/v1/ops/decay``: a namespace's live memories by age and current importance, each with how soon
 decay or its TTL will forget it, and why. Forgotten memories are counts only.
 
-Current importance is ``memos.memory.importance.current`` (the decay job's formula) at request
+Current importance is ``memos.memory.importance.current`` (what decay and scoring use) at request
 time, so the map shows where each memory stands now, not where the last decay pass left it.
 The layout covers the newest ``SCAN_LIMIT`` live memories (``truncated`` says when there are more).
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from typing import Any
 from memos.governance import policy_store
 from memos.governance.policy import Policy
 from memos.kernel.errors import Unprocessable
-from memos.memory.importance import current
+from memos.memory.importance import current, forget_after_days, reinforced
 from memos.models import ops as models
 from memos.store import db
 from memos.store import memory_maps as store
@@ -60,35 +59,25 @@ def _days(delta: timedelta) -> float:
     return delta.total_seconds() / 86_400.0
 
 
-def days_until_floor(
-    base: float, bonus: float, half_life: float, floor: float, idle_days: float
-) -> float | None:
-    """Days from now until base·2^(-t/half_life) + bonus falls below ``floor``; None if it never does."""
-    if floor - bonus <= 0:
-        return None
-    if base <= floor - bonus:
-        return 0.0
-    return max(0.0, half_life * math.log2(base / (floor - bonus)) - idle_days)
-
-
 def weigh(row: dict[str, Any], policy: Policy, now: datetime) -> Weighed:
     """Where one live memory stands: importance now, age, when and why it will be forgotten."""
     idle_since = max(row["created_at"], row["last_accessed_at"] or row["created_at"])
     idle_days = _days(now - idle_since)
     decays = row["kind"] in policy.decay_kinds
-    bonus = min(0.3, 0.05 * math.log1p(row["access_count"]))
     hl = policy.decay_half_life_days
     if decays:
-        imp = current(row["base_importance"], idle_since, row["access_count"], hl, now)
-        by_decay = days_until_floor(row["base_importance"], bonus, hl, policy.min_importance, idle_days)
+        base, uses = row["base_importance"], row["access_count"]
+        imp = current(base, idle_since, uses, hl, now)
+        after = forget_after_days(base, uses, hl, policy.min_importance)
+        by_decay = None if after is None else max(0.0, after - idle_days)
         why = (
-            f"{row['kind']} decays: half-life {hl:g} d, idle {idle_days:.1f} d, base {row['base_importance']:.2f}"
-            f" → {imp:.2f} now"
-            + (f" (+{bonus:.2f} for {row['access_count']} retrievals)" if row["access_count"] else "")
+            f"{row['kind']} decays: half-life {hl:g} d, idle {idle_days:.1f} d, base {base:.2f}"
+            + (f" (reinforced to {reinforced(base, uses):.2f} for {uses} retrievals)" if uses else "")
+            + f" → {imp:.2f} now"
             + (
                 f"; below {policy.min_importance:g} in {by_decay:.0f} d"
                 if by_decay is not None
-                else "; retrievals keep it above the floor"
+                else "; no floor"
             )
         )
     else:
