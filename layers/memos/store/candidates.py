@@ -112,7 +112,10 @@ def fetch(
             " CROSS JOIN LATERAL (SELECT p.memory_id, p.impact FROM postings p"
             f"  WHERE p.namespace = %(ns)s AND p.term = q.term{check} ORDER BY p.impact DESC LIMIT %(per_term)s) hit"
             " GROUP BY hit.memory_id ORDER BY bm25 DESC LIMIT %(pool)s) h"
-            f" JOIN memories ON memories.id = h.memory_id WHERE {where} ORDER BY h.bm25 DESC LIMIT %(n)s)"
+            # Each hit by its primary key, then the filters (OFFSET 0 keeps the lookup as it is: with
+            # stale statistics, e.g. right after a bulk ingest, a join scanned the namespace per hit).
+            " CROSS JOIN LATERAL (SELECT * FROM memories m0 WHERE m0.id = h.memory_id OFFSET 0) memories"
+            f" WHERE {where} ORDER BY h.bm25 DESC LIMIT %(n)s)"
         )
     if period is not None:
         params.update(t0=period[0], t1=period[1])
