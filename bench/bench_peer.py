@@ -90,13 +90,6 @@ def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
     for lo in range(0, len(msgs), CHUNK):
         m.add(msgs[lo : lo + CHUNK], user_id=user, infer=False)
     out["bulk_s"] = time.perf_counter() - t
-    # What the decay job does on its schedule: a namespace past MEMOS_ANN_MIN_MEMORIES gets its own
-    # HNSW index (memos.retrieval.ann); timed apart from the adds. mem0 keeps its index on insert.
-    from memos.retrieval import ann
-
-    t = time.perf_counter()
-    out["ann_index"] = ann.maintain()
-    out["ann_build_s"] = round(time.perf_counter() - t, 3)
     lat = []
     for msg in workload["singles"]:
         t = time.perf_counter()
