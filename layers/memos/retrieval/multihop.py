@@ -84,8 +84,11 @@ def expand(
     rows: list[dict[str, Any]],
     stats: lexical.Stats,
     embedder: Embedder,
+    *,
+    ann_index: bool = False,
 ) -> list[dict[str, Any]]:
-    """Extra candidate rows for a multi-part or relational question (empty when not needed).
+    """Extra candidate rows for a multi-part or relational question (empty when not needed);
+    ``ann_index``: the namespace has its own HNSW index (``memos.retrieval.ann``).
 
     Rows for memories already in ``rows`` come back too when a probe finds them closer (placed
     before ``rows``, the caller's first-seen-wins merge keeps the better similarity)."""
@@ -112,7 +115,9 @@ def expand(
     if not texts:
         return []
     vecs = embedder.embed(texts)
-    found = expansion.probe_candidates(conn, req, qvec, list(zip(vecs, names, strict=True)), PROBE_LIMIT)
+    found = expansion.probe_candidates(
+        conn, req, qvec, list(zip(vecs, names, strict=True)), PROBE_LIMIT, ann_index=ann_index
+    )
     probe_scales = [scale.for_query(vec) for vec in vecs]
     a, b = scale.affine(qvec)
     best: dict[Any, dict[str, Any]] = {}

@@ -72,6 +72,7 @@ def query(
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
         stats = lexical.load_stats(conn, req.namespace, content_terms(req.query))
+        indexed = ann.uses_index(conn, req.namespace)
         rows = candidates.fetch(
             conn,
             req,
@@ -79,9 +80,10 @@ def query(
             max(CANDIDATE_FLOOR, req.top_k * 4),
             lexical.query_terms(req.query, stats),
             (when.start, when.end) if when else None,
-            ann_index=ann.uses_index(conn, req.namespace),
+            ann_index=indexed,
         )
-        rows = multihop.expand(conn, req, qvec, rows, stats, embedder) + rows  # see retrieval/multihop.py
+        # The second round for multi-part and relational questions (see retrieval/multihop.py).
+        rows = multihop.expand(conn, req, qvec, rows, stats, embedder, ann_index=indexed) + rows
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
         if req.session_id:

@@ -14,11 +14,12 @@ from memos.store.status import KEPT_OUT, LIVE, WITH_HISTORY, current_as_of
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-_COLUMNS = (
+# What scoring reads of a candidate (current importance is computed from the decay plan's columns).
+ROW_COLUMNS = (
     "id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"
-    " base_importance, access_count, created_at, last_accessed_at, decay_half_life, decay_floor,"
-    " 1 - (embedding <=> %(qvec)s) AS vsim"
+    " base_importance, access_count, created_at, last_accessed_at, decay_half_life, decay_floor"
 )
+_COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
 
 
 def filters_sql(req: QueryRequest, status: str = LIVE) -> tuple[str, dict[str, Any]]:
@@ -55,6 +56,23 @@ def filters_sql(req: QueryRequest, status: str = LIVE) -> tuple[str, dict[str, A
     return " AND ".join(clauses), params
 
 
+def is_selective(req: QueryRequest) -> bool:
+    """A session scope or filters: few rows qualify, so exact distance beats a graph walk."""
+    return req.scope == "session" or req.filters is not None
+
+
+def nearest_filter(conn: psycopg.Connection[Any], req: QueryRequest, where: str, ann_index: bool) -> str:
+    """``where`` for a nearest-neighbour scan: with the namespace written as a literal when its own
+    HNSW index should serve (the planner matches a partial index's predicate only against a
+    constant), unchanged for exact distance."""
+    if not ann_index or is_selective(req):
+        return where
+    from psycopg import sql
+
+    literal = sql.Literal(req.namespace).as_string(conn)
+    return where.replace("namespace = %(ns)s", f"namespace = {literal}", 1)
+
+
 def fetch(
     conn: psycopg.Connection[Any],
     req: QueryRequest,
@@ -77,16 +95,10 @@ def fetch(
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
     - temporal: the nearest inside the ``period`` the question names ([start, end)).
     """
-    from psycopg import sql
-
     where, params = filters_sql(req)
-    selective = req.scope == "session" or req.filters is not None
+    selective = is_selective(req)
     params.update(qvec=qvec, n=limit)
-    ns_clause = "namespace = %(ns)s"
-    vector_where = where
-    if ann_index and not selective:
-        literal = sql.Literal(req.namespace).as_string(conn)
-        vector_where = where.replace(ns_clause, f"namespace = {literal}", 1)
+    vector_where = nearest_filter(conn, req, where, ann_index)
     parts = [
         f"(SELECT {_COLUMNS}, 'vector' AS src FROM memories WHERE {vector_where}"
         " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"

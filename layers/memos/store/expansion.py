@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
-from memos.store.candidates import filters_sql
+from memos.store.candidates import ROW_COLUMNS as _COLUMNS
+from memos.store.candidates import filters_sql, nearest_filter
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
-
-_COLUMNS = "id, session_id, role, kind, text, metadata, occurred_at, importance, tokens"
 
 
 def probe_candidates(
@@ -26,6 +25,8 @@ def probe_candidates(
     qvec: Any,
     probes: Sequence[tuple[Any, str | None]],
     limit: int,
+    *,
+    ann_index: bool = False,
 ) -> list[dict[str, Any]]:
     """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
     ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector) and ``vsim``
@@ -46,7 +47,7 @@ def probe_candidates(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
             " AS p(vec, probe) CROSS JOIN LATERAL ("
             f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
-            f"  FROM memories WHERE {where}"
+            f"  FROM memories WHERE {nearest_filter(conn, req, where, ann_index)}"
             "   ORDER BY embedding <=> p.vec LIMIT %(n)s) x"
         )
         params["free_vecs"] = [v for _, v in free]
