@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.shared import snapstart
 from functions.shared.api import identity, make_app, request_id, run
 from memos.kernel.observability import logger, metrics
 
@@ -41,9 +42,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run(app, event, context)
 
 
-def warm() -> None:
-    """Before a SnapStart snapshot (functions/shared/snapstart.py): the embedder and its data load
-    into the snapshot rather than into the first request."""
-    from memos.embeddings import get_embedder
-
-    get_embedder()
+warm = snapstart.load_embedder  # before a SnapStart snapshot: the embedder's data into the snapshot

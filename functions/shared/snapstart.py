@@ -42,6 +42,14 @@ def reset_connections() -> None:
     trigger.reset_client()
 
 
+def load_embedder() -> None:
+    """A function's ``warm()`` when it embeds (query, memory, MCP): the embedder and its data load
+    into the snapshot rather than into the first request."""
+    from memos.embeddings import get_embedder
+
+    get_embedder()
+
+
 def load_code() -> None:
     """Import every registered function's code and run its ``warm()`` (data loads, no connection).
     A failure propagates: the snapshot, and so the version, fails before any request sees it."""

@@ -166,3 +166,13 @@ def test_the_migration_backfill_rebuilds_the_postings_ingest_wrote(api, ns, db_c
         postings.backfill(conn)
         conn.commit()
     assert db_conn.execute(select, (ns,)).fetchall() == written
+
+
+def test_an_index_that_went_away_is_built_again_by_the_next_maintenance(api, big_ns, db_conn):
+    ns, _ = big_ns
+    ann.maintain(min_memories=100)
+    # What a dimension change does to it: the index goes with the old column.
+    db_conn.execute(f'DROP INDEX "{ann_store.index_name(ns)}"')
+    assert _indexes(db_conn, ns) == []
+    assert ns in ann.maintain(min_memories=100)["built"]
+    assert [r["indexname"] for r in _indexes(db_conn, ns)] == [ann_store.index_name(ns)]

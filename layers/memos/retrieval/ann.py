@@ -37,6 +37,7 @@ def maintain(min_memories: int | None = None) -> dict[str, list[str]]:
     built: list[str] = []
     dropped: list[str] = []
     with db.autocommit_connection() as conn:
+        ann.forget_lost(conn)  # e.g. dropped with the old column by a dimension change: rebuilt below
         for row in ann.obsolete(conn, threshold // 2):
             ann.drop(conn, row["namespace"], row["index_name"])
             dropped.append(row["namespace"])

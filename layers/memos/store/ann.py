@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 # HNSW build parameters of the per-namespace indexes: pgvector's defaults. Each graph holds one
 # namespace, so its inserts cost what that namespace's size costs, never the store's.
 HNSW_WITH = "m = 16, ef_construction = 64"
-# Session settings of every pooled connection. ef_search 160: recall@10 0.965 against exact distance
-# in a 100k namespace (100: 0.940, 240: 0.977 at 1.4x the time; docs/BENCHMARKS.md). The iterative
+# Session settings of every pooled connection. ef_search 160: recall@10 0.963 against exact distance
+# in a 100k namespace (100: 0.938, 240: 0.977 at 1.4x the time; bench/bench_recall.py). The iterative
 # scan keeps walking the graph while the status filter removes rows.
 SEARCH_SETTINGS = ("SET hnsw.ef_search = 160", "SET hnsw.iterative_scan = relaxed_order")
 
@@ -42,6 +42,16 @@ def due(conn: psycopg.Connection[Any], min_memories: int) -> list[dict[str, Any]
         " WHERE s.docs >= %s AND a.namespace IS NULL ORDER BY s.docs DESC",
         (min_memories,),
     ).fetchall()
+
+
+def forget_lost(conn: psycopg.Connection[Any]) -> list[str]:
+    """Unregister indexes that no longer exist (a dimension change drops them with the old column,
+    ``memos.embeddings.reembed``); returns their namespaces, which become due again."""
+    rows = conn.execute(
+        "DELETE FROM ann_indexes a WHERE NOT EXISTS (SELECT 1 FROM pg_indexes i"
+        " WHERE i.tablename = 'memories' AND i.indexname = a.index_name) RETURNING a.namespace"
+    ).fetchall()
+    return [r["namespace"] for r in rows]
 
 
 def obsolete(conn: psycopg.Connection[Any], keep_above: int) -> list[dict[str, Any]]:
