@@ -22,14 +22,18 @@ ROW_COLUMNS = (
 _COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
 
 
-def filters_sql(req: QueryRequest, status: str = LIVE) -> tuple[str, dict[str, Any]]:
+def filters_sql(
+    req: QueryRequest, status: str = LIVE, *, namespace_sql: str = "%(ns)s"
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of the query's filters and its parameters (``namespace_sql``: how the
+    namespace is written, a placeholder unless a caller needs a constant)."""
     params: dict[str, Any] = {"ns": req.namespace}
     if req.as_of is not None and status == LIVE:
         status = current_as_of()
         params["as_of"] = req.as_of
     elif req.history and status == LIVE:
         status = WITH_HISTORY
-    clauses = ["namespace = %(ns)s", f"({status})"]
+    clauses = [f"namespace = {namespace_sql}", f"({status})"]
     if req.scope == "session":
         clauses.append("session_id = %(sid)s")
         params["sid"] = req.session_id
@@ -61,16 +65,15 @@ def is_selective(req: QueryRequest) -> bool:
     return req.scope == "session" or req.filters is not None
 
 
-def nearest_filter(conn: psycopg.Connection[Any], req: QueryRequest, where: str, ann_index: bool) -> str:
-    """``where`` for a nearest-neighbour scan: with the namespace written as a literal when its own
-    HNSW index should serve (the planner matches a partial index's predicate only against a
-    constant), unchanged for exact distance."""
+def nearest_filter(conn: psycopg.Connection[Any], req: QueryRequest, ann_index: bool) -> str:
+    """The filters' WHERE clause for a nearest-neighbour scan: with the namespace written as a
+    literal when its own HNSW index should serve (the planner matches a partial index's predicate
+    only against a constant), with the placeholder for exact distance."""
     if not ann_index or is_selective(req):
-        return where
+        return filters_sql(req)[0]
     from psycopg import sql
 
-    literal = sql.Literal(req.namespace).as_string(conn)
-    return where.replace("namespace = %(ns)s", f"namespace = {literal}", 1)
+    return filters_sql(req, namespace_sql=sql.Literal(req.namespace).as_string(conn))[0]
 
 
 def fetch(
@@ -98,7 +101,7 @@ def fetch(
     where, params = filters_sql(req)
     selective = is_selective(req)
     params.update(qvec=qvec, n=limit)
-    vector_where = nearest_filter(conn, req, where, ann_index)
+    vector_where = nearest_filter(conn, req, ann_index)
     parts = [
         f"(SELECT {_COLUMNS}, 'vector' AS src FROM memories WHERE {vector_where}"
         " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"

@@ -47,7 +47,7 @@ def probe_candidates(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
             " AS p(vec, probe) CROSS JOIN LATERAL ("
             f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
-            f"  FROM memories WHERE {nearest_filter(conn, req, where, ann_index)}"
+            f"  FROM memories WHERE {nearest_filter(conn, req, ann_index)}"
             "   ORDER BY embedding <=> p.vec LIMIT %(n)s) x"
         )
         params["free_vecs"] = [v for _, v in free]
