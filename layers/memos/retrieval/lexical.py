@@ -1,7 +1,7 @@
 """BM25 over a namespace: term statistics kept at ingest, scoring in process over the candidates.
 
 Impact-ordered postings (``memos.store.postings``) find lexical candidates (recall); this module scores them by IDF
-coverage (the share of the query's IDF mass a memory contains; ``coverage``) and keeps Okapi BM25
+coverage (the share of the query's IDF mass a memory contains; ``Coverage``) and keeps Okapi BM25
 (k1 = 1.2, b = 0.75) for comparison, both with the namespace's own document frequencies, so a word that every
 turn of a conversation contains (a speaker's name, a project's name) counts for little and a rare
 word for much. Terms are stemmed content words (``memos.kernel.text.content_terms``).
@@ -56,14 +56,15 @@ def record_terms(conn: psycopg.Connection[Any], namespace: str, docs: Iterable[t
 def forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> None:
     """Take memories (rows as they were: id, namespace, status, text, metadata) back out of the
     statistics and postings ``record_terms`` put them in (near-duplicates were never counted)."""
+    counted = [r for r in rows if r["status"] != MemoryStatus.DUPLICATE]
     by_ns: dict[str, list[tuple[UUID, list[str]]]] = defaultdict(list)
-    for r in rows:
-        if r["status"] != MemoryStatus.DUPLICATE:
-            by_ns[r["namespace"]].append((r["id"], content_terms(indexed_text(r["text"], r["metadata"]))))
+    found = content_terms_many(indexed_text(r["text"], r["metadata"]) for r in counted)
+    for r, words in zip(counted, found, strict=True):
+        by_ns[r["namespace"]].append((r["id"], words))
     for namespace, docs in by_ns.items():
         df: Counter[str] = Counter()
-        for _, found in docs:
-            df.update(set(found))
+        for _, words in docs:
+            df.update(set(words))
         terms.remove(conn, namespace, df, len(docs), sum(len(d) for _, d in docs))
         postings.remove(conn, namespace, [i for i, _ in docs], df.keys())
 
@@ -96,14 +97,10 @@ def query_terms(query: str, stats: Stats) -> list[tuple[str, float]]:
     return [(t, stats.idf(t)) for t in found[:LEXICAL_TERMS]]
 
 
-def coverage(query_terms: list[str], doc_terms: list[str], stats: Stats) -> float:
-    """Share of the query's information found in the memory: Σ idf of the query terms it contains
-    / Σ idf of all query terms (0..1, the same scale for every query and namespace)."""
-    return Coverage(query_terms, stats)(doc_terms)
-
-
 class Coverage:
-    """``coverage`` for one query over many memories: the query's idf weights computed once."""
+    """Share of the query's information found in a memory: Σ idf of the query terms it contains
+    / Σ idf of all query terms (0..1, the same scale for every query and namespace). Built once
+    per query (its idf weights), called once per memory."""
 
     def __init__(self, query_terms: list[str], stats: Stats) -> None:
         self.weights = {t: stats.idf(t) for t in set(query_terms)}
