@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from memos.embeddings import get_embedder
+from memos.embeddings import space
 from memos.governance import policy_store
 from memos.governance.access_audit import Reader
 from memos.kernel.errors import Unprocessable
@@ -109,8 +109,9 @@ def fit(vectors: list[Any], fingerprint: tuple[Any, ...], mappable: int, dims: i
     )
 
 
-def axes_for(conn: Any, namespace: str, session_id: str | None) -> tuple[Axes, bool]:
-    """The cached axes if the mappable set is unchanged and they are fresh, else newly fitted ones."""
+def axes_for(conn: Any, namespace: str, session_id: str | None, dim: int) -> tuple[Axes, bool]:
+    """The cached axes if the mappable set is unchanged and they are fresh, else newly fitted ones
+    (``dim``: the stored vectors' dimension)."""
     fingerprint = store.map_fingerprint(conn, namespace, session_id)
     key = (namespace, session_id)
     with _lock:
@@ -119,7 +120,7 @@ def axes_for(conn: Any, namespace: str, session_id: str | None) -> tuple[Axes, b
             _cache.move_to_end(key)
             return hit, True
     vectors = store.map_sample(conn, namespace, session_id, SAMPLE)
-    axes = fit(vectors, fingerprint, int(fingerprint[0] or 0), get_embedder().dim)
+    axes = fit(vectors, fingerprint, int(fingerprint[0] or 0), dim)
     with _lock:
         _cache[key] = axes
         _cache.move_to_end(key)
@@ -149,7 +150,8 @@ def embedding_map(
 ) -> models.OpsEmbeddingMap:
     window = policy_store.get_policy(namespace).l1_window_size
     with db.connection() as conn:
-        axes, cached = axes_for(conn, namespace, session_id)
+        embedder = space.active(conn)  # first in the transaction: the stored vectors' embedder
+        axes, cached = axes_for(conn, namespace, session_id, embedder.dim)
         rows = store.map_page(conn, namespace, session_id, _after(cursor), limit + 1, window)
         counts = store.status_counts(conn, namespace, session_id)
         conn.rollback()
@@ -205,11 +207,12 @@ def query_overlay(
         ),
         reader=reader,
     )
-    qvec = get_embedder().embed([req.query])[0]
     plotted = [f for f in resp.filtered if f.reason != "expired"]
     ids = [r.memory_id for r in resp.results] + [f.memory_id for f in plotted]
     with db.connection() as conn:
-        axes, cached = axes_for(conn, req.namespace, None)
+        embedder = space.active(conn)  # the query is placed with the embedder of the stored vectors
+        qvec = embedder.embed([req.query])[0]
+        axes, cached = axes_for(conn, req.namespace, None, embedder.dim)
         vectors = store.map_vectors(conn, req.namespace, list(dict.fromkeys(ids)))
         conn.rollback()
     (qx, qy), *_ = axes.project([qvec])
