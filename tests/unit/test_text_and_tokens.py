@@ -1,4 +1,4 @@
-from memos.kernel.text import content_hash, content_terms, stem
+from memos.kernel.text import content_hash, content_terms, content_terms_many, stem
 from memos.kernel.tokens import count_tokens
 
 
@@ -21,3 +21,16 @@ def test_token_count_tracks_words_punctuation_and_cjk():
     assert count_tokens("internationalization") == 3  # long words cost more
     assert count_tokens("你好世界") == 4  # one token per CJK character
     assert count_tokens("Hi, Bob!") == 4
+
+
+def test_content_terms_many_stems_each_text_like_content_terms():
+    texts = ["I moved to Berlin", "Moving boxes, we're moving!", "", "我住在北京 and running", "the a of"]
+    assert content_terms_many(texts) == [
+        ["move", "berlin"],
+        ["move", "box", "we'r", "move"],
+        [],
+        ["我", "住", "在", "北", "京", "run"],
+        [],
+    ]
+    assert content_terms_many(texts) == [content_terms(t) for t in texts]
+    assert content_terms_many([]) == []

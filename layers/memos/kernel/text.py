@@ -13,6 +13,7 @@ import Stemmer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u4e00-\u9fff]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_FIRST = "\u4e00"  # every other token words() yields starts with [a-z0-9]
 
 STOPWORDS = frozenset(
     [
@@ -184,10 +185,14 @@ def stem(word: str) -> str:
     ranking and full-text recall stem alike: 'move', 'moved', 'moves' and 'moving' meet at 'move'."""
     if _CJK.match(word):
         return word
+    return str(_stemmer().stemWord(word))
+
+
+def _stemmer() -> Stemmer.Stemmer:
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
         stemmer = _stemmers.english = Stemmer.Stemmer("english", 0)
-    return str(stemmer.stemWord(word))
+    return stemmer
 
 
 def words(text: str) -> list[str]:
@@ -207,18 +212,13 @@ def indexed_text(text: str, metadata: dict[str, Any] | None) -> str:
 
 
 def content_terms_many(texts: Iterable[str]) -> list[list[str]]:
-    """``content_terms`` of each text, stemming each distinct word once (a batch repeats most of
-    its words). The memo lives for this call only: no request's words outlive it."""
-    stems: dict[str, str] = {}
-    out = []
-    for text in texts:
-        terms = []
-        for w in words(text):
-            if w in STOPWORDS:
-                continue
-            s = stems.get(w)
-            if s is None:
-                s = stems[w] = stem(w)
-            terms.append(s)
-        out.append(terms)
-    return out
+    """``content_terms`` of each text, stemming each distinct word once, in one call into the
+    stemmer (a batch, or a query's candidates, repeat most of their words). The memo lives for this
+    call only: no request's words outlive it."""
+    found = [[w for w in words(text) if w not in STOPWORDS] for text in texts]
+    distinct = list({w: None for ws in found for w in ws})
+    stems = dict(zip(distinct, _stemmer().stemWords(distinct), strict=True))
+    for w in distinct:
+        if w[0] >= _CJK_FIRST:  # a Chinese character is its own term (words() yields one per token)
+            stems[w] = w
+    return [[stems[w] for w in ws] for ws in found]

@@ -35,7 +35,7 @@ from memos.embeddings.calibration import scale_of
 from memos.governance.entities import USER, extract_entities
 from memos.governance.entities.english import KINSHIP
 from memos.governance.entities.lookup import query_ngrams
-from memos.kernel.text import content_terms, indexed_text
+from memos.kernel.text import content_terms, content_terms_many, indexed_text
 from memos.models import QueryRequest
 from memos.retrieval import lexical
 from memos.store import expansion
@@ -137,12 +137,15 @@ def _provisional_top(
 ) -> list[tuple[float, dict[str, Any]]]:
     """The first round's best TOP_ROWS by a plain fusion (mean of vector and lexical coverage)."""
     coverage = lexical.Coverage(content_terms(query), stats)  # the query's idf weights, once
-    seen: dict[Any, tuple[float, dict[str, Any]]] = {}
+    first: dict[Any, dict[str, Any]] = {}
     for row in rows:
-        if row["id"] in seen:
-            continue
-        doc = content_terms(indexed_text(row["text"], row["metadata"]))
-        seen[row["id"]] = ((vscale(float(row["vsim"])) + coverage(doc)) / 2, row)
+        first.setdefault(row["id"], row)
+    distinct = list(first.values())
+    docs = content_terms_many(indexed_text(row["text"], row["metadata"]) for row in distinct)
+    seen = {
+        row["id"]: ((vscale(float(row["vsim"])) + coverage(doc)) / 2, row)
+        for row, doc in zip(distinct, docs, strict=True)
+    }
     return sorted(seen.values(), key=lambda t: -t[0])[:TOP_ROWS]
 
 

@@ -1,0 +1,62 @@
+"""Stemming a query's candidates: one ``content_terms`` call per memory against one
+``content_terms_many`` call for all of them (what scoring and the multi-hop pre-ranking do).
+
+    python bench/bench_terms.py [--candidates 70] [--rounds 300]
+
+Candidates are turns of the synthetic evaluation set (speaker and text, as ``indexed_text`` gives
+them), drawn at random in groups the size of a query's candidate set. The two ways run alternately
+in one process, on the same groups, so machine load falls on both; the figure is CPU time per query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+from bench_common import table
+
+from memos.kernel.text import content_terms, content_terms_many, indexed_text
+
+DATA = Path(__file__).parent / "data" / "synthetic_eval.json"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--candidates", type=int, default=70)
+    ap.add_argument("--rounds", type=int, default=300)
+    args = ap.parse_args(argv)
+    turns = [
+        indexed_text(t["text"], {"speaker": t["speaker"]})
+        for conv in json.loads(DATA.read_text())["conversations"]
+        for s in conv["sessions"]
+        for t in s["turns"]
+    ]
+    rng = random.Random(7)
+    groups = [rng.sample(turns, args.candidates) for _ in range(args.rounds)]
+    each: list[float] = []
+    batched: list[float] = []
+    for group in groups:
+        t0 = time.process_time()
+        one = [content_terms(text) for text in group]
+        t1 = time.process_time()
+        many = content_terms_many(group)
+        t2 = time.process_time()
+        if one != many:
+            raise SystemExit("content_terms_many disagrees with content_terms")
+        each.append((t1 - t0) * 1e3)
+        batched.append((t2 - t1) * 1e3)
+    rows = [
+        [name, statistics.median(v), statistics.quantiles(v, n=20)[18]]
+        for name, v in (("content_terms per memory", each), ("content_terms_many", batched))
+    ]
+    print(f"{args.rounds} queries of {args.candidates} candidates ({len(turns)} turns to draw from)")
+    table(["way", "median ms", "p95 ms"], rows)
+    print(f"ratio (batched / per memory, medians): {rows[1][1] / rows[0][1]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
