@@ -81,7 +81,11 @@ class Stats:
 
 
 def load_stats(conn: psycopg.Connection[Any], namespace: str, query_terms: list[str]) -> Stats:
-    docs, total_terms, df = terms.load(conn, namespace, query_terms)
+    return stats_of(*terms.load(conn, namespace, query_terms))
+
+
+def stats_of(docs: int, total_terms: int, df: dict[str, int]) -> Stats:
+    """Statistics from ``memos.store.terms.load``'s (documents, total terms, document frequencies)."""
     avgdl = total_terms / docs if docs else 1.0
     return Stats(max(docs, 1), max(avgdl, 1.0), df)
 

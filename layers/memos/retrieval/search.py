@@ -67,11 +67,13 @@ def query(
     l1 = l1 or WorkingMemory()
 
     with db.connection() as conn:
-        embedder = space.active(conn)  # first in the transaction: the embedder of the stored vectors
+        # First in the transaction: the embedder of the stored vectors (its lock), and in the same
+        # round trip the namespace's statistics of the query's terms.
+        embedder, counts = space.active_with_stats(conn, req.namespace, content_terms(req.query))
+        stats = lexical.stats_of(*counts)
         qvec = embedder.embed([req.query])[0]
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
-        stats = lexical.load_stats(conn, req.namespace, content_terms(req.query))
         indexed = ann.uses_index(conn, req.namespace)
         rows = candidates.fetch(
             conn,

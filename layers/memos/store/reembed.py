@@ -84,8 +84,18 @@ def lock_space_shared(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     a switch waits for this transaction, and this transaction sees a finished switch. Must come
     before the transaction touches ``memories`` (the switch takes the lock, then the table)."""
     with conn.pipeline():  # two statements (the read's snapshot follows the lock), one round trip
-        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (SPACE_LOCK,))
-        cur = conn.execute("SELECT dim, active, target, started_at, switched_at FROM embedding_space")
+        cur = send_space_lock(conn)
+    return space_row(cur)
+
+
+def send_space_lock(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
+    """``lock_space_shared``'s two statements, queued in the caller's pipeline (the caller may queue
+    more behind them); ``space_row`` reads the result."""
+    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (SPACE_LOCK,))
+    return conn.execute("SELECT dim, active, target, started_at, switched_at FROM embedding_space")
+
+
+def space_row(cur: psycopg.Cursor[Any]) -> dict[str, Any]:
     row = cur.fetchone()
     assert row is not None, "migration 0010 inserts the one row"
     return row

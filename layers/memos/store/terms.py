@@ -34,11 +34,20 @@ def add(
 def load(conn: psycopg.Connection[Any], namespace: str, terms: list[str]) -> tuple[int, int, dict[str, int]]:
     """(documents, total terms, document frequency of each of ``terms`` that occurs) in one round trip;
     (0, 0, {}) before the namespace's first memory."""
-    rows = conn.execute(
+    return read_load(send_load(conn, namespace, terms))
+
+
+def send_load(conn: psycopg.Connection[Any], namespace: str, terms: list[str]) -> psycopg.Cursor[Any]:
+    """``load``'s statement (queued, in a pipeline); ``read_load`` reads its result."""
+    return conn.execute(
         "SELECT NULL AS term, docs AS n, total_terms FROM namespace_stats WHERE namespace = %(ns)s"
         " UNION ALL SELECT term, df, NULL FROM term_stats WHERE namespace = %(ns)s AND term = ANY(%(terms)s)",
         {"ns": namespace, "terms": terms},
-    ).fetchall()
+    )
+
+
+def read_load(cur: psycopg.Cursor[Any]) -> tuple[int, int, dict[str, int]]:
+    rows = cur.fetchall()
     docs = total = 0
     df: dict[str, int] = {}
     for r in rows:
