@@ -176,3 +176,20 @@ def test_an_index_that_went_away_is_built_again_by_the_next_maintenance(api, big
     assert _indexes(db_conn, ns) == []
     assert ns in ann.maintain(min_memories=100)["built"]
     assert [r["indexname"] for r in _indexes(db_conn, ns)] == [ann_store.index_name(ns)]
+
+
+def test_the_first_reads_return_the_space_embedder_and_the_query_terms_statistics(api, ns):
+    from memos.embeddings import space
+    from memos.store import db
+
+    ingest(api, ns, ["I moved to Berlin", "Berlin is cold in winter", "The dentist is on Friday"])
+    with db.connection() as conn:
+        embedder, (docs, total_terms, df) = space.active_with_stats(conn, ns, ["berlin", "dentist", "absent"])
+        assert embedder.dim == space.active(conn).dim
+    assert docs == 3
+    assert df == {"berlin": 2, "dentist": 1}  # a term no memory has is not listed
+    # move berlin / berlin cold winter / dentist friday: 7 content terms
+    assert total_terms == 7
+    with db.connection() as conn:
+        _, empty = space.active_with_stats(conn, ns + "-none", ["berlin"])
+    assert empty == (0, 0, {})
