@@ -14,6 +14,7 @@ import os
 import platform
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         )
         if i == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def paired(before: tuple[str, list[float]], after: tuple[str, list[float]]) -> None:
+    """Median and p95 (ms) of two ways timed alternately in one run, and the ratio of their medians."""
+    rows = [[name, statistics.median(v), statistics.quantiles(v, n=20)[18]] for name, v in (before, after)]
+    table(["way", "median ms", "p95 ms"], rows)
+    print(f"ratio ({after[0]} / {before[0]}, medians): {rows[1][1] / rows[0][1]:.2f}")
 
 
 def _fmt(v: Any) -> str:

@@ -11,10 +11,9 @@ process, each in its own transaction, so machine load falls on both.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
-from bench_common import local_stack, table
+from bench_common import local_stack, paired
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,13 +40,8 @@ def main(argv: list[str] | None = None) -> None:
                 one.append((time.perf_counter() - t0) * 1e3)
             if lexical.stats_of(*counts) != a:
                 raise SystemExit("the pipelined read disagrees")
-    rows = [
-        [name, statistics.median(v), statistics.quantiles(v, n=20)[18]]
-        for name, v in (("two round trips", two), ("one pipelined round trip", one))
-    ]
     print(f"{args.rounds} rounds, each way in its own transaction")
-    table(["way", "median ms", "p95 ms"], rows)
-    print(f"ratio (pipelined / two, medians): {rows[1][1] / rows[0][1]:.2f}")
+    paired(("two round trips", two), ("pipelined", one))
 
 
 if __name__ == "__main__":

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import time
 from pathlib import Path
 
-from bench_common import table
+from bench_common import paired
 
 from memos.kernel.text import content_terms, content_terms_many, indexed_text
 
@@ -49,13 +48,8 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("content_terms_many disagrees with content_terms")
         each.append((t1 - t0) * 1e3)
         batched.append((t2 - t1) * 1e3)
-    rows = [
-        [name, statistics.median(v), statistics.quantiles(v, n=20)[18]]
-        for name, v in (("content_terms per memory", each), ("content_terms_many", batched))
-    ]
     print(f"{args.rounds} queries of {args.candidates} candidates ({len(turns)} turns to draw from)")
-    table(["way", "median ms", "p95 ms"], rows)
-    print(f"ratio (batched / per memory, medians): {rows[1][1] / rows[0][1]:.2f}")
+    paired(("content_terms per memory", each), ("content_terms_many", batched))
 
 
 if __name__ == "__main__":
