@@ -1,5 +1,7 @@
 """Stemming a query's candidates: one ``content_terms`` call per memory against one
-``content_terms_many`` call for all of them (what scoring and the multi-hop pre-ranking do).
+``content_terms_many`` call for all of them (what scoring and the multi-hop pre-ranking do); and
+tokenising each text through its NFKC-normalised form against ``words()`` (which skips that for
+ASCII text).
 
     python bench/bench_terms.py [--candidates 70] [--rounds 300]
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from bench_common import paired
 
-from memos.kernel.text import content_terms, content_terms_many, indexed_text
+from memos.kernel.text import _WORD, content_terms, content_terms_many, indexed_text, normalize, words
 
 DATA = Path(__file__).parent / "data" / "synthetic_eval.json"
 
@@ -50,6 +52,22 @@ def main(argv: list[str] | None = None) -> None:
         batched.append((t2 - t1) * 1e3)
     print(f"{args.rounds} queries of {args.candidates} candidates ({len(turns)} turns to draw from)")
     paired(("content_terms per memory", each), ("content_terms_many", batched))
+
+    # Tokenising, the rest of the cost: words() skips NFKC and the spacing pass for ASCII text.
+    normalised: list[float] = []
+    direct: list[float] = []
+    for group in groups:
+        t0 = time.process_time()
+        before = [_WORD.findall(normalize(text)) for text in group]
+        t1 = time.process_time()
+        after = [words(text) for text in group]
+        t2 = time.process_time()
+        if before != after:
+            raise SystemExit("words() disagrees with the normalised text's words")
+        normalised.append((t1 - t0) * 1e3)
+        direct.append((t2 - t1) * 1e3)
+    print()
+    paired(("findall(normalize(text))", normalised), ("words(text)", direct))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-from memos.kernel.text import content_hash, content_terms, content_terms_many, stem
+from memos.kernel.text import content_hash, content_terms, content_terms_many, stem, words
 from memos.kernel.tokens import count_tokens
 
 
@@ -34,3 +34,10 @@ def test_content_terms_many_stems_each_text_like_content_terms():
     ]
     assert content_terms_many(texts) == [content_terms(t) for t in texts]
     assert content_terms_many([]) == []
+
+
+def test_words_of_ascii_and_unicode_text_are_those_of_the_normalised_text():
+    assert words("We're  MOVING\tto Berlin,\nok?") == ["we're", "moving", "to", "berlin", "ok"]
+    assert words("Ｂｅｒｌｉｎ ２０２４") == ["berlin", "2024"]  # full-width letters and digits (NFKC)
+    assert words("我住在北京 in 2024") == ["我", "住", "在", "北", "京", "in", "2024"]
+    assert words("") == []

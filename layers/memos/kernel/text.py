@@ -196,7 +196,8 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(normalize(text))
+    # ASCII is its own NFKC form, and spacing does not change what the pattern finds.
+    return _WORD.findall(text.lower() if text.isascii() else normalize(text))
 
 
 def content_terms(text: str) -> list[str]:
