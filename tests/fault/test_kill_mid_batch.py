@@ -8,6 +8,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,11 @@ def _kill_mid_batch(services: dict[str, Any], data: Path) -> None:
         )
         thread = threading.Thread(target=send)
         thread.start()
+        # Until the batch's writes are under way: its 500 embeddings come first, seconds on a
+        # loaded machine, so the wait is bounded by time, not by a number of polls.
         seen_open = False
-        for _ in range(20_000):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             if ingest_open(db) or not thread.is_alive():
                 seen_open = thread.is_alive()
                 break
