@@ -160,3 +160,36 @@ def test_query_terms_carry_their_idf_rarer_words_weigh_more():
     stats = Stats(docs=100, avgdl=5.0, df={"zebra": 1, "road": 20})
     weights = dict(query_terms("zebra road", stats))
     assert weights["zebra"] > weights["road"] > 0
+
+
+PARTS_STATS = Stats(docs=100, avgdl=6.0, df={"citi": 3, "live": 3, "instrument": 20, "play": 20})
+TWO_PARTS = "Which city do I live in, and which instrument do I play?"
+
+
+def test_each_part_of_a_multi_part_question_gets_its_best_candidate_into_the_top_k():
+    city = cand("The city I live in is lovely", vsim=0.55)
+    city_too = cand("I live in the city centre", vsim=0.5)
+    cello = cand("I play the cello, my favourite instrument", vsim=0.3)
+    cands = [city, city_too, cello]
+    # Against the whole question the cello turn holds the commoner half of its words: third.
+    score_candidates(cands, req(TWO_PARTS), Policy(), PARTS_STATS, None, {})
+    plain = {c.id: c.score for c in cands}
+    assert sorted(plain, key=lambda i: -plain[i])[-1] == cello.id
+
+    score_candidates(cands, req(TWO_PARTS, top_k=2), Policy(), PARTS_STATS, None, {})
+    ranked = sorted(cands, key=lambda c: -c.score)
+    # It answers the second part fully, so it enters the top 2 at the bottom, and nothing else moves.
+    assert [c.id for c in ranked] == [city.id, cello.id, city_too.id]
+    assert cello.components["lexical_part"] == 1.0
+    assert city.score == plain[city.id] and city_too.score == plain[city_too.id]
+    assert cello.score <= city.score
+
+
+def test_a_question_without_parts_scores_each_candidate_on_its_own():
+    city = cand("The city I live in is lovely", vsim=0.55)
+    cello = cand("I play the cello, my favourite instrument", vsim=0.3)
+    one_part = "Which city do I live in with my instrument?"
+    score_candidates([cello], req(one_part, top_k=1), Policy(), PARTS_STATS, None, {})
+    alone = cello.score
+    score_candidates([city, cello], req(one_part, top_k=1), Policy(), PARTS_STATS, None, {})
+    assert cello.score == alone and "lexical_part" not in cello.components

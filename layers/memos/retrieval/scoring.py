@@ -44,6 +44,7 @@ from memos.kernel.text import content_terms, content_terms_many, indexed_text
 from memos.memory import importance
 from memos.models import FilteredCandidate, Layer, QueryRequest
 from memos.retrieval import lexical
+from memos.retrieval.multihop import split_question
 from memos.retrieval.timeexpr import TimeRange
 
 
@@ -107,6 +108,17 @@ def score_candidates(
     now = datetime.now(UTC)  # importance is computed as of the query (decayed, reinforced by access)
     # Every candidate's terms in one pass: candidates share most of their words.
     terms_of = content_terms_many(indexed_text(c.row["text"], c.row["metadata"]) for c in cands)
+
+    def score_of(comp: dict[str, float]) -> float:
+        mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)
+        best = max((comp[k] for k in ("vector", "lexical") if w[k] > 0), default=mean)
+        if "temporal" in w:  # outside the time the question names, no signal is sure
+            best *= comp["temporal"]
+        relevance = (1 - FUSE_MAX) * mean + FUSE_MAX * best
+        prior = sum(w[k] * comp[k] for k in PRIOR if k in w) / prior_w if prior_w else 1.0
+        return relevance * (1 - share + share * prior)
+
+    comps: list[dict[str, float]] = []
     for c, doc_terms in zip(cands, terms_of, strict=True):
         comp = {
             "vector": vector_scale(float(c.row["vsim"])),
@@ -124,13 +136,48 @@ def score_candidates(
         if when is not None:
             comp["temporal"] = math.pow(2.0, -when.distance_days(c.row["occurred_at"]) / width)
         c.components = {k: round(v, 4) for k, v in comp.items()}
-        mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)
-        best = max((comp[k] for k in ("vector", "lexical") if w[k] > 0), default=mean)
-        if "temporal" in w:  # outside the time the question names, no signal is sure
-            best *= comp["temporal"]
-        relevance = (1 - FUSE_MAX) * mean + FUSE_MAX * best
-        prior = sum(w[k] * comp[k] for k in PRIOR if k in w) / prior_w if prior_w else 1.0
-        c.score = round(relevance * (1 - share + share * prior), 4)
+        c.score = round(score_of(comp), 4)
+        comps.append(comp)
+    _lift_each_part(req.query, stats, cands, comps, terms_of, score_of, req.top_k)
+
+
+PART_STEP = 1e-4  # a part's best candidate is placed just above the k-th score (one rounding step)
+
+
+def _lift_each_part(
+    query: str,
+    stats: lexical.Stats,
+    cands: list[Candidate],
+    comps: list[dict[str, float]],
+    terms_of: list[list[str]],
+    score_of: Callable[[dict[str, float]], float],
+    top_k: int,
+) -> None:
+    """Each part of a multi-part question ("Where does Zoe live, and what is her dog called?") gets
+    its best candidate among the top ``top_k``: a part's evidence holds that part's words, not the
+    others', so its coverage of the whole question is a fraction. The candidate that scores best
+    with the part's lexical coverage in place of the question's gets ``min(that score, k-th score +
+    PART_STEP)`` if higher than its own (component ``lexical_part``): it enters the results at the
+    bottom, never above what the whole question ranks first, and never above its score for the part."""
+    parts = split_question(query)
+    if len(parts) < 2 or not cands:
+        return
+    lifts: list[tuple[float, int, float]] = []
+    for part in parts:
+        coverage = lexical.Coverage(content_terms(part), stats)
+        scored = []
+        for i, doc_terms in enumerate(terms_of):
+            part_lexical = coverage(doc_terms)
+            scored.append((score_of(comps[i] | {"lexical": part_lexical}), i, part_lexical))
+        lifts.append(min(scored, key=lambda t: (-t[0], str(cands[t[1]].id))))
+    scores = sorted((c.score for c in cands), reverse=True)
+    floor = scores[min(top_k, len(scores)) - 1] + PART_STEP
+    for score, i, part_lexical in lifts:
+        c = cands[i]
+        lifted = round(min(score, floor), 4)
+        if lifted > c.score:
+            c.score = lifted
+            c.components["lexical_part"] = round(part_lexical, 4)
 
 
 def cut(
