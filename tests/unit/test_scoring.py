@@ -193,3 +193,17 @@ def test_a_question_without_parts_scores_each_candidate_on_its_own():
     alone = cello.score
     score_candidates([city, cello], req(one_part, top_k=1), Policy(), PARTS_STATS, None, {})
     assert cello.score == alone and "lexical_part" not in cello.components
+
+
+def test_a_parts_best_candidate_is_chosen_by_its_similarity_to_that_part():
+    city = cand("The city I live in is lovely", vsim=0.55)
+    city_too = cand("I live in the city centre", vsim=0.5)
+    # Close in meaning to the second part (its probe found it), no word in common with it.
+    cello = cand("I practise the cello every evening", vsim=0.2, part_vsim={1: 1.0})
+    # Half of the second part's words, not found by its probe.
+    broken = cand("My favourite instrument is broken", vsim=0.3, part_vsim={})
+    cands = [city, city_too, cello, broken]
+    score_candidates(cands, req(TWO_PARTS, top_k=2), Policy(), PARTS_STATS, None, {})
+    ranked = sorted(cands, key=lambda c: -c.score)
+    assert [c.id for c in ranked[:2]] == [city.id, cello.id]
+    assert cello.components["lexical_part"] == 0.0 and "lexical_part" not in broken.components

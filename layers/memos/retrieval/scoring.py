@@ -138,7 +138,7 @@ def score_candidates(
         c.components = {k: round(v, 4) for k, v in comp.items()}
         c.score = round(score_of(comp), 4)
         comps.append(comp)
-    _lift_each_part(req.query, stats, cands, comps, terms_of, score_of, req.top_k)
+    _lift_each_part(req.query, stats, cands, comps, terms_of, score_of, req.top_k, vector_scale)
 
 
 PART_STEP = 1e-4  # a part's best candidate is placed just above the k-th score (one rounding step)
@@ -152,23 +152,35 @@ def _lift_each_part(
     terms_of: list[list[str]],
     score_of: Callable[[dict[str, float]], float],
     top_k: int,
+    vector_scale: Callable[[float], float],
 ) -> None:
     """Each part of a multi-part question ("Where does Zoe live, and what is her dog called?") gets
-    its best candidate among the top ``top_k``: a part's evidence holds that part's words, not the
-    others', so its coverage of the whole question is a fraction. The candidate that scores best
-    with the part's lexical coverage in place of the question's gets ``min(that score, k-th score +
-    PART_STEP)`` if higher than its own (component ``lexical_part``): it enters the results at the
-    bottom, never above what the whole question ranks first, and never above its score for the part."""
+    its best candidate among the top ``top_k``: a part's evidence holds that part's words and
+    meaning, not the others', so against the whole question it is a fraction of a match.
+
+    Part score: the candidate's components with the part's lexical coverage in place of the
+    question's, and its vector similarity to the part's probe (``multihop.expand`` keeps it as
+    ``part_vsim``; a row the probe did not find gets at most the lowest it found). The best
+    candidate of each part gets ``min(part score, k-th score + PART_STEP)`` when that is higher than
+    its own (component ``lexical_part``): it enters the results at the bottom, never above what the
+    whole question ranks first, and never above its score for the part."""
     parts = split_question(query)
     if len(parts) < 2 or not cands:
         return
     lifts: list[tuple[float, int, float]] = []
-    for part in parts:
+    for j, part in enumerate(parts):
         coverage = lexical.Coverage(content_terms(part), stats)
+        found = [c.row["part_vsim"][j] for c in cands if j in (c.row.get("part_vsim") or {})]
+        lowest = min(found) if found else None
         scored = []
         for i, doc_terms in enumerate(terms_of):
             part_lexical = coverage(doc_terms)
-            scored.append((score_of(comps[i] | {"lexical": part_lexical}), i, part_lexical))
+            part_comp = comps[i] | {"lexical": part_lexical}
+            if lowest is not None:  # a row the part's probe did not find: at most the lowest it found
+                pv = (cands[i].row.get("part_vsim") or {}).get(j)
+                cos = pv if pv is not None else min(float(cands[i].row["vsim"]), lowest)
+                part_comp["vector"] = vector_scale(cos)
+            scored.append((score_of(part_comp), i, part_lexical))
         lifts.append(min(scored, key=lambda t: (-t[0], str(cands[t[1]].id))))
     scores = sorted((c.score for c in cands), reverse=True)
     floor = scores[min(top_k, len(scores)) - 1] + PART_STEP
