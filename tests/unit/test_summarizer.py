@@ -46,6 +46,15 @@ def turn(text: str, role: str = "user") -> Turn:
         ("My sister Ana lives in Porto", "facts"),
         ("I work at Acme as a data engineer", "facts"),
         ("The flight leaves at 7", "facts"),
+        # facts about the people in the speaker's life, with a multi-word subject
+        ("My best friend Jun is teaching me to play the cello", "facts"),
+        ("My little brother got into Oxford", "facts"),
+        ("Jun, my best friend, moved to Osaka", "facts"),
+        ("Our neighbour's kid just started school", "facts"),
+        ("My partner Sam hates mushrooms", "facts"),
+        ("She really hates loud restaurants", "facts"),
+        ("Made moussaka again tonight, it's my comfort food", "preferences"),
+        ("Pho is my go-to when I'm sick", "preferences"),
         ("我喜欢喝绿茶。", "preferences"),
         ("我们决定使用PostgreSQL。", "decisions"),
         ("预算不能超过五千元。", "constraints"),
@@ -60,7 +69,17 @@ def test_sentences_are_classified_by_cues(sentence, category):
 
 @pytest.mark.parametrize(
     "sentence",
-    ["ok thanks", "Ok, thanks a lot!", "好的", "谢谢", "好的，谢谢！", "sounds good", "What time is it?"],
+    [
+        "ok thanks",
+        "Ok, thanks a lot!",
+        "好的",
+        "谢谢",
+        "好的，谢谢！",
+        "sounds good",
+        "What time is it?",
+        "How is your sister doing?",
+        "The weather is lovely today",
+    ],
 )
 def test_filler_and_plain_questions_contribute_nothing(sentence):
     assert classify(sentence) is None

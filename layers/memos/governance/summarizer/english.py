@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
+from memos.governance.entities.english import KINSHIP
+
 _I = re.I
+# People in the speaker's life, beyond L3's kinship words: a sentence about one is a fact to keep.
+_PEOPLE = (
+    rf"{KINSHIP}|siblings?|kids?|child|children|baby|parents|spouse|fianc[eé]e?|twins?|in-laws|family|"
+    r"classmate|teammate|mentor|landlord|landlady|coach|therapist|housemate|flatmate|best\s+friend"
+)
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "preferences",
@@ -14,7 +21,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\bmy\s+fav(?:ou)?rite\b|\bi'?m\s+(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of\b|\b(?:i'?d|i\s+would)\s+rather\b"
             r"|\b(?:obsessed|hooked|crazy|passionate|addicted)\s+(?:with|on|about|to)\b|\bcan'?t get enough of\b"
             r"|\bi\s+could\s+\w+\s+.{1,40}\s+every\b|\b(?:i'?m|i\s+am)\s+(?:really\s+)?into\b"
-            r"|\bis\s+the\s+best\s+[\w ]{1,20}\s+(?:on earth|ever|in the world|there is)\b",
+            r"|\bis\s+the\s+best\s+[\w ]{1,20}\s+(?:on earth|ever|in the world|there is)\b"
+            r"|\bmy\s+(?:comfort\s+food|go-?to|guilty\s+pleasure|happy\s+place)\b",
             _I,
         ),
     ),
@@ -58,6 +66,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:i am|i'm|i was|my\s+[\w-]+(?:\s+[\w-]+)?\s+(?:is|are|was|were)|i\s+(?:live|lived|work|worked|"
             r"study|studied|grew up|was born|have|own|moved|got)|(?:lives|lived|works|worked|born|located|based)\s+"
             r"(?:in|at|for|on)|is\s+(?:called|named)|named|[\w-]+'s\s+(?:birthday|name|address|phone))\b"
+            # about someone in the speaker's life ("My best friend Jun is teaching me the cello",
+            # "Our neighbour's kid just turned 7"), or what someone likes ("She hates mushrooms")
+            rf"|\b(?:my|our)\s+(?:[\w-]+\s+){{0,2}}(?:{_PEOPLE})(?:['\u2019]s)?\b"
+            r"|\b(?:he|she|they)\s+(?:really\s+|also\s+|still\s+)?(?:loves|likes|hates|prefers|adores|enjoys|"
+            r"love|like|hate|prefer|adore|enjoy|dislikes?|can'?t stand)\b"
             # what happened to the speaker: first person and an event verb, or a number or date said
             # about themselves (a bare number in chatter is no fact)
             r"|\b(?:i|we)\s+(?:just\s+|finally\s+|also\s+)?(?:went|took|adopted|bought|joined|started|signed up|"
