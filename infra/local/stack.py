@@ -79,7 +79,7 @@ def reset_process_state() -> None:
     from memos.governance import policy_store, trigger
     from memos.kernel.config import reset_settings
     from memos.ops import embedding_map
-    from memos.retrieval import ann
+    from memos.retrieval import ann, rerank
     from memos.store import db
 
     db.close_pool()
@@ -88,6 +88,7 @@ def reset_process_state() -> None:
     trigger.reset_client()
     policy_store.clear_cache()
     embeddings.get_embedder.cache_clear()
+    rerank.get_reranker.cache_clear()
     forget_cached_keys()
     embedding_map.clear_cache()
     reset_settings()

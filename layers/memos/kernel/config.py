@@ -56,6 +56,13 @@ class Settings(BaseModel):
     # HNSW index (built in the background by the decay job) from here on (docs/RETRIEVAL.md).
     ann_min_memories: int = Field(default=2_000, ge=100)
 
+    # Reranking of the best fused candidates by a cross-encoder: off by default; "bedrock" calls the
+    # Bedrock Rerank API (memos.retrieval.rerank, docs/RETRIEVAL.md).
+    reranker: Literal["none", "bedrock"] = "none"
+    bedrock_rerank_model: str = "amazon.rerank-v1:0"
+    rerank_depth: int = Field(default=20, ge=1, le=100)
+    rerank_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+
     # Answers: extractive (no LLM) by default; Bedrock Converse when set to "bedrock".
     answer_mode: Literal["extractive", "bedrock"] = "extractive"
     bedrock_chat_model: str = "anthropic.claude-3-haiku-20240307-v1:0"

@@ -22,10 +22,11 @@ from uuid import UUID
 from memos.embeddings import space
 from memos.embeddings.calibration import scale_of
 from memos.governance import access_audit, entities, policy_store
+from memos.kernel.config import get_settings
 from memos.kernel.observability import metrics
 from memos.kernel.text import content_terms
 from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryResult
-from memos.retrieval import ann, context_pack, lexical, multihop
+from memos.retrieval import ann, context_pack, lexical, multihop, rerank
 from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates
 from memos.retrieval.timeexpr import parse_time_range
 from memos.store import audit, candidates, context_packs, db
@@ -54,9 +55,14 @@ def kept_out_by_governance(
 
 
 def query(
-    req: QueryRequest, *, l1: WorkingMemory | None = None, reader: access_audit.Reader | None = None
+    req: QueryRequest,
+    *,
+    l1: WorkingMemory | None = None,
+    reader: access_audit.Reader | None = None,
+    reranker: rerank.Reranker | None = None,
 ) -> QueryResponse:
-    """Rank, explain and pack; ``reader`` (who reads) gets the read access-audited."""
+    """Rank, explain and pack; ``reader`` (who reads) gets the read access-audited; ``reranker``
+    (default: the configured one, ``MEMOS_RERANKER``; none by default) re-reads the best."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     if req.history is None and asks_about_history(req.query):
@@ -115,6 +121,19 @@ def query(
         score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
         cands.sort(key=lambda c: (-c.score, str(c.id)))
         timings["rank"] = _ms(t)
+        reranker = reranker or rerank.get_reranker()
+        if reranker is not None:
+            t = time.perf_counter()
+            settings = get_settings()
+            rerank.rerank(
+                req.query,
+                cands,
+                reranker,
+                depth=settings.rerank_depth,
+                weight=settings.rerank_weight,
+                min_score=policy.min_score,
+            )
+            timings["rerank"] = _ms(t)
 
         kept, filtered = cut(cands, policy.min_score, req.top_k)
 
