@@ -24,6 +24,9 @@ relevant memory to prefer (prior P), each a weighted mean with the namespace pol
 The max term keeps a memory that one signal is sure of from being pulled down by the other (a
 paraphrase shares no words; a code or name shares no meaning the embedder knows).
 
+A question with parts gets each part's best candidate into the top k (``_lift_each_part``,
+component ``lexical_part``): its evidence covers only its part of the question.
+
 So a memory nothing in the question points at scores 0 whatever its importance, and a score is
 comparable across queries: ``min_score`` (policy, default 0.1) is the line under which nothing
 is returned.
