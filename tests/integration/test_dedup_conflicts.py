@@ -116,3 +116,13 @@ def test_include_filtered_explains_superseded_and_duplicate_memories(api, ns):
     reasons = {f["memory_id"]: f["reason"] for f in body["filtered"]}
     assert reasons[old["memory_id"]] == "superseded" and reasons[dup["memory_id"]] == "duplicate"
     assert old["memory_id"] not in {r["memory_id"] for r in body["results"]}
+
+
+def test_a_move_said_in_other_words_replaces_where_i_live(api, ns):
+    old = ingest(api, ns, "I've been living in Lyon since 2019.")
+    new = ingest(api, ns, "Guess what, we moved to Porto last month!")
+    assert new["supersedes"] == old["memory_id"]
+    body = {"namespace": ns, "query": "Do I live in Lyon or in Porto?", "include_filtered": True}
+    q = api.call("POST", "/v1/query", body)[1]
+    assert [r["memory_id"] for r in q["results"]] == [new["memory_id"]]
+    assert {"memory_id": old["memory_id"], "reason": "superseded", "score": None} in q["filtered"]

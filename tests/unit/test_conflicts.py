@@ -43,6 +43,16 @@ def test_statements_that_are_not_single_valued_get_no_key(text):
         ("My favorite food is ramen.", "Oh, my favourite food is pho these days."),
         ("My flight is on May 3.", "My flight is on May 5 now."),
         ("I am 31 years old", "I'm 32 years old"),
+        # other ways people say where they live, what they do, how old they are
+        ("We live in Lyon", "We moved to Porto last month"),
+        ("I've been living in Leeds since 2019.", "These days I live in York"),
+        ("I'm based in Oslo", "Just moved to Bergen, still unpacking."),
+        ("I live in Graz", "We finally moved into our new flat in Vienna!"),
+        ("I work as a nurse.", "I started a new job as a paramedic"),
+        ("I'm working as a barista", "I just started working as a chef"),
+        ("I work at Acme", "I just landed a job with Globex!"),
+        ("I'm 34", "I just turned 35"),
+        ("My address is 1 High St", "My new address is 5 Main St"),
     ],
 )
 def test_a_users_turn_stating_a_single_valued_fact_gets_the_same_key_as_its_new_value(earlier, later):
@@ -58,6 +68,11 @@ def test_a_users_turn_stating_a_single_valued_fact_gets_the_same_key_as_its_new_
         "My sister is visiting next week.",
         "We finally moved into our new apartment!",
         "I live in Paris. I love the food. The metro is great.",  # a long turn is not one fact
+        "I lived in Paris for years.",  # the past, not where I live
+        "I almost moved to Rome once.",
+        "Moved to the couch, so comfy.",
+        "I'm 10 min late, sorry!",
+        "I got a job offer at Acme",  # an offer is not the job
     ],
 )
 def test_chatter_in_turns_gets_no_key(text):

@@ -8,8 +8,10 @@ get no key and never conflict.
 Which memories get a key (``memory_fact_key``, the one hook ingest calls):
 - semantic facts: any statement of the patterns below;
 - episodic turns (the default kind): a user's turn of at most ``MAX_TURN_SENTENCES`` sentences
-  where one sentence states a single-valued fact about the speaker — where they live, where or as
-  what they work, their age, or "my <attribute> is ..." for an attribute in ``SINGLE_VALUED``
+  where one sentence states a single-valued fact about the speaker — where they live ("I live in",
+  "we moved to", "I've been living in", "just moved to <City>"), where or as what they work ("I
+  work as", "I started a new job as", "I got a job at"), their age ("I'm 34", "I just turned 35"),
+  or "my <attribute> is ..." (also "my new/current <attribute>") for an attribute in ``SINGLE_VALUED``
   or a favourite, or a plan in ``PLANS`` whose value names a date ("My flight is on May 3"). Discourse openers ("Actually", "Oh, and") and closers ("now",
   "these days") are ignored. Assistant and tool turns never state the user's facts.
 The subject is the speaker (``metadata.speaker``) when there is one, so in a group chat one
@@ -38,16 +40,30 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
         None,
         None,
     ),
+    # "I live in", "we're based in", "I've been living in" (a household's "we" is the speaker's)
     (
-        re.compile(r"^i(?:'m| am)? (?:now )?(?:live|living|reside|based) in (?P<val>.+)$", re.I),
+        re.compile(
+            r"^(?:i|we)(?:'m| am|'re| are|'ve been| have been)? (?:now |still )?(?:live|living|reside|based) in (?P<val>.+)$",
+            re.I,
+        ),
         "user",
         "home city",
     ),
     (
-        re.compile(r"^i (?:have |just |finally )?(?:moved|relocated) to (?P<val>.+)$", re.I),
+        re.compile(
+            r"^(?:i|we)(?:'ve| have)? (?:just |finally |recently |now )?(?:moved|relocated) to (?P<val>.+)$"
+            r"|^(?:i|we)(?:'ve| have)? (?:just |finally |recently )?moved into (?:a|an|the|my|our) (?:new )?"
+            r"(?:place|flat|apartment|house|home|condo) in (?P<val2>.+)$",
+            re.I,
+        ),
         "user",
         "home city",
     ),
+    (
+        re.compile(r"^(?:[Jj]ust |[Ff]inally )?[Mm]oved to (?P<val>[A-Z].*)$"),
+        "user",
+        "home city",
+    ),  # no subject
     (
         re.compile(r"^i (?:now )?(?:work|am working|started working) (?:at|for) (?P<val>.+)$", re.I),
         "user",
@@ -55,7 +71,31 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     ),
     (re.compile(r"^i(?:'m| am) (?:now )?working (?:at|for) (?P<val>.+)$", re.I), "user", "employer"),
     (re.compile(r"^i (?:now )?work as (?:an? )?(?P<val>.+)$", re.I), "user", "job"),
-    (re.compile(r"^i(?:'m| am) (?P<val>\d{1,3}) years old", re.I), "user", "age"),
+    (re.compile(r"^i(?:'m| am) (?:now )?working as (?:an? )?(?P<val>.+)$", re.I), "user", "job"),
+    (
+        re.compile(
+            r"^i(?:'ve| have)? (?:just )?(?:started|began|got|landed|took|accepted) (?:a |my )?(?:new )?"
+            r"(?:job|position|role) as (?:an? )?(?P<val>.+)$|^i (?:just )?started working as (?:an? )?(?P<val2>.+)$",
+            re.I,
+        ),
+        "user",
+        "job",
+    ),
+    (
+        re.compile(
+            r"^i(?:'ve| have)? (?:just )?(?:got|landed|started|accepted|took) (?:a |my )?(?:new )?"
+            r"(?:job|position|role|internship) (?:at|with) (?P<val>.+)$",
+            re.I,
+        ),
+        "user",
+        "employer",
+    ),
+    (
+        re.compile(r"^i(?:'m| am) (?P<val>\d{1,3})(?: years old| years of age)?(?:$|\s*[,;])", re.I),
+        "user",
+        "age",
+    ),
+    (re.compile(r"^i (?:just )?turned (?P<val>\d{1,3})\b", re.I), "user", "age"),
     (
         re.compile(r"^(?P<subj>[A-Z][\w-]+) (?:now )?(?:lives|moved) (?:in|to) (?P<val>.+)$"),
         None,
@@ -67,6 +107,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     (re.compile(r"^我的(?P<attr>.{1,10}?)是(?P<val>.+)$"), "user", None),
 ]
 _FAVORITE = re.compile(r"^favou?rite ")
+_CURRENT = re.compile(r"^(?:new|current|present|latest|updated) ")  # "my new address is" states the address
 # "my X is ..." in a turn is a single-valued fact only for these (and any favourite): "my sister is
 # visiting" must not replace "my sister is a nurse".
 SINGLE_VALUED = frozenset(
@@ -120,7 +161,7 @@ _WHEN = re.compile(
 MAX_TURN_SENTENCES = 2
 _OPENER = re.compile(
     r"^(?:(?:actually|so|well|oh|ok|okay|anyway|also|and|btw|by the way|guess what|update|news|fyi|"
-    r"just so you know|quick update|correction)[,:!-]?\s+)+",
+    r"just so you know|quick update|correction|these days|nowadays|now|since then)[,:!-]?\s+)+",
     re.I,
 )
 _CLOSER = re.compile(r"[,]?\s+(?:now|these days|nowadays|at the moment|currently|instead)$", re.I)
@@ -140,10 +181,11 @@ def _match(sentence: str) -> tuple[str, str, str] | None:
             continue
         groups = m.groupdict()
         subj = (subject or groups.get("subj") or "").lower()
-        attr = (attribute or groups.get("attr") or "").lower().strip()
+        attr = _CURRENT.sub("", (attribute or groups.get("attr") or "").lower().strip())
         attr = _FAVORITE.sub("favorite ", attr)
-        if subj and attr and groups.get("val"):
-            return subj, attr, str(groups["val"])
+        value = groups.get("val") or groups.get("val2")
+        if subj and attr and value:
+            return subj, attr, str(value)
     return None
 
 
