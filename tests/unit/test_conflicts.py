@@ -1,6 +1,6 @@
 import pytest
 
-from memos.memory.conflicts import fact_key, memory_fact_key
+from memos.memory.conflicts import fact_key, key_words, memory_fact_key
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,10 @@ def test_turn_keys_belong_to_the_speaker_and_never_to_the_assistant():
     bruno = memory_fact_key("I live in Porto", "episodic", "user", {"speaker": "Bruno"})
     assert ana == "ana|home city" and bruno == "bruno|home city"
     assert memory_fact_key("I live in Lisbon", "episodic", "assistant", {}) is None
+
+
+def test_key_words_say_what_a_fact_is_about_in_a_questions_words():
+    assert "live" in key_words("user|home city").split() and "city" in key_words("ana|home city").split()
+    assert "work" in key_words("user|employer").split() and "job" in key_words("user|job").split()
+    assert "love" in key_words("user|favorite food").split() and "food" in key_words("user|favorite food")
+    assert key_words("user|flight") == "flight" and key_words(None) == ""

@@ -207,3 +207,11 @@ def test_a_parts_best_candidate_is_chosen_by_its_similarity_to_that_part():
     ranked = sorted(cands, key=lambda c: -c.score)
     assert [c.id for c in ranked[:2]] == [city.id, cello.id]
     assert cello.components["lexical_part"] == 0.0 and "lexical_part" not in broken.components
+
+
+def test_a_single_valued_fact_holds_the_words_questions_use_for_it():
+    stats = Stats(docs=100, avgdl=6.0, df={"live": 5, "move": 5, "porto": 1})
+    moved = cand("We moved to Porto last month", fact_key="user|home city")
+    chatter = cand("We moved the sofa to the window")
+    score_candidates([moved, chatter], req("Where do I live?"), only(lexical=1.0), stats, None, {})
+    assert moved.components["lexical"] == 1.0 and chatter.components["lexical"] == 0.0

@@ -218,3 +218,39 @@ def memory_fact_key(text: str, kind: str, role: str, metadata: dict[str, Any] | 
     if key and key.startswith("user|") and isinstance(speaker, str) and speaker.strip():
         key = f"{speaker.strip().lower()}|{key[5:]}"
     return key
+
+
+# What a single-valued fact is about, in the words questions use for it: "Where do I live?" asks
+# about "We moved to Porto" (key ``user|home city``) without sharing a word with it. Scoring counts
+# these words among the memory's terms (``memos.retrieval.scoring``); any other attribute is its
+# own words ("flight", "phone number").
+_HOME = "live lives living city town home hometown based"
+_WORK = "work works working job employer company"
+KEY_WORDS = {
+    "home city": _HOME,
+    "hometown": _HOME,
+    "home town": _HOME,
+    "city": _HOME,
+    "address": "address live lives living home",
+    "home address": "address live lives living home",
+    "job": "job work works working occupation profession career",
+    "job title": "job title work works",
+    "title": "job title work works",
+    "role": "job role work works",
+    "employer": _WORK,
+    "company": _WORK,
+    "age": "age old years",
+    "birthday": "birthday born",
+    "name": "name called",
+    "diet": "diet eat eats",
+}
+
+
+def key_words(key: str | None) -> str:
+    """The words a question about the fact with conflict key ``key`` uses ("" for no key)."""
+    if not key:
+        return ""
+    attribute = key.partition("|")[2]
+    if attribute.startswith("favorite "):  # "What food do I love?" asks about "favorite food"
+        return f"{attribute} favourite love loves like likes prefer"
+    return KEY_WORDS.get(attribute, attribute)

@@ -45,6 +45,7 @@ from uuid import UUID
 from memos.governance.policy import Policy
 from memos.kernel.text import content_terms, content_terms_many, indexed_text
 from memos.memory import importance
+from memos.memory.conflicts import key_words
 from memos.models import FilteredCandidate, Layer, QueryRequest
 from memos.retrieval import lexical
 from memos.retrieval.multihop import split_question
@@ -109,8 +110,11 @@ def score_candidates(
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
     now = datetime.now(UTC)  # importance is computed as of the query (decayed, reinforced by access)
-    # Every candidate's terms in one pass: candidates share most of their words.
-    terms_of = content_terms_many(indexed_text(c.row["text"], c.row["metadata"]) for c in cands)
+    # Every candidate's terms in one pass: candidates share most of their words. A single-valued
+    # fact also holds the words questions use for it ("Where do I live?" for "We moved to Porto").
+    terms_of = content_terms_many(
+        f"{indexed_text(c.row['text'], c.row['metadata'])} {key_words(c.row.get('fact_key'))}" for c in cands
+    )
 
     def score_of(comp: dict[str, float]) -> float:
         mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 # What scoring reads of a candidate (current importance is computed from the decay plan's columns).
 ROW_COLUMNS = (
     "id, session_id, role, kind, text, metadata, occurred_at, importance, tokens,"
-    " base_importance, access_count, created_at, last_accessed_at, decay_half_life, decay_floor"
+    " base_importance, access_count, created_at, last_accessed_at, decay_half_life, decay_floor, fact_key"
 )
 _COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
 
