@@ -91,3 +91,9 @@ def test_key_words_say_what_a_fact_is_about_in_a_questions_words():
     assert "work" in key_words("user|employer").split() and "job" in key_words("user|job").split()
     assert "love" in key_words("user|favorite food").split() and "food" in key_words("user|favorite food")
     assert key_words("user|flight") == "flight" and key_words(None) == ""
+
+
+def test_key_words_go_only_to_facts_about_the_user_or_someone_the_question_names():
+    asked = {"where", "does", "jonas", "live"}
+    assert key_words("jonas|home city", asked) and key_words("user|home city", asked)
+    assert key_words("umar|home city", asked) == ""

@@ -246,11 +246,15 @@ KEY_WORDS = {
 }
 
 
-def key_words(key: str | None) -> str:
-    """The words a question about the fact with conflict key ``key`` uses ("" for no key)."""
+def key_words(key: str | None, asked: set[str] | None = None) -> str:
+    """The words a question about the fact with conflict key ``key`` uses ("" for no key). With
+    ``asked`` (the question's lowercased words), only for a fact about the user or about someone
+    the question names: "Where does Jonas live?" is not about Umar's move."""
     if not key:
         return ""
-    attribute = key.partition("|")[2]
+    subject, _, attribute = key.partition("|")
+    if asked is not None and subject != "user" and not set(subject.split()) <= asked:
+        return ""
     if attribute.startswith("favorite "):  # "What food do I love?" asks about "favorite food"
         return f"{attribute} favourite love loves like likes prefer"
     return KEY_WORDS.get(attribute, attribute)

@@ -43,7 +43,7 @@ from typing import Any
 from uuid import UUID
 
 from memos.governance.policy import Policy
-from memos.kernel.text import content_terms, content_terms_many, indexed_text
+from memos.kernel.text import content_terms, content_terms_many, indexed_text, words
 from memos.memory import importance
 from memos.memory.conflicts import key_words
 from memos.models import FilteredCandidate, Layer, QueryRequest
@@ -112,8 +112,10 @@ def score_candidates(
     now = datetime.now(UTC)  # importance is computed as of the query (decayed, reinforced by access)
     # Every candidate's terms in one pass: candidates share most of their words. A single-valued
     # fact also holds the words questions use for it ("Where do I live?" for "We moved to Porto").
+    asked = set(words(req.query))
     terms_of = content_terms_many(
-        f"{indexed_text(c.row['text'], c.row['metadata'])} {key_words(c.row.get('fact_key'))}" for c in cands
+        f"{indexed_text(c.row['text'], c.row['metadata'])} {key_words(c.row.get('fact_key'), asked)}"
+        for c in cands
     )
 
     def score_of(comp: dict[str, float]) -> float:
