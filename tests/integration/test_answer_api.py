@@ -116,3 +116,10 @@ def _any_text():
     from botocore.stub import ANY
 
     return ANY
+
+
+def test_where_do_i_live_answers_with_the_current_value_said_in_other_words(api, ns):
+    for text in ("I've been living in Lyon since 2019.", "Guess what, we moved to Porto last month!"):
+        api.call("POST", "/v1/ingest", {"namespace": ns, "session_id": "s", "role": "user", "text": text})
+    status, body, _ = api.call("POST", "/v1/answer", {"namespace": ns, "question": "Where do I live?"})
+    assert status == 200 and "Porto" in body["answer"] and "Lyon" not in body["answer"]
