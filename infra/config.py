@@ -49,6 +49,10 @@ class EnvConfig:
     # dims) is the alternative; changing either on a live store needs `memos reembed` (docs/OPS.md).
     embedder: str = "static"
     embed_dim: int = 256
+    # Optional reranking of the best candidates (memos.retrieval.rerank): "none" or "bedrock" (the
+    # Bedrock Rerank API; the query functions get bedrock:Rerank and InvokeModel on the model).
+    reranker: str = "none"
+    bedrock_rerank_model: str = "amazon.rerank-v1:0"
     # Per API key (a Redis token bucket checked by every API function, as locally): requests per
     # second and burst. The stage throttle (api_throttle_*) caps the sum of all keys.
     key_rate_limit_rps: float = 20

@@ -75,6 +75,8 @@ class Compute(Construct):
             "MEMOS_AWS_REGION": Aws.REGION,
             "MEMOS_EMBEDDER": config.embedder,
             "MEMOS_EMBED_DIM": str(config.embed_dim),
+            "MEMOS_RERANKER": config.reranker,
+            "MEMOS_BEDROCK_RERANK_MODEL": config.bedrock_rerank_model,
             "MEMOS_RATE_LIMIT_RPS": f"{config.key_rate_limit_rps:g}",
             "MEMOS_RATE_LIMIT_BURST": str(config.key_rate_limit_burst),
             "POWERTOOLS_SERVICE_NAME": "memos",
@@ -154,6 +156,22 @@ class Compute(Construct):
                         )
                     ],
                 )
+            )
+        if self._config.reranker == "bedrock":
+            model_arn = Stack.of(self).format_arn(
+                service="bedrock",
+                account="",
+                resource="foundation-model",
+                resource_name=self._config.bedrock_rerank_model,
+            )
+            # Rerank is authorised on no resource type (the model is checked through InvokeModel).
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["bedrock:Rerank"], resources=["*"]))
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[model_arn]))
+            acknowledge(
+                fn,
+                {
+                    "IAM5[Resource::*]": "bedrock:Rerank accepts no resource type; the model is limited by InvokeModel."
+                },
             )
         acknowledge(
             fn,

@@ -82,3 +82,49 @@ def test_the_gateway_throttle_answers_429_in_the_error_shape_with_retry_after(sy
     assert sample["error"] == {"code": "rate_limited", "message": "Too Many Requests", "details": []}
     others = [r["Properties"] for r in responses.values() if r["Properties"]["ResponseType"] != "THROTTLED"]
     assert all("gatewayresponse.header.Retry-After" not in r.get("ResponseParameters", {}) for r in others)
+
+
+def test_the_reranker_is_off_by_default(synth: Synth) -> None:
+    for name in {**API_FUNCTIONS, **BACKGROUND_FUNCTIONS}:
+        assert _env(synth, name)["MEMOS_RERANKER"] == "none", name
+    statements = [
+        s
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert not any("bedrock:Rerank" in json.dumps(s["Action"]) for s in statements)
+
+
+def test_a_bedrock_reranker_gets_its_setting_and_the_rerank_permissions(tmp_path) -> None:
+    import dataclasses
+
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.config import get_config
+    from infra.constructs.stack import MemosStack
+
+    from .conftest import cdk_json_context
+
+    config = dataclasses.replace(get_config("dev"), reranker="bedrock")
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    template = Template.from_stack(MemosStack(app, config.stack_name, config=config)).to_json()
+    function = next(
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Environment", {}).get("Variables", {}).get("MEMOS_RERANKER") == "bedrock"
+    )
+    assert (
+        function["Properties"]["Environment"]["Variables"]["MEMOS_BEDROCK_RERANK_MODEL"]
+        == "amazon.rerank-v1:0"
+    )
+    actions = json.dumps(
+        [
+            s["Action"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::Policy"
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        ]
+    )
+    assert "bedrock:Rerank" in actions and "bedrock:InvokeModel" in actions
