@@ -73,6 +73,10 @@ def test_a_users_turn_stating_a_single_valued_fact_gets_the_same_key_as_its_new_
         "Moved to the couch, so comfy.",
         "I'm 10 min late, sorry!",
         "I got a job offer at Acme",  # an offer is not the job
+        "We moved to the next topic",  # a move is to a place with a name
+        "I moved to a new team last week",
+        "We've been living in fear of the exam",
+        "I live in the city center",  # where in town, not which town
     ],
 )
 def test_chatter_in_turns_gets_no_key(text):

@@ -43,7 +43,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     # "I live in", "we're based in", "I've been living in" (a household's "we" is the speaker's)
     (
         re.compile(
-            r"^(?:i|we)(?:'m| am|'re| are|'ve been| have been)? (?:now |still )?(?:live|living|reside|based) in (?P<val>.+)$",
+            r"^(?:i|we)(?:'m| am|'re| are|'ve been| have been)? (?:now |still )?(?:live|living|reside|based) in (?P<val>(?:the )?(?-i:[A-Z]).*)$",
             re.I,
         ),
         "user",
@@ -51,9 +51,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     ),
     (
         re.compile(
-            r"^(?:i|we)(?:'ve| have)? (?:just |finally |recently |now )?(?:moved|relocated) to (?P<val>.+)$"
+            r"^(?:i|we)(?:'ve| have)? (?:just |finally |recently |now )?(?:moved|relocated) to (?P<val>(?-i:[A-Z]).*)$"
             r"|^(?:i|we)(?:'ve| have)? (?:just |finally |recently )?moved into (?:a|an|the|my|our) (?:new )?"
-            r"(?:place|flat|apartment|house|home|condo) in (?P<val2>.+)$",
+            r"(?:place|flat|apartment|house|home|condo) in (?P<val2>(?-i:[A-Z]).*)$",
             re.I,
         ),
         "user",
