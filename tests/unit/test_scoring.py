@@ -8,7 +8,7 @@ import pytest
 from memos.governance.policy import Policy, RetrievalWeights
 from memos.models import QueryRequest
 from memos.retrieval.lexical import Stats, query_terms
-from memos.retrieval.scoring import Candidate, cut, score_candidates
+from memos.retrieval.scoring import Candidate, cut, score_candidates, states_event
 from memos.retrieval.timeexpr import TimeRange
 
 DAY = datetime(2024, 5, 10, 12, tzinfo=UTC)
@@ -215,3 +215,31 @@ def test_a_single_valued_fact_holds_the_words_questions_use_for_it():
     chatter = cand("We moved the sofa to the window")
     score_candidates([moved, chatter], req("Where do I live?"), only(lexical=1.0), stats, None, {})
     assert moved.components["lexical"] == 1.0 and chatter.components["lexical"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("Today I baked bread for the whole street!", True),
+        ("We went to the coast yesterday.", True),
+        ("Guess what, I gave a talk at a conference today.", True),
+        ("I'd love to learn the cello someday.", False),
+        ("I'll go to the dentist tomorrow.", False),
+        ("I almost adopted a ferret.", False),
+        ("I need to call my mother.", False),
+        ("Has anyone tried the new cafe?", False),
+    ],
+)
+def test_a_turn_states_an_event_when_its_speaker_says_what_they_did(text, event):
+    assert states_event(text) is event
+
+
+def test_what_someone_did_prefers_the_turns_saying_what_they_did():
+    stats = Stats(docs=100, avgdl=6.0, df={"ana": 30})
+    did = cand("Today I repainted the garden shed!", vsim=0.3, metadata={"speaker": "Ana"})
+    chat = cand("The weather was so grey, sadly.", vsim=0.35, metadata={"speaker": "Ana"})
+    score_candidates([did, chat], req("What did Ana do last week?"), Policy(), stats, None, {})
+    assert did.score > chat.score
+    # Another question about Ana leaves events alone.
+    score_candidates([did, chat], req("Where does Ana live?"), Policy(), stats, None, {})
+    assert did.components["lexical"] == chat.components["lexical"]

@@ -110,6 +110,11 @@ class Coverage:
         self.weights = {t: stats.idf(t) for t in set(query_terms)}
         self.total = sum(self.weights.values())
 
+    def add(self, term: str, weight: float) -> None:
+        """Count ``term`` (a term the scorer derives, not a word of the query) with ``weight``."""
+        self.weights[term] = weight
+        self.total += weight
+
     def __call__(self, doc_terms: list[str]) -> float:
         if not self.total or not doc_terms:
             return 0.0

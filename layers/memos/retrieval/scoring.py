@@ -77,6 +77,31 @@ def asks_about_history(query: str) -> bool:
     return bool(_HISTORY.search(query))
 
 
+# A question asking what someone did, and a turn saying what its speaker did (first person, an
+# event in the past: "Today I finished a puzzle!", "Guess what, I competed in a chess tournament").
+_ACTIVITY_QUESTION = re.compile(
+    r"\bwhat (?:did|does|do|has|have) \w+(?: \w+)? (?:do|done|been doing|been up to|get up to)\b"
+    r"|\bhow did \w+(?: \w+)? spend\b",
+    re.I,
+)
+_EVENT = re.compile(
+    r"\b(?:i|we)(?:'ve| have)? (?:just |finally |also |actually )?"
+    r"(?:\w+ed|went|took|ran|made|got|gave|saw|met|won|built|bought|did|had|wrote|read|tried|began|"
+    r"flew|drove|rode|swam|sang|taught|caught|ate|drank|slept|spent|brought|found|left|lost|sold|"
+    r"threw|held|led|kept|paid|told|heard|felt|fell|sat|stood|swam|grew|drew|been)\b",
+    re.I,
+)
+_NOT_DONE = re.compile(
+    r"\b(?:would|'d|will|'ll|never|almost|someday|one day|wish|hope|want|plan|need|needed)\b", re.I
+)
+EVENT = "~event"  # the term a turn stating what its speaker did holds, for activity questions
+
+
+def states_event(text: str) -> bool:
+    """The text says what its speaker did ("Today I took a sushi class!"), not a wish or a plan."""
+    return bool(_EVENT.search(text)) and not _NOT_DONE.search(text)
+
+
 RELEVANCE = ("vector", "lexical", "entity", "temporal")
 PRIOR = ("recency", "importance", "session")
 FUSE_MAX = 0.3  # share of R taken by the best of vector and lexical
@@ -106,6 +131,9 @@ def score_candidates(
     prior_w = sum(w[k] for k in PRIOR if k in w)
     share = prior_w / ((rel_w + prior_w) or 1.0)
     lexical_of = lexical.Coverage(content_terms(req.query), stats)
+    asks_activity = bool(_ACTIVITY_QUESTION.search(req.query))
+    if asks_activity:  # "What did Zoe do last week?": something Zoe did counts like one more word
+        lexical_of.add(EVENT, sum(lexical_of.weights.values()) / (len(lexical_of.weights) or 1))
     newest = max((c.row["occurred_at"] for c in cands), default=None)
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
@@ -117,6 +145,10 @@ def score_candidates(
         f"{indexed_text(c.row['text'], c.row['metadata'])} {key_words(c.row.get('fact_key'), asked)}"
         for c in cands
     )
+    if asks_activity:
+        for c, doc_terms in zip(cands, terms_of, strict=True):
+            if states_event(c.row["text"]):
+                doc_terms.append(EVENT)
 
     def score_of(comp: dict[str, float]) -> float:
         mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)
