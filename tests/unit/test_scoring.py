@@ -162,53 +162,6 @@ def test_query_terms_carry_their_idf_rarer_words_weigh_more():
     assert weights["zebra"] > weights["road"] > 0
 
 
-PARTS_STATS = Stats(docs=100, avgdl=6.0, df={"citi": 3, "live": 3, "instrument": 20, "play": 20})
-TWO_PARTS = "Which city do I live in, and which instrument do I play?"
-
-
-def test_each_part_of_a_multi_part_question_gets_its_best_candidate_into_the_top_k():
-    city = cand("The city I live in is lovely", vsim=0.55)
-    city_too = cand("I live in the city centre", vsim=0.5)
-    cello = cand("I play the cello, my favourite instrument", vsim=0.3)
-    cands = [city, city_too, cello]
-    # Against the whole question the cello turn holds the commoner half of its words: third.
-    score_candidates(cands, req(TWO_PARTS), Policy(), PARTS_STATS, None, {})
-    plain = {c.id: c.score for c in cands}
-    assert sorted(plain, key=lambda i: -plain[i])[-1] == cello.id
-
-    score_candidates(cands, req(TWO_PARTS, top_k=2), Policy(), PARTS_STATS, None, {})
-    ranked = sorted(cands, key=lambda c: -c.score)
-    # It answers the second part fully, so it enters the top 2 at the bottom, and nothing else moves.
-    assert [c.id for c in ranked] == [city.id, cello.id, city_too.id]
-    assert cello.components["lexical_part"] == 1.0
-    assert city.score == plain[city.id] and city_too.score == plain[city_too.id]
-    assert cello.score <= city.score
-
-
-def test_a_question_without_parts_scores_each_candidate_on_its_own():
-    city = cand("The city I live in is lovely", vsim=0.55)
-    cello = cand("I play the cello, my favourite instrument", vsim=0.3)
-    one_part = "Which city do I live in with my instrument?"
-    score_candidates([cello], req(one_part, top_k=1), Policy(), PARTS_STATS, None, {})
-    alone = cello.score
-    score_candidates([city, cello], req(one_part, top_k=1), Policy(), PARTS_STATS, None, {})
-    assert cello.score == alone and "lexical_part" not in cello.components
-
-
-def test_a_parts_best_candidate_is_chosen_by_its_similarity_to_that_part():
-    city = cand("The city I live in is lovely", vsim=0.55)
-    city_too = cand("I live in the city centre", vsim=0.5)
-    # Close in meaning to the second part (its probe found it), no word in common with it.
-    cello = cand("I practise the cello every evening", vsim=0.2, part_vsim={1: 1.0})
-    # Half of the second part's words, not found by its probe.
-    broken = cand("My favourite instrument is broken", vsim=0.3, part_vsim={})
-    cands = [city, city_too, cello, broken]
-    score_candidates(cands, req(TWO_PARTS, top_k=2), Policy(), PARTS_STATS, None, {})
-    ranked = sorted(cands, key=lambda c: -c.score)
-    assert [c.id for c in ranked[:2]] == [city.id, cello.id]
-    assert cello.components["lexical_part"] == 0.0 and "lexical_part" not in broken.components
-
-
 def test_a_single_valued_fact_holds_the_words_questions_use_for_it():
     stats = Stats(docs=100, avgdl=6.0, df={"live": 5, "move": 5, "porto": 1})
     moved = cand("We moved to Porto last month", fact_key="user|home city")

@@ -121,20 +121,14 @@ def expand(
     probe_scales = [scale.for_query(vec) for vec in vecs]
     a, b = scale.affine(qvec)
     best: dict[Any, dict[str, Any]] = {}
-    by_part: dict[Any, dict[int, float]] = {}  # a part probe's value of each row, on the question's scale
     for row in found:
         probe, vsim = row["probe"], float(row["vsim"])
         # The probe's calibrated value, put back on the question's cosine scale (both affine).
         value = min(probe_scales[probe](float(row["psim"])), caps[probe])
-        on_question = (value - b) / (a or 1.0)
-        if names[probe] is None:
-            by_part.setdefault(row["id"], {})[probe] = on_question
-        vsim = max(vsim, on_question)
+        vsim = max(vsim, (value - b) / (a or 1.0))
         prev = best.get(row["id"])
         if prev is None or vsim > prev["vsim"]:
             best[row["id"]] = {k: v for k, v in row.items() if k not in ("probe", "psim")} | {"vsim": vsim}
-    for memory_id, row in best.items():
-        row["part_vsim"] = by_part.get(memory_id, {})
     return sorted(best.values(), key=lambda r: -r["vsim"])
 
 

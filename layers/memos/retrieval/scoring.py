@@ -24,9 +24,6 @@ relevant memory to prefer (prior P), each a weighted mean with the namespace pol
 The max term keeps a memory that one signal is sure of from being pulled down by the other (a
 paraphrase shares no words; a code or name shares no meaning the embedder knows).
 
-A question with parts gets each part's best candidate into the top k (``_lift_each_part``,
-component ``lexical_part``): its evidence covers only its part of the question.
-
 So a memory nothing in the question points at scores 0 whatever its importance, and a score is
 comparable across queries: ``min_score`` (policy, default 0.1) is the line under which nothing
 is returned.
@@ -48,7 +45,6 @@ from memos.memory import importance
 from memos.memory.conflicts import key_words
 from memos.models import FilteredCandidate, Layer, QueryRequest
 from memos.retrieval import lexical
-from memos.retrieval.multihop import split_question
 from memos.retrieval.timeexpr import TimeRange
 
 
@@ -88,7 +84,7 @@ _EVENT = re.compile(
     r"\b(?:i|we)(?:'ve| have)? (?:just |finally |also |actually )?"
     r"(?:\w+ed|went|took|ran|made|got|gave|saw|met|won|built|bought|did|had|wrote|read|tried|began|"
     r"flew|drove|rode|swam|sang|taught|caught|ate|drank|slept|spent|brought|found|left|lost|sold|"
-    r"threw|held|led|kept|paid|told|heard|felt|fell|sat|stood|swam|grew|drew|been)\b",
+    r"threw|held|led|kept|paid|told|heard|felt|fell|sat|stood|grew|drew|been)\b",
     re.I,
 )
 _NOT_DONE = re.compile(
@@ -149,17 +145,6 @@ def score_candidates(
         for c, doc_terms in zip(cands, terms_of, strict=True):
             if states_event(c.row["text"]):
                 doc_terms.append(EVENT)
-
-    def score_of(comp: dict[str, float]) -> float:
-        mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)
-        best = max((comp[k] for k in ("vector", "lexical") if w[k] > 0), default=mean)
-        if "temporal" in w:  # outside the time the question names, no signal is sure
-            best *= comp["temporal"]
-        relevance = (1 - FUSE_MAX) * mean + FUSE_MAX * best
-        prior = sum(w[k] * comp[k] for k in PRIOR if k in w) / prior_w if prior_w else 1.0
-        return relevance * (1 - share + share * prior)
-
-    comps: list[dict[str, float]] = []
     for c, doc_terms in zip(cands, terms_of, strict=True):
         comp = {
             "vector": vector_scale(float(c.row["vsim"])),
@@ -177,60 +162,13 @@ def score_candidates(
         if when is not None:
             comp["temporal"] = math.pow(2.0, -when.distance_days(c.row["occurred_at"]) / width)
         c.components = {k: round(v, 4) for k, v in comp.items()}
-        c.score = round(score_of(comp), 4)
-        comps.append(comp)
-    _lift_each_part(req.query, stats, cands, comps, terms_of, score_of, req.top_k, vector_scale)
-
-
-PART_STEP = 1e-4  # a part's best candidate is placed just above the k-th score (one rounding step)
-
-
-def _lift_each_part(
-    query: str,
-    stats: lexical.Stats,
-    cands: list[Candidate],
-    comps: list[dict[str, float]],
-    terms_of: list[list[str]],
-    score_of: Callable[[dict[str, float]], float],
-    top_k: int,
-    vector_scale: Callable[[float], float],
-) -> None:
-    """Each part of a multi-part question ("Where does Zoe live, and what is her dog called?") gets
-    its best candidate among the top ``top_k``: a part's evidence holds that part's words and
-    meaning, not the others', so against the whole question it is a fraction of a match.
-
-    Part score: the candidate's components with the part's lexical coverage in place of the
-    question's, and its vector similarity to the part's probe (``multihop.expand`` keeps it as
-    ``part_vsim``; a row the probe did not find gets at most the lowest it found). The best
-    candidate of each part gets ``min(part score, k-th score + PART_STEP)`` when that is higher than
-    its own (component ``lexical_part``): it enters the results at the bottom, never above what the
-    whole question ranks first, and never above its score for the part."""
-    parts = split_question(query)
-    if len(parts) < 2 or not cands:
-        return
-    lifts: list[tuple[float, int, float]] = []
-    for j, part in enumerate(parts):
-        coverage = lexical.Coverage(content_terms(part), stats)
-        found = [c.row["part_vsim"][j] for c in cands if j in (c.row.get("part_vsim") or {})]
-        lowest = min(found) if found else None
-        scored = []
-        for i, doc_terms in enumerate(terms_of):
-            part_lexical = coverage(doc_terms)
-            part_comp = comps[i] | {"lexical": part_lexical}
-            if lowest is not None:  # a row the part's probe did not find: at most the lowest it found
-                pv = (cands[i].row.get("part_vsim") or {}).get(j)
-                cos = pv if pv is not None else min(float(cands[i].row["vsim"]), lowest)
-                part_comp["vector"] = vector_scale(cos)
-            scored.append((score_of(part_comp), i, part_lexical))
-        lifts.append(min(scored, key=lambda t: (-t[0], str(cands[t[1]].id))))
-    scores = sorted((c.score for c in cands), reverse=True)
-    floor = scores[min(top_k, len(scores)) - 1] + PART_STEP
-    for score, i, part_lexical in lifts:
-        c = cands[i]
-        lifted = round(min(score, floor), 4)
-        if lifted > c.score:
-            c.score = lifted
-            c.components["lexical_part"] = round(part_lexical, 4)
+        mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)
+        best = max((comp[k] for k in ("vector", "lexical") if w[k] > 0), default=mean)
+        if "temporal" in w:  # outside the time the question names, no signal is sure
+            best *= comp["temporal"]
+        relevance = (1 - FUSE_MAX) * mean + FUSE_MAX * best
+        prior = sum(w[k] * comp[k] for k in PRIOR if k in w) / prior_w if prior_w else 1.0
+        c.score = round(relevance * (1 - share + share * prior), 4)
 
 
 def cut(
