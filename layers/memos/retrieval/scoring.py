@@ -5,7 +5,9 @@ Every component is in [0, 1] and means the same for every query and namespace:
 vector      the embedder's cosine through its fixed calibration (``memos.embeddings.calibration``):
             0 at the unrelated pairs' 75th percentile, 1 at the related pairs' 75th percentile
 lexical     IDF coverage: Σ idf of the query's terms the memory contains / Σ idf of all the query's
-            terms (the namespace's statistics): the share of the question's information it holds
+            terms (the namespace's statistics): the share of the question's information it holds;
+            a fact's terms include the words questions use for it (``conflicts.key_words``), and
+            "what did X do" questions count a turn saying what its speaker did (``EVENT``)
 entity      share of the query's known entities (L3) this memory is evidence for
 temporal    1 inside the time range the question names ("in May 2023", "last week"), halving per
             range width outside it (applies only when the question names a time)
