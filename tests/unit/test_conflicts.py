@@ -52,6 +52,9 @@ def test_statements_that_are_not_single_valued_get_no_key(text):
         ("I'm working as a barista", "I just started working as a chef"),
         ("I work at Acme", "I just landed a job with Globex!"),
         ("I'm 34", "I just turned 35"),
+        ("I work as a baker", "Good news, from June I'll be working as a pastry chef"),
+        ("I work as a clerk", "I'm the new treasurer at the rowing club!"),
+        ("I work as a clerk", "The city library hired me as an archivist"),
         ("My address is 1 High St", "My new address is 5 Main St"),
     ],
 )
@@ -77,6 +80,7 @@ def test_a_users_turn_stating_a_single_valued_fact_gets_the_same_key_as_its_new_
         "I moved to a new team last week",
         "We've been living in fear of the exam",
         "I live in the city center",  # where in town, not which town
+        "I'm the new guy at the gym",  # new somewhere, not a job
     ],
 )
 def test_chatter_in_turns_gets_no_key(text):

@@ -10,7 +10,8 @@ Which memories get a key (``memory_fact_key``, the one hook ingest calls):
 - episodic turns (the default kind): a user's turn of at most ``MAX_TURN_SENTENCES`` sentences
   where one sentence states a single-valued fact about the speaker — where they live ("I live in",
   "we moved to", "I've been living in", "just moved to <City>"), where or as what they work ("I
-  work as", "I started a new job as", "I got a job at"), their age ("I'm 34", "I just turned 35"),
+  work as", "I started a new job as", "I'll be working as", "I'm the new <job> at", "<org> hired
+  me as", "I got a job at"), their age ("I'm 34", "I just turned 35"),
   or "my <attribute> is ..." (also "my new/current <attribute>") for an attribute in ``SINGLE_VALUED``
   or a favourite, or a plan in ``PLANS`` whose value names a date ("My flight is on May 3"). Discourse openers ("Actually", "Oh, and") and closers ("now",
   "these days") are ignored. Assistant and tool turns never state the user's facts.
@@ -71,6 +72,18 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None, str | None]] = [
     ),
     (re.compile(r"^i(?:'m| am) (?:now )?working (?:at|for) (?P<val>.+)$", re.I), "user", "employer"),
     (re.compile(r"^i (?:now )?work as (?:an? )?(?P<val>.+)$", re.I), "user", "job"),
+    # a new job: "Starting Monday I'll be working as a nurse", "I'm the new data analyst at Acme",
+    # "Acme hired me as a nurse"
+    (
+        re.compile(
+            r"^(?:(?:starting|from|as of|beginning) (?:on )?\w+,? )?i(?:'ll| will) be working as (?:an? )?(?P<val>.+)$"
+            r"|^i(?:'m| am) the new (?!(?:guy|girl|kid|member|person|one|face|neighbou?r)\b)(?P<val2>[\w -]+?) (?:at|for|with) .+$"
+            r"|^.{1,60}? (?:just )?hired me as (?:an? )?(?P<val3>.+)$",
+            re.I,
+        ),
+        "user",
+        "job",
+    ),
     (re.compile(r"^i(?:'m| am) (?:now )?working as (?:an? )?(?P<val>.+)$", re.I), "user", "job"),
     (
         re.compile(
@@ -161,7 +174,8 @@ _WHEN = re.compile(
 MAX_TURN_SENTENCES = 2
 _OPENER = re.compile(
     r"^(?:(?:actually|so|well|oh|ok|okay|anyway|also|and|btw|by the way|guess what|update|news|fyi|"
-    r"just so you know|quick update|correction|these days|nowadays|now|since then)[,:!-]?\s+)+",
+    r"just so you know|quick update|correction|these days|nowadays|now|since then|"
+    r"(?:big |good |great )?news(?: from me)?|i just signed the contract)[,:!-]?\s+)+",
     re.I,
 )
 _CLOSER = re.compile(r"[,]?\s+(?:now|these days|nowadays|at the moment|currently|instead)$", re.I)
@@ -183,7 +197,7 @@ def _match(sentence: str) -> tuple[str, str, str] | None:
         subj = (subject or groups.get("subj") or "").lower()
         attr = _CURRENT.sub("", (attribute or groups.get("attr") or "").lower().strip())
         attr = _FAVORITE.sub("favorite ", attr)
-        value = groups.get("val") or groups.get("val2")
+        value = groups.get("val") or groups.get("val2") or groups.get("val3")
         if subj and attr and value:
             return subj, attr, str(value)
     return None
