@@ -178,18 +178,24 @@ def test_an_index_that_went_away_is_built_again_by_the_next_maintenance(api, big
     assert [r["indexname"] for r in _indexes(db_conn, ns)] == [ann_store.index_name(ns)]
 
 
-def test_the_first_reads_return_the_space_embedder_and_the_query_terms_statistics(api, ns):
+def test_the_first_reads_return_the_space_embedder_the_query_terms_statistics_and_named_entities(api, ns):
     from memos.embeddings import space
-    from memos.store import db
+    from memos.governance.entities import names_to_look_up, query_entities
+    from memos.store import db, first_reads
 
-    ingest(api, ns, ["I moved to Berlin", "Berlin is cold in winter", "The dentist is on Friday"])
+    ingest(api, ns, ["I moved to Berlin with Zoe", "Berlin is cold in winter", "The dentist is on Friday"])
+    question = "Did Zoe like Berlin?"
     with db.connection() as conn:
-        embedder, (docs, total_terms, df) = space.active_with_stats(conn, ns, ["berlin", "dentist", "absent"])
-        assert embedder.dim == space.active(conn).dim
+        first = first_reads.read(conn, ns, ["berlin", "dentist", "absent"], names_to_look_up(question))
+        assert space.resolved(conn, first.space).dim == space.active(conn).dim
+        # The pipelined entity read finds what the entity lookup on its own finds.
+        assert set(first.known.values()) == query_entities(conn, ns, question) == {"zoe", "berlin"}
+    docs, total_terms, df = first.counts
     assert docs == 3
     assert df == {"berlin": 2, "dentist": 1}  # a term no memory has is not listed
-    # move berlin / berlin cold winter / dentist friday: 7 content terms
-    assert total_terms == 7
+    # move berlin zoe / berlin cold winter / dentist friday: 8 content terms
+    assert total_terms == 8
     with db.connection() as conn:
-        _, empty = space.active_with_stats(conn, ns + "-none", ["berlin"])
-    assert empty == (0, 0, {})
+        empty = first_reads.read(conn, ns + "-none", ["berlin"], ["zoe"])
+    assert empty.counts == (0, 0, {})
+    assert empty.known == {}

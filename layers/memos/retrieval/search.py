@@ -28,7 +28,7 @@ from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryRe
 from memos.retrieval import ann, context_pack, lexical, multihop
 from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates
 from memos.retrieval.timeexpr import parse_time_range
-from memos.store import audit, candidates, context_packs, db
+from memos.store import audit, candidates, context_packs, db, first_reads
 from memos.store import memories as memory_store
 from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
@@ -68,9 +68,13 @@ def query(
 
     with db.connection() as conn:
         # First in the transaction: the embedder of the stored vectors (its lock), and in the same
-        # round trip the namespace's statistics of the query's terms.
-        embedder, counts = space.active_with_stats(conn, req.namespace, content_terms(req.query))
-        stats = lexical.stats_of(*counts)
+        # round trip the namespace's statistics of the query's terms and the entities it names.
+        first = first_reads.read(
+            conn, req.namespace, content_terms(req.query), entities.names_to_look_up(req.query)
+        )
+        embedder = space.resolved(conn, first.space)
+        stats = lexical.stats_of(*first.counts)
+        q_entities = set(first.known.values())
         qvec = embedder.embed([req.query])[0]
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
@@ -110,7 +114,6 @@ def query(
                 c.layer = "L1"
         cands = list(unique.values())
         t = time.perf_counter()
-        q_entities = entities.query_entities(conn, req.namespace, req.query)
         overlap = entities.memory_entity_overlap(conn, req.namespace, q_entities, [c.id for c in cands])
         score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
         cands.sort(key=lambda c: (-c.score, str(c.id)))

@@ -71,8 +71,14 @@ def query_ngrams(text: str, max_words: int = 4, max_grams: int = 400) -> list[st
 
 def query_entities(conn: psycopg.Connection[Any], namespace: str, text: str) -> set[str]:
     """Normalized names of the namespace's known entities that a query mentions (by name or alias)."""
-    grams = [g for g in query_ngrams(text) if g != USER]
+    grams = names_to_look_up(text)
     return set(store.known(conn, namespace, grams).values()) if grams else set()
+
+
+def names_to_look_up(text: str) -> list[str]:
+    """What ``query_entities`` looks up (``memos.store.entities.known``) for a query's text; the
+    query path reads it with its other first reads (``memos.store.first_reads``)."""
+    return [g for g in query_ngrams(text) if g != USER]
 
 
 def memory_entity_overlap(
