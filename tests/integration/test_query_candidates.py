@@ -199,3 +199,52 @@ def test_the_first_reads_return_the_space_embedder_the_query_terms_statistics_an
         empty = first_reads.read(conn, ns + "-none", ["berlin"], ["zoe"])
     assert empty.counts == (0, 0, {})
     assert empty.known == {}
+
+
+def test_scoring_reads_stored_terms_that_equal_the_tokenised_text_and_give_the_same_scores(api, ns, db_conn):
+    from memos.kernel.text import content_terms, indexed_text
+
+    items = [
+        {
+            "session_id": "s1",
+            "role": "user",
+            "text": "I adopted a puppy named Biscuit",
+            "metadata": {"speaker": "Ana"},
+        },
+        {"session_id": "s1", "role": "user", "text": "Moving to Lisbon next spring for the new job"},
+        {"session_id": "s1", "role": "user", "text": "明天去北京出差，见客户"},
+        {"session_id": "s1", "role": "user", "text": "Is it there? It is what it is"},  # stopwords only
+        {"session_id": "s1", "role": "user", "text": "The puppy chewed my running shoes, shoes again!"},
+    ]
+    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})
+    assert status == 200, body
+    ids = [m["memory_id"] for m in body["memories"]]
+    edited, forgotten = ids[1], ids[4]
+    new_text = "Moving to Porto next summer for the new job"
+    assert api.call("PATCH", f"/v1/memories/{edited}", {"text": new_text})[0] == 200
+    assert api.call("DELETE", f"/v1/memories/{forgotten}")[0] in (200, 204)
+    texts = {mid: (it["text"], it.get("metadata")) for mid, it in zip(ids, items, strict=True)}
+    texts[edited] = (new_text, None)
+
+    stored = {
+        str(r["memory_id"]): r["terms"]
+        for r in db_conn.execute(
+            "SELECT memory_id, terms FROM memory_terms WHERE memory_id = ANY(%s::uuid[])", (ids,)
+        )
+    }
+    assert set(stored) == set(ids) - {forgotten}  # a forgotten memory's terms go with it
+    for mid, terms in stored.items():
+        assert terms == list(dict.fromkeys(content_terms(indexed_text(*texts[mid])))), texts[mid]
+    assert stored[ids[3]] == []
+
+    questions = ["What is the name of Ana's puppy?", "Where is the new job?", "北京", "running shoes"]
+    with_stored = [query(api, ns, q, include_filtered=True) for q in questions]
+    db_conn.execute("DELETE FROM memory_terms WHERE memory_id = ANY(%s::uuid[])", (ids,))
+    tokenised = [query(api, ns, q, include_filtered=True) for q in questions]
+
+    def ranking(body):
+        return [(r["memory_id"], r["score"], r["components"]) for r in body["results"]], body["filtered"]
+
+    for a, b in zip(with_stored, tokenised, strict=True):
+        assert ranking(a) == ranking(b)
+    assert any(r["components"]["lexical"] > 0 for body in with_stored for r in body["results"])

@@ -40,7 +40,7 @@ from typing import Any
 from uuid import UUID
 
 from memos.governance.policy import Policy
-from memos.kernel.text import content_terms, content_terms_many, indexed_text
+from memos.kernel.text import content_terms
 from memos.memory import importance
 from memos.models import FilteredCandidate, Layer, QueryRequest
 from memos.retrieval import lexical
@@ -105,8 +105,8 @@ def score_candidates(
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
     now = datetime.now(UTC)  # importance is computed as of the query (decayed, reinforced by access)
-    # Every candidate's terms in one pass: candidates share most of their words.
-    terms_of = content_terms_many(indexed_text(c.row["text"], c.row["metadata"]) for c in cands)
+    # Every candidate's terms: stored with it, or tokenised in one pass (candidates share words).
+    terms_of = lexical.terms_of_rows([c.row for c in cands])
     for c, doc_terms in zip(cands, terms_of, strict=True):
         comp = {
             "vector": vector_scale(float(c.row["vsim"])),

@@ -87,7 +87,9 @@ def query(
             lexical.query_terms(req.query, stats),
             (when.start, when.end) if when else None,
             ann_index=indexed,
+            entity_names=sorted(q_entities),
         )
+        evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         # The second round for multi-part and relational questions (see retrieval/multihop.py).
         rows = multihop.expand(conn, req, qvec, rows, stats, embedder, ann_index=indexed) + rows
         timings["candidates"] = _ms(t)
@@ -114,7 +116,9 @@ def query(
                 c.layer = "L1"
         cands = list(unique.values())
         t = time.perf_counter()
-        overlap = entities.memory_entity_overlap(conn, req.namespace, q_entities, [c.id for c in cands])
+        overlap = entities.memory_entity_overlap(
+            conn, req.namespace, q_entities, [c.id for c in cands], counted=evidence
+        )
         score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
         cands.sort(key=lambda c: (-c.score, str(c.id)))
         timings["rank"] = _ms(t)

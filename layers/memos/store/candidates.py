@@ -85,6 +85,7 @@ def fetch(
     period: tuple[datetime, datetime] | None,
     *,
     ann_index: bool,
+    entity_names: Sequence[str] = (),
     per_term: int = 100,
 ) -> list[dict[str, Any]]:
     """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
@@ -97,6 +98,10 @@ def fetch(
     - lexical: BM25 over impact-ordered postings: at most ``per_term`` postings per query term (the
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
     - temporal: the nearest inside the ``period`` the question names ([start, end)).
+
+    Each row also carries what scoring reads of it besides the memory: ``terms``, its stored content
+    terms (``memory_terms``; NULL for a memory stored without them), and, when ``entity_names`` (the
+    query's known entities) are given, ``entity_n``: how many of them it is L3 evidence for.
     """
     where, params = filters_sql(req)
     selective = is_selective(req)
@@ -138,7 +143,23 @@ def fetch(
             f"(SELECT {_COLUMNS}, 'temporal' FROM memories WHERE {where}"
             " AND occurred_at >= %(t0)s AND occurred_at < %(t1)s ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
         )
-    return conn.execute(" UNION ALL ".join(parts), params).fetchall()
+    # The union's rows in their order, each with its stored terms and entity evidence count.
+    evidence = ""
+    if entity_names:
+        params["entities"] = list(entity_names)
+        evidence = (
+            " LEFT JOIN (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
+            "  WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) ev ON ev.memory_id = c.id"
+        )
+    return conn.execute(
+        "SELECT c.*, t.terms"
+        + (", coalesce(ev.n, 0) AS entity_n" if entity_names else "")
+        + " FROM (SELECT u.*, row_number() OVER () AS ord FROM ("
+        + " UNION ALL ".join(parts)
+        + ") u) c"
+        " LEFT JOIN memory_terms t ON t.memory_id = c.id" + evidence + " ORDER BY c.ord",
+        params,
+    ).fetchall()
 
 
 def kept_out(

@@ -50,10 +50,12 @@ def known(conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]) -
 
 def send_known(conn: psycopg.Connection[Any], namespace: str, names: list[str]) -> psycopg.Cursor[Any]:
     """``known``'s statement (queued, in a pipeline); ``read_known`` reads its result."""
+    # By name through the unique key, by alias among the namespace's aliased entities (migration 0011).
     return conn.execute(
-        "SELECT normalized, aliases FROM entities WHERE namespace = %s"
-        " AND (normalized = ANY(%s) OR aliases && %s::text[])",
-        (namespace, names, names),
+        "SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND normalized = ANY(%(names)s)"
+        " UNION ALL SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND aliases <> '{}'"
+        " AND aliases && %(names)s::text[]",
+        {"ns": namespace, "names": names},
     )
 
 
