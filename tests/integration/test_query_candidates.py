@@ -140,6 +140,29 @@ def test_the_query_uses_the_namespace_index_once_built(api, big_ns, db_conn):
     assert any(ann_store.index_name(ns) in r["QUERY PLAN"] for r in plan)
 
 
+def test_a_small_indexed_namespace_is_walked_with_a_shorter_ef_search_for_its_transaction_only(api, big_ns):
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, _ = big_ns
+    ann.maintain(min_memories=100)
+    assert ann.ef_search_for(150) == ann_store.SMALL_INDEX_EF_SEARCH == 80
+    assert ann.ef_search_for(ann_store.SMALL_INDEX + 1) is None  # the session's 160
+    req = QueryRequest(namespace=ns, query="green folder")
+    qvec = get_embedder().embed([req.query])[0]
+    with db.connection() as conn:
+        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=True, ef_search=80)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "80"
+        conn.commit()
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
+        # Exact distance (no index, or a session scope) leaves the setting alone.
+        candidates.fetch(conn, req, qvec, 10, [], None, ann_index=False, ef_search=80)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
+        conn.rollback()
+    assert len(rows) == 10
+
+
 def test_deleting_the_namespace_lets_maintenance_drop_its_index(api, big_ns, db_conn):
     ns, _ = big_ns
     ann.maintain(min_memories=100)

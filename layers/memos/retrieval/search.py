@@ -88,6 +88,7 @@ def query(
             (when.start, when.end) if when else None,
             ann_index=indexed,
             entity_names=sorted(q_entities),
+            ef_search=ann.ef_search_for(first.counts[0]),
         )
         evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         # The second round for multi-part and relational questions (see retrieval/multihop.py).

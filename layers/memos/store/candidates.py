@@ -86,6 +86,7 @@ def fetch(
     *,
     ann_index: bool,
     entity_names: Sequence[str] = (),
+    ef_search: int | None = None,
     per_term: int = 100,
 ) -> list[dict[str, Any]]:
     """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
@@ -94,7 +95,8 @@ def fetch(
     - vector: the ``limit`` nearest. Exact distance over the namespace's rows, or, when the namespace
       has its own partial HNSW index (``ann_index``, ``memos.store.ann``) and no selective filter,
       that index with an iterative scan (the namespace is written as a literal so the planner can
-      match the index's predicate).
+      match the index's predicate), walked with ``ef_search`` for the rest of the transaction when
+      given (``memos.store.ann.ef_search_for``; sent in the same round trip).
     - lexical: BM25 over impact-ordered postings: at most ``per_term`` postings per query term (the
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
     - temporal: the nearest inside the ``period`` the question names ([start, end)).
@@ -151,15 +153,21 @@ def fetch(
             " LEFT JOIN (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
             "  WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) ev ON ev.memory_id = c.id"
         )
-    return conn.execute(
+    statement = (
         "SELECT c.*, t.terms"
         + (", coalesce(ev.n, 0) AS entity_n" if entity_names else "")
         + " FROM (SELECT u.*, row_number() OVER () AS ord FROM ("
         + " UNION ALL ".join(parts)
-        + ") u) c"
-        " LEFT JOIN memory_terms t ON t.memory_id = c.id" + evidence + " ORDER BY c.ord",
-        params,
-    ).fetchall()
+        + ") u) c LEFT JOIN memory_terms t ON t.memory_id = c.id"
+        + evidence
+        + " ORDER BY c.ord"
+    )
+    if ef_search is None or not ann_index or selective:
+        return conn.execute(statement, params).fetchall()
+    with conn.pipeline():
+        conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        cur = conn.execute(statement, params)
+    return cur.fetchall()
 
 
 def kept_out(
