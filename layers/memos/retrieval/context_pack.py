@@ -84,12 +84,15 @@ def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidat
         for t in window
         if t["memory_id"] not in seen
     )
-    # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here.
-    return total + sum(
-        count_tokens(_line(c.row["occurred_at"], c.row["role"], "", c.row["session_id"]))
-        + int(c.row["tokens"])
-        for c in candidates
-    )
+    # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here,
+    # once per (day, role, session): candidates share most of them.
+    prefixes: dict[tuple[str, str, str | None], int] = {}
+    for c in candidates:
+        key = (str(c.row["occurred_at"])[:10], c.row["role"], c.row["session_id"])
+        if key not in prefixes:
+            prefixes[key] = count_tokens(_line(key[0], key[1], "", key[2]))
+        total += prefixes[key] + int(c.row["tokens"])
+    return total
 
 
 def build(
