@@ -42,26 +42,30 @@ def probe_candidates(
     free = [(i, v) for i, (v, name) in enumerate(probes) if name is None]
     named = [(i, v, name) for i, (v, name) in enumerate(probes) if name is not None]
     parts: list[str] = []
+    # Each probe's distance is computed once per row it ranks (the order, then psim from it), and the
+    # distance to the question only for the rows kept.
+    kept = ", ".join(f"y.{c.strip()}" for c in _COLUMNS.split(","))
+    ranked = f"SELECT {kept}, 1 - y.d AS psim, 1 - (y.embedding <=> %(qvec)s) AS vsim FROM (SELECT {_COLUMNS}, embedding"
     if free:
         parts.append(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
-            " AS p(vec, probe) CROSS JOIN LATERAL ("
-            f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
+            f" AS p(vec, probe) CROSS JOIN LATERAL ({ranked}, embedding <=> p.vec AS d"
             f"  FROM memories WHERE {nearest_filter(conn, req, ann_index)}"
-            "   ORDER BY embedding <=> p.vec LIMIT %(n)s) x"
+            "   ORDER BY d LIMIT %(n)s) y) x"
         )
         params["free_vecs"] = [v for _, v in free]
         params["free_ids"] = [i + 1 for i, _ in free]
     if named:
-        # ``+ 0`` keeps the planner off the HNSW index: the evidence list is the candidate set.
+        # ``+ 0`` keeps the planner off the HNSW index: the evidence list is the candidate set (the
+        # entity by name through its unique key, by alias among the namespace's aliased entities).
         parts.append(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)s::vector[], %(named_ids)s::int[],"
-            " %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ("
-            f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
+            f" %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ({ranked}, (embedding <=> p.vec) + 0 AS d"
             f"  FROM memories WHERE {where}"
             "   AND id = ANY(ARRAY(SELECT unnest(e.evidence) FROM entities e WHERE e.namespace = %(ns)s"
-            "     AND (e.normalized = p.name OR p.name = ANY(e.aliases))))"
-            "   ORDER BY (embedding <=> p.vec) + 0 LIMIT %(n)s) x"
+            "     AND e.normalized = p.name UNION ALL SELECT unnest(e.evidence) FROM entities e"
+            "     WHERE e.namespace = %(ns)s AND e.aliases <> '{}' AND p.name = ANY(e.aliases)))"
+            "   ORDER BY d LIMIT %(n)s) y) x"
         )
         params["named_vecs"] = [v for _, v, _ in named]
         params["named_ids"] = [i + 1 for i, _, _ in named]
