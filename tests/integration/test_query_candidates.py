@@ -154,6 +154,8 @@ def test_a_small_indexed_namespace_is_walked_with_a_shorter_ef_search_for_its_tr
     with db.connection() as conn:
         rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=True, ef_search=80)
         assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "80"
+        # The index statement is planned without sorts; the transaction's later statements sort again.
+        assert conn.execute("SHOW enable_sort").fetchone()["enable_sort"] == "on"
         conn.commit()
         assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
         # Exact distance (no index, or a session scope) leaves the setting alone.

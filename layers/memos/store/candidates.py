@@ -109,10 +109,11 @@ def fetch(
     selective = is_selective(req)
     params.update(qvec=qvec, n=limit)
     vector_where = nearest_filter(conn, req, ann_index)
-    parts = [
+    nearest = (
         f"(SELECT {_COLUMNS}, 'vector' AS src FROM memories WHERE {vector_where}"
         " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
-    ]
+    )
+    parts: list[str] = []
     if lexical_terms:
         params.update(
             terms=[t for t, _ in lexical_terms],
@@ -145,16 +146,40 @@ def fetch(
             f"(SELECT {_COLUMNS}, 'temporal' FROM memories WHERE {where}"
             " AND occurred_at >= %(t0)s AND occurred_at < %(t1)s ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
         )
-    # The union's rows in their order, each with its stored terms and entity evidence count.
-    evidence = ""
     if entity_names:
         params["entities"] = list(entity_names)
-        evidence = (
-            " LEFT JOIN (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
-            "  WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) ev ON ev.memory_id = c.id"
-        )
-    statement = (
-        "SELECT c.*, t.terms"
+    if not ann_index or selective:
+        return conn.execute(_with_scoring_inputs([nearest, *parts], entity_names), params).fetchall()
+    # The namespace's own index serves the vector retriever. The planner would choose it from its
+    # row estimate for the namespace, which can be far off (a namespace outside the column's most
+    # common values, or a table not analyzed yet: then it sorted all of a 5k namespace by exact
+    # distance, 10 ms): that statement is planned without sorts, so only the index can order it.
+    # The other retrievers (the temporal one is exact on purpose) follow with sorting back on; all
+    # in one round trip.
+    with conn.pipeline():
+        if ef_search is not None:
+            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        conn.execute("SET LOCAL enable_sort = off")
+        by_index = conn.execute(_with_scoring_inputs([nearest], entity_names), params)
+        conn.execute("SET LOCAL enable_sort TO DEFAULT")
+        rest = conn.execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
+    return by_index.fetchall() + (rest.fetchall() if rest is not None else [])
+
+
+def _with_scoring_inputs(parts: Sequence[str], entity_names: Sequence[str]) -> str:
+    """The retrievers' rows (``parts``, UNION ALL) in their order, each with its stored terms and,
+    with ``entity_names`` (parameter ``entities``), its entity evidence count."""
+    # The evidence counts are computed once (MATERIALIZED), whatever the planner expects of the rows.
+    ev = (
+        "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
+        " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
+        if entity_names
+        else ""
+    )
+    evidence = " LEFT JOIN ev ON ev.memory_id = c.id" if entity_names else ""
+    return (
+        ev
+        + "SELECT c.*, t.terms"
         + (", coalesce(ev.n, 0) AS entity_n" if entity_names else "")
         + " FROM (SELECT u.*, row_number() OVER () AS ord FROM ("
         + " UNION ALL ".join(parts)
@@ -162,12 +187,6 @@ def fetch(
         + evidence
         + " ORDER BY c.ord"
     )
-    if ef_search is None or not ann_index or selective:
-        return conn.execute(statement, params).fetchall()
-    with conn.pipeline():
-        conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-        cur = conn.execute(statement, params)
-    return cur.fetchall()
 
 
 def kept_out(
