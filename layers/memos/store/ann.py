@@ -23,8 +23,8 @@ HNSW_WITH = "m = 16, ef_construction = 64"
 # scan keeps walking the graph while the status filter removes rows.
 SEARCH_SETTINGS = ("SET hnsw.ef_search = 160", "SET hnsw.iterative_scan = relaxed_order")
 # A smaller graph needs a shorter walk: up to SMALL_INDEX live memories the query sets ef_search 80
-# for its transaction (recall@10 against exact distance 0.982 at 5k and 0.975 at 10k, at 0.6x the
-# time of 160; docs/BENCHMARKS.md).
+# for its transaction (recall@10 against exact distance 0.996 at 5k and 0.986 at 10k, against 0.997
+# and 0.995 at 160, in 0.7x the time; bench/bench_recall.py --rows 5000 / 10000).
 SMALL_INDEX, SMALL_INDEX_EF_SEARCH = 10_000, 80
 
 
