@@ -220,10 +220,12 @@ def test_the_first_reads_return_the_space_embedder_the_query_terms_statistics_an
     assert df == {"berlin": 2, "dentist": 1}  # a term no memory has is not listed
     # move berlin zoe / berlin cold winter / dentist friday: 8 content terms
     assert total_terms == 8
+    assert first.summary is None  # no session asked
     with db.connection() as conn:
-        empty = first_reads.read(conn, ns + "-none", ["berlin"], ["zoe"])
+        empty = first_reads.read(conn, ns + "-none", ["berlin"], ["zoe"], session_id="s1")
     assert empty.counts == (0, 0, {})
     assert empty.known == {}
+    assert empty.summary is None  # a session without a finished condensation
 
 
 def test_scoring_reads_stored_terms_that_equal_the_tokenised_text_and_give_the_same_scores(api, ns, db_conn):

@@ -51,7 +51,12 @@ def without_forgotten(conn: psycopg.Connection[Any], summary: dict[str, Any]) ->
 def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str | None) -> str | None:
     if not session_id:
         return None
-    summary = context_packs.latest_summary(conn, namespace, session_id)
+    return rendered_summary(conn, context_packs.latest_summary(conn, namespace, session_id))
+
+
+def rendered_summary(conn: psycopg.Connection[Any], summary: dict[str, Any] | None) -> str | None:
+    """A session's stored summary (``memos.store.context_packs.latest_summary``) as the pack shows it,
+    without what was forgotten since."""
     if summary is None:
         return None
     from memos.governance.summarizer import render

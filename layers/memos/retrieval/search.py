@@ -68,9 +68,14 @@ def query(
 
     with db.connection() as conn:
         # First in the transaction: the embedder of the stored vectors (its lock), and in the same
-        # round trip the namespace's statistics of the query's terms and the entities it names.
+        # round trip the namespace's statistics of the query's terms, the entities it names and the
+        # session's latest summary.
         first = first_reads.read(
-            conn, req.namespace, content_terms(req.query), entities.names_to_look_up(req.query)
+            conn,
+            req.namespace,
+            content_terms(req.query),
+            entities.names_to_look_up(req.query),
+            req.session_id,
         )
         embedder = space.resolved(conn, first.space)
         stats = lexical.stats_of(*first.counts)
@@ -106,7 +111,7 @@ def query(
                 lambda ns, sid, n: memory_store.recent_turn_ids(conn, ns, sid, n),
             )
             timings["l1"] = _ms(t)
-        summary = context_pack.latest_summary(conn, req.namespace, req.session_id)
+        summary = context_pack.rendered_summary(conn, first.summary)
 
         unique: dict[UUID, Candidate] = {}
         for row in rows:
