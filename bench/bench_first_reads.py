@@ -1,6 +1,6 @@
-"""The query path's first two reads, the embedding-space lock and the term statistics, as two
+"""The query path's first reads, the embedding-space lock and the term statistics, as two
 round trips (``space.active`` then ``lexical.load_stats``) against one pipelined round trip
-(``space.active_with_stats``, what ``memos.retrieval.search.query`` does).
+(``memos.store.first_reads.read``, what ``memos.retrieval.search.query`` does).
 
     python bench/bench_first_reads.py [--rounds 2000]
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     with local_stack():
         from memos.embeddings import space
         from memos.retrieval import lexical
-        from memos.store import db
+        from memos.store import db, first_reads
 
         terms = ["berlin", "move", "dentist"]
         two: list[float] = []
@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> None:
                 two.append((time.perf_counter() - t0) * 1e3)
             with db.connection() as conn:
                 t0 = time.perf_counter()
-                _, counts = space.active_with_stats(conn, "bench-first-reads", terms)
+                first = first_reads.read(conn, "bench-first-reads", terms)
+                space.resolved(conn, first.space)
+                counts = first.counts
                 one.append((time.perf_counter() - t0) * 1e3)
             if lexical.stats_of(*counts) != a:
                 raise SystemExit("the pipelined read disagrees")

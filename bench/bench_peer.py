@@ -13,6 +13,9 @@ place of its OpenAI embedder, so neither side calls a model or the network. mem0
 Measured on each side, in process: adding N messages in calls of 20 (mem0 ``add(messages)``,
 MemOS ``ingest`` of 20 items), single adds (p50/p95), and searches (mem0 ``search(top_k=8)``,
 MemOS ``retrieval.query(top_k=8)``); the ratio is MemOS time / mem0 time (below 1: MemOS faster).
+The adds run one side after the other; the searches alternate query by query (the mem0 worker
+waits for each query on its stdin; which side goes first alternates too), so a shared machine's
+load falls on both sides of the search ratio alike.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CHUNK = 20
+PROTOCOL = "@@peer "
 
 
 def _pct(samples: list[float]) -> dict[str, float]:
@@ -46,7 +51,6 @@ def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
 
     os.environ.setdefault("MEM0_TELEMETRY", "False")
     os.environ.setdefault("OPENAI_API_KEY", "sk-not-used")
-    import sys
 
     def load(name: str, rel: str) -> Any:
         spec = importlib.util.spec_from_file_location(name, ROOT / rel)
@@ -96,24 +100,37 @@ def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
         m.add([msg], user_id=user, infer=False)
         lat.append(time.perf_counter() - t)
     out["single"] = _pct(lat)
-    lat = []
-    for q in workload["queries"]:
-        t = time.perf_counter()
-        m.search(q, filters={"user_id": user}, top_k=8)
-        lat.append(time.perf_counter() - t)
-    out["search"] = _pct(lat)
     import psycopg
 
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT count(*) FROM mem0_bench").fetchone()
         out["rows_stored"] = row[0] if row else 0
+    # Searches alternate with MemOS's, one query at a time (the parent sends a query, gets its time):
+    # load on the shared machine falls on both sides alike.
+    _say(out)
+    for line in sys.stdin:
+        q = json.loads(line)
+        t = time.perf_counter()
+        m.search(q, filters={"user_id": user}, top_k=8)
+        _say(time.perf_counter() - t)
     return out
+
+
+def _say(value: Any) -> None:
+    """One protocol line to the parent (mem0 may print its own lines; these are marked)."""
+    print(PROTOCOL + json.dumps(value), flush=True)
+
+
+def _hear(proc: Any) -> Any:
+    for line in proc.stdout:
+        if line.startswith(PROTOCOL):
+            return json.loads(line[len(PROTOCOL) :])
+    raise RuntimeError("the mem0 worker stopped")
 
 
 def memos_side(workload: dict[str, Any]) -> dict[str, Any]:
     from memos.memory.ingest import ingest
-    from memos.models import IngestItem, QueryRequest
-    from memos.retrieval.search import query
+    from memos.models import IngestItem
 
     ns = "peer-user"
     items = [
@@ -138,12 +155,6 @@ def memos_side(workload: dict[str, Any]) -> dict[str, Any]:
         ingest(ns, [item], actor="bench")
         lat.append(time.perf_counter() - t)
     out["single"] = _pct(lat)
-    lat = []
-    for q in workload["queries"]:
-        t = time.perf_counter()
-        query(QueryRequest(namespace=ns, query=q, top_k=8))
-        lat.append(time.perf_counter() - t)
-    out["search"] = _pct(lat)
     from memos.store import db
 
     with db.connection() as conn:
@@ -151,6 +162,30 @@ def memos_side(workload: dict[str, Any]) -> dict[str, Any]:
             "SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)
         ).fetchone()["n"]
     return out
+
+
+def memos_search(q: str) -> float:
+    from memos.models import QueryRequest
+    from memos.retrieval.search import query
+
+    t = time.perf_counter()
+    query(QueryRequest(namespace="peer-user", query=q, top_k=8))
+    return time.perf_counter() - t
+
+
+def searches_side_by_side(queries: list[str], proc: Any) -> tuple[list[float], list[float]]:
+    """Each query on both sides, one after the other, the first side alternating."""
+    memos_lat: list[float] = []
+    mem0_lat: list[float] = []
+    for i, q in enumerate(queries):
+        for side in ("memos", "mem0") if i % 2 == 0 else ("mem0", "memos"):
+            if side == "memos":
+                memos_lat.append(memos_search(q))
+            else:
+                proc.stdin.write(json.dumps(q) + "\n")
+                proc.stdin.flush()
+                mem0_lat.append(float(_hear(proc)))
+    return memos_lat, mem0_lat
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -196,20 +231,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         wl = Path(tmp) / "workload.json"
         wl.write_text(json.dumps(workload))
         memos = memos_side(workload)
-        proc = subprocess.run(
+        errors = (Path(tmp) / "mem0.err").open("w")
+        proc = subprocess.Popen(
             [args.peer_python, str(Path(__file__).resolve()), "--worker", str(wl)],
-            capture_output=True, text=True, timeout=1800, cwd=tmp,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, cwd=tmp,
         )  # fmt: skip
-        if proc.returncode != 0:
-            print(proc.stderr[-3000:])
+        try:
+            mem0 = _hear(proc)
+            memos_lat, mem0_lat = searches_side_by_side(workload["queries"], proc)
+        except RuntimeError:
+            stderr = (Path(tmp) / "mem0.err").read_text()[-3000:]
+            print(stderr)
             write_result(
-                "peer",
-                mode,
-                {"skipped": "mem0 worker failed", "stderr": proc.stderr[-3000:], "memos": memos},
-                started,
+                "peer", mode, {"skipped": "mem0 worker failed", "stderr": stderr, "memos": memos}, started
             )
             return {}
-        mem0 = json.loads(proc.stdout.strip().splitlines()[-1])
+        finally:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(timeout=60)
+            errors.close()
+        memos["search"], mem0["search"] = _pct(memos_lat), _pct(mem0_lat)
     rows = [
         ("add N in calls of 20 (s)", n, memos["bulk_s"], mem0["bulk_s"], memos["bulk_s"] / mem0["bulk_s"]),
         ("  = memories/s", n, n / memos["bulk_s"], n / mem0["bulk_s"], mem0["bulk_s"] / memos["bulk_s"]),

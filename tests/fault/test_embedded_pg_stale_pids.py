@@ -103,3 +103,18 @@ def test_a_stop_leaves_the_server_running_while_another_live_process_holds_it(pg
     pg.start()
     pg.stop()
     assert postmaster_pid(pgdata) is None
+
+
+def test_the_embedded_server_starts_with_the_stack_memory_settings_written_once(pgdata: Path) -> None:
+    from infra.local.services import MEMORY_SETTINGS
+
+    for _ in range(2):  # a second start of the same data directory keeps one block of settings
+        pg = EmbeddedPostgres(pgdata)
+        url = pg.start()
+        try:
+            with psycopg.connect(url) as conn:
+                for name, value in MEMORY_SETTINGS.items():
+                    assert conn.execute(f"SHOW {name}").fetchone()[0] == value
+        finally:
+            pg.stop()
+    assert (pgdata / "postgresql.conf").read_text().count("shared_buffers = '1GB'") == 1

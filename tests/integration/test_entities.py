@@ -104,6 +104,24 @@ def test_namespaces_are_isolated(api, ns):
         assert query_entities(conn, other, "Where does Zoe live?") == {"zoe"}
 
 
+def test_a_query_finds_known_entities_by_name_and_by_alias_in_its_own_namespace_only(api, ns):
+    from memos.governance.entities import names_to_look_up
+    from memos.store import first_reads
+
+    other = ns + "-other"
+    ids = ingest(api, ns, TEXTS)
+    for mid, text in zip(ids, TEXTS, strict=True):
+        record(ns, [mid], [text])
+    record(other, ingest(api, other, ["Ana Costa moved to Lisbon."]), ["Ana Costa moved to Lisbon."])
+    question = "Does Ana still work at Acme Corp?"  # "ana" is an alias of Ana Silva here
+    with db.connection() as conn:
+        assert query_entities(conn, ns, question) == {"ana silva", "acme corp"}
+        first = first_reads.read(conn, ns, [], names_to_look_up(question))
+        assert first.known == {"ana": "ana silva", "acme corp": "acme corp"}
+        assert query_entities(conn, other, "Where is Ana Silva now?") == set()
+        conn.rollback()
+
+
 def test_list_filter_by_q_matches_names_and_aliases(api, ns):
     ids = ingest(api, ns, TEXTS)
     record(ns, ids, TEXTS)

@@ -140,6 +140,31 @@ def test_the_query_uses_the_namespace_index_once_built(api, big_ns, db_conn):
     assert any(ann_store.index_name(ns) in r["QUERY PLAN"] for r in plan)
 
 
+def test_a_small_indexed_namespace_is_walked_with_a_shorter_ef_search_for_its_transaction_only(api, big_ns):
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, _ = big_ns
+    ann.maintain(min_memories=100)
+    assert ann.ef_search_for(150) == ann_store.SMALL_INDEX_EF_SEARCH == 80
+    assert ann.ef_search_for(ann_store.SMALL_INDEX + 1) is None  # the session's 160
+    req = QueryRequest(namespace=ns, query="green folder")
+    qvec = get_embedder().embed([req.query])[0]
+    with db.connection() as conn:
+        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=True, ef_search=80)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "80"
+        # The index statement is planned without sorts; the transaction's later statements sort again.
+        assert conn.execute("SHOW enable_sort").fetchone()["enable_sort"] == "on"
+        conn.commit()
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
+        # Exact distance (no index, or a session scope) leaves the setting alone.
+        candidates.fetch(conn, req, qvec, 10, [], None, ann_index=False, ef_search=80)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
+        conn.rollback()
+    assert len(rows) == 10
+
+
 def test_deleting_the_namespace_lets_maintenance_drop_its_index(api, big_ns, db_conn):
     ns, _ = big_ns
     ann.maintain(min_memories=100)
@@ -178,18 +203,75 @@ def test_an_index_that_went_away_is_built_again_by_the_next_maintenance(api, big
     assert [r["indexname"] for r in _indexes(db_conn, ns)] == [ann_store.index_name(ns)]
 
 
-def test_the_first_reads_return_the_space_embedder_and_the_query_terms_statistics(api, ns):
+def test_the_first_reads_return_the_space_embedder_the_query_terms_statistics_and_named_entities(api, ns):
     from memos.embeddings import space
-    from memos.store import db
+    from memos.governance.entities import names_to_look_up, query_entities
+    from memos.store import db, first_reads
 
-    ingest(api, ns, ["I moved to Berlin", "Berlin is cold in winter", "The dentist is on Friday"])
+    ingest(api, ns, ["I moved to Berlin with Zoe", "Berlin is cold in winter", "The dentist is on Friday"])
+    question = "Did Zoe like Berlin?"
     with db.connection() as conn:
-        embedder, (docs, total_terms, df) = space.active_with_stats(conn, ns, ["berlin", "dentist", "absent"])
-        assert embedder.dim == space.active(conn).dim
+        first = first_reads.read(conn, ns, ["berlin", "dentist", "absent"], names_to_look_up(question))
+        assert space.resolved(conn, first.space).dim == space.active(conn).dim
+        # The pipelined entity read finds what the entity lookup on its own finds.
+        assert set(first.known.values()) == query_entities(conn, ns, question) == {"zoe", "berlin"}
+    docs, total_terms, df = first.counts
     assert docs == 3
     assert df == {"berlin": 2, "dentist": 1}  # a term no memory has is not listed
-    # move berlin / berlin cold winter / dentist friday: 7 content terms
-    assert total_terms == 7
+    # move berlin zoe / berlin cold winter / dentist friday: 8 content terms
+    assert total_terms == 8
+    assert first.summary is None  # no session asked
     with db.connection() as conn:
-        _, empty = space.active_with_stats(conn, ns + "-none", ["berlin"])
-    assert empty == (0, 0, {})
+        empty = first_reads.read(conn, ns + "-none", ["berlin"], ["zoe"], session_id="s1")
+    assert empty.counts == (0, 0, {})
+    assert empty.known == {}
+    assert empty.summary is None  # a session without a finished condensation
+
+
+def test_scoring_reads_stored_terms_that_equal_the_tokenised_text_and_give_the_same_scores(api, ns, db_conn):
+    from memos.kernel.text import content_terms, indexed_text
+
+    items = [
+        {
+            "session_id": "s1",
+            "role": "user",
+            "text": "I adopted a puppy named Biscuit",
+            "metadata": {"speaker": "Ana"},
+        },
+        {"session_id": "s1", "role": "user", "text": "Moving to Lisbon next spring for the new job"},
+        {"session_id": "s1", "role": "user", "text": "明天去北京出差，见客户"},
+        {"session_id": "s1", "role": "user", "text": "Is it there? It is what it is"},  # stopwords only
+        {"session_id": "s1", "role": "user", "text": "The puppy chewed my running shoes, shoes again!"},
+    ]
+    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})
+    assert status == 200, body
+    ids = [m["memory_id"] for m in body["memories"]]
+    edited, forgotten = ids[1], ids[4]
+    new_text = "Moving to Porto next summer for the new job"
+    assert api.call("PATCH", f"/v1/memories/{edited}", {"text": new_text})[0] == 200
+    assert api.call("DELETE", f"/v1/memories/{forgotten}")[0] in (200, 204)
+    texts = {mid: (it["text"], it.get("metadata")) for mid, it in zip(ids, items, strict=True)}
+    texts[edited] = (new_text, None)
+
+    stored = {
+        str(r["memory_id"]): r["terms"]
+        for r in db_conn.execute(
+            "SELECT memory_id, terms FROM memory_terms WHERE memory_id = ANY(%s::uuid[])", (ids,)
+        )
+    }
+    assert set(stored) == set(ids) - {forgotten}  # a forgotten memory's terms go with it
+    for mid, terms in stored.items():
+        assert terms == list(dict.fromkeys(content_terms(indexed_text(*texts[mid])))), texts[mid]
+    assert stored[ids[3]] == []
+
+    questions = ["What is the name of Ana's puppy?", "Where is the new job?", "北京", "running shoes"]
+    with_stored = [query(api, ns, q, include_filtered=True) for q in questions]
+    db_conn.execute("DELETE FROM memory_terms WHERE memory_id = ANY(%s::uuid[])", (ids,))
+    tokenised = [query(api, ns, q, include_filtered=True) for q in questions]
+
+    def ranking(body):
+        return [(r["memory_id"], r["score"], r["components"]) for r in body["results"]], body["filtered"]
+
+    for a, b in zip(with_stored, tokenised, strict=True):
+        assert ranking(a) == ranking(b)
+    assert any(r["components"]["lexical"] > 0 for body in with_stored for r in body["results"])

@@ -128,3 +128,20 @@ def test_usage_counts_every_candidate_rendered_raw():
     )
     assert usage.candidates == max(raw, pack.tokens)
     assert usage.packed == pack.tokens
+
+
+def test_candidate_tokens_count_each_candidate_line_prefix_and_its_stored_text_tokens():
+    from memos.retrieval.context_pack import candidate_tokens
+
+    cands = [
+        chosen("we booked the train", day=1),
+        chosen("the hotel is near the station", day=1, hour=11),  # same prefix as the first
+        chosen("Ana adopted a dog", session="s2", day=3),
+        chosen("雨が降った", session="s-long-session-name", day=12),
+    ]
+    cands[2].row["role"] = "assistant"
+    expected = 0
+    for c in cands:
+        day = c.row["occurred_at"].strftime("%Y-%m-%d")
+        expected += count_tokens(f"- [{day}, {c.row['session_id']}] {c.row['role']}: ") + c.row["tokens"]
+    assert candidate_tokens(None, [], cands) == expected

@@ -20,7 +20,6 @@ from memos.embeddings import Embedder, get_embedder, make_embedder
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
 from memos.store import reembed as store
-from memos.store import terms
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -71,21 +70,12 @@ def resolve(
 def active(conn: psycopg.Connection[Any]) -> Embedder:
     """The embedder for ``memories.embedding`` in this transaction; call it before the transaction
     touches ``memories`` (lock order: the space, then the table)."""
-    return _resolved(conn, store.lock_space_shared(conn))
+    return resolved(conn, store.lock_space_shared(conn))
 
 
-def active_with_stats(
-    conn: psycopg.Connection[Any], namespace: str, query_terms: list[str]
-) -> tuple[Embedder, tuple[int, int, dict[str, int]]]:
-    """``active`` and the namespace's term statistics for ``query_terms`` (``memos.store.terms.load``)
-    in one round trip: the query path's first two reads, the lock first."""
-    with conn.pipeline():
-        space_cur = store.send_space_lock(conn)
-        stats_cur = terms.send_load(conn, namespace, query_terms)
-    return _resolved(conn, store.space_row(space_cur)), terms.read_load(stats_cur)
-
-
-def _resolved(conn: psycopg.Connection[Any], space: dict[str, Any]) -> Embedder:
+def resolved(conn: psycopg.Connection[Any], space: dict[str, Any]) -> Embedder:
+    """The embedder for the space row ``lock_space_shared`` (or ``memos.store.first_reads``) read
+    under the shared lock in this transaction."""
     global _last_active
     generation = hash((space["dim"], space["switched_at"]))
     if _seen.get(conn) != generation:

@@ -29,6 +29,11 @@ def uses_index(conn: psycopg.Connection[Any], namespace: str) -> bool:
     return found
 
 
+def ef_search_for(live_memories: int) -> int | None:
+    """The HNSW walk's ``ef_search`` for a namespace of this many live memories (None: the default)."""
+    return ann.ef_search_for(live_memories)
+
+
 def maintain(min_memories: int | None = None) -> dict[str, list[str]]:
     """Build the index of every namespace that reached ``min_memories`` live memories (default:
     ``MEMOS_ANN_MIN_MEMORIES``); drop the index of a namespace that fell below half of it. Returns

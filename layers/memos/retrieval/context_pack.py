@@ -51,7 +51,12 @@ def without_forgotten(conn: psycopg.Connection[Any], summary: dict[str, Any]) ->
 def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str | None) -> str | None:
     if not session_id:
         return None
-    summary = context_packs.latest_summary(conn, namespace, session_id)
+    return rendered_summary(conn, context_packs.latest_summary(conn, namespace, session_id))
+
+
+def rendered_summary(conn: psycopg.Connection[Any], summary: dict[str, Any] | None) -> str | None:
+    """A session's stored summary (``memos.store.context_packs.latest_summary``) as the pack shows it,
+    without what was forgotten since."""
     if summary is None:
         return None
     from memos.governance.summarizer import render
@@ -84,12 +89,15 @@ def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidat
         for t in window
         if t["memory_id"] not in seen
     )
-    # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here.
-    return total + sum(
-        count_tokens(_line(c.row["occurred_at"], c.row["role"], "", c.row["session_id"]))
-        + int(c.row["tokens"])
-        for c in candidates
-    )
+    # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here,
+    # once per (day, role, session): candidates share most of them.
+    prefixes: dict[tuple[str, str, str | None], int] = {}
+    for c in candidates:
+        key = (str(c.row["occurred_at"])[:10], c.row["role"], c.row["session_id"])
+        if key not in prefixes:
+            prefixes[key] = count_tokens(_line(key[0], key[1], "", key[2]))
+        total += prefixes[key] + int(c.row["tokens"])
+    return total
 
 
 def build(

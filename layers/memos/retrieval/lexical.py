@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from memos.kernel.text import content_terms, content_terms_many, indexed_text
-from memos.store import postings, terms
+from memos.store import memory_terms, postings, terms
 from memos.store.status import MemoryStatus
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -51,12 +51,14 @@ def record_terms(conn: psycopg.Connection[Any], namespace: str, docs: Iterable[t
             for p in postings.of_terms(memory_id, words, avgdl)
         ],
     )
+    memory_terms.put(conn, [(memory_id, words) for (memory_id, _), words in zip(docs, found, strict=True)])
 
 
 def forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> None:
     """Take memories (rows as they were: id, namespace, status, text, metadata) back out of the
     statistics and postings ``record_terms`` put them in (near-duplicates were never counted)."""
-    counted = [r for r in rows if r["status"] != MemoryStatus.DUPLICATE]
+    rows_list = list(rows)
+    counted = [r for r in rows_list if r["status"] != MemoryStatus.DUPLICATE]
     by_ns: dict[str, list[tuple[UUID, list[str]]]] = defaultdict(list)
     found = content_terms_many(indexed_text(r["text"], r["metadata"]) for r in counted)
     for r, words in zip(counted, found, strict=True):
@@ -67,6 +69,20 @@ def forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) 
             df.update(set(words))
         terms.remove(conn, namespace, df, len(docs), sum(len(d) for _, d in docs))
         postings.remove(conn, namespace, [i for i, _ in docs], df.keys())
+    memory_terms.remove(conn, [r["id"] for r in rows_list])
+
+
+def terms_of_rows(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Each candidate row's content terms: the stored ones (``terms``, read with the candidates from
+    ``memory_terms``), else its ``indexed_text`` tokenised (rows stored before they were kept, and
+    second-round rows), the rest in one ``content_terms_many`` call."""
+    out: list[list[str] | None] = [row.get("terms") for row in rows]
+    missing = [i for i, found in enumerate(out) if found is None]
+    if missing:
+        tokenised = content_terms_many(indexed_text(rows[i]["text"], rows[i]["metadata"]) for i in missing)
+        for i, found in zip(missing, tokenised, strict=True):
+            out[i] = found
+    return [found or [] for found in out]
 
 
 @dataclass

@@ -35,7 +35,7 @@ from memos.embeddings.calibration import scale_of
 from memos.governance.entities import USER, extract_entities
 from memos.governance.entities.english import KINSHIP
 from memos.governance.entities.lookup import query_ngrams
-from memos.kernel.text import content_terms, content_terms_many, indexed_text
+from memos.kernel.text import content_terms
 from memos.models import QueryRequest
 from memos.retrieval import lexical
 from memos.store import expansion
@@ -141,7 +141,7 @@ def _provisional_top(
     for row in rows:
         first.setdefault(row["id"], row)
     distinct = list(first.values())
-    docs = content_terms_many(indexed_text(row["text"], row["metadata"]) for row in distinct)
+    docs = lexical.terms_of_rows(distinct)
     seen = {
         row["id"]: ((vscale(float(row["vsim"])) + coverage(doc)) / 2, row)
         for row, doc in zip(distinct, docs, strict=True)

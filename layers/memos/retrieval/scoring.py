@@ -42,7 +42,7 @@ from typing import Any
 from uuid import UUID
 
 from memos.governance.policy import Policy
-from memos.kernel.text import content_terms, content_terms_many, indexed_text, words
+from memos.kernel.text import content_terms, content_terms_many, words
 from memos.memory import importance
 from memos.memory.conflicts import key_words
 from memos.models import FilteredCandidate, Layer, QueryRequest
@@ -136,13 +136,14 @@ def score_candidates(
     half_life_s = policy.recency_half_life_days * 86_400
     width = max(1.0, (when.end - when.start).total_seconds() / 86_400) if when else 1.0
     now = datetime.now(UTC)  # importance is computed as of the query (decayed, reinforced by access)
-    # Every candidate's terms in one pass: candidates share most of their words. A single-valued
-    # fact also holds the words questions use for it ("Where do I live?" for "We moved to Porto").
+    # Every candidate's terms: stored with it, or tokenised in one pass (candidates share words). A
+    # single-valued fact also holds the words questions use for it ("Where do I live?" for "We moved
+    # to Porto"), and for "what did X do" questions a turn saying what its speaker did holds EVENT.
     asked = set(words(req.query))
-    terms_of = content_terms_many(
-        f"{indexed_text(c.row['text'], c.row['metadata'])} {key_words(c.row.get('fact_key'), asked)}"
-        for c in cands
-    )
+    terms_of = [list(found) for found in lexical.terms_of_rows([c.row for c in cands])]
+    keyed = [(i, kw) for i, c in enumerate(cands) if (kw := key_words(c.row.get("fact_key"), asked))]
+    for (i, _), extra in zip(keyed, content_terms_many(kw for _, kw in keyed), strict=True):
+        terms_of[i].extend(extra)
     if asks_activity:
         for c, doc_terms in zip(cands, terms_of, strict=True):
             if states_event(c.row["text"]):

@@ -29,7 +29,7 @@ from memos.models import FilteredCandidate, QueryRequest, QueryResponse, QueryRe
 from memos.retrieval import ann, context_pack, lexical, multihop, rerank
 from memos.retrieval.scoring import Candidate, asks_about_history, cut, score_candidates
 from memos.retrieval.timeexpr import parse_time_range
-from memos.store import audit, candidates, context_packs, db
+from memos.store import audit, candidates, context_packs, db, first_reads
 from memos.store import memories as memory_store
 from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
@@ -74,9 +74,18 @@ def query(
 
     with db.connection() as conn:
         # First in the transaction: the embedder of the stored vectors (its lock), and in the same
-        # round trip the namespace's statistics of the query's terms.
-        embedder, counts = space.active_with_stats(conn, req.namespace, content_terms(req.query))
-        stats = lexical.stats_of(*counts)
+        # round trip the namespace's statistics of the query's terms, the entities it names and the
+        # session's latest summary.
+        first = first_reads.read(
+            conn,
+            req.namespace,
+            content_terms(req.query),
+            entities.names_to_look_up(req.query),
+            req.session_id,
+        )
+        embedder = space.resolved(conn, first.space)
+        stats = lexical.stats_of(*first.counts)
+        q_entities = set(first.known.values())
         qvec = embedder.embed([req.query])[0]
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
@@ -89,7 +98,10 @@ def query(
             lexical.query_terms(req.query, stats),
             (when.start, when.end) if when else None,
             ann_index=indexed,
+            entity_names=sorted(q_entities),
+            ef_search=ann.ef_search_for(first.counts[0]),
         )
+        evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         # The second round for multi-part and relational questions (see retrieval/multihop.py).
         rows = multihop.expand(conn, req, qvec, rows, stats, embedder, ann_index=indexed) + rows
         timings["candidates"] = _ms(t)
@@ -105,7 +117,7 @@ def query(
                 lambda ns, sid, n: memory_store.recent_turn_ids(conn, ns, sid, n),
             )
             timings["l1"] = _ms(t)
-        summary = context_pack.latest_summary(conn, req.namespace, req.session_id)
+        summary = context_pack.rendered_summary(conn, first.summary)
 
         unique: dict[UUID, Candidate] = {}
         for row in rows:
@@ -116,8 +128,9 @@ def query(
                 c.layer = "L1"
         cands = list(unique.values())
         t = time.perf_counter()
-        q_entities = entities.query_entities(conn, req.namespace, req.query)
-        overlap = entities.memory_entity_overlap(conn, req.namespace, q_entities, [c.id for c in cands])
+        overlap = entities.memory_entity_overlap(
+            conn, req.namespace, q_entities, [c.id for c in cands], counted=evidence
+        )
         score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
         cands.sort(key=lambda c: (-c.score, str(c.id)))
         timings["rank"] = _ms(t)

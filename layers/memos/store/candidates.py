@@ -85,6 +85,8 @@ def fetch(
     period: tuple[datetime, datetime] | None,
     *,
     ann_index: bool,
+    entity_names: Sequence[str] = (),
+    ef_search: int | None = None,
     per_term: int = 100,
 ) -> list[dict[str, Any]]:
     """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
@@ -93,19 +95,25 @@ def fetch(
     - vector: the ``limit`` nearest. Exact distance over the namespace's rows, or, when the namespace
       has its own partial HNSW index (``ann_index``, ``memos.store.ann``) and no selective filter,
       that index with an iterative scan (the namespace is written as a literal so the planner can
-      match the index's predicate).
+      match the index's predicate), walked with ``ef_search`` for the rest of the transaction when
+      given (``memos.store.ann.ef_search_for``; sent in the same round trip).
     - lexical: BM25 over impact-ordered postings: at most ``per_term`` postings per query term (the
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
     - temporal: the nearest inside the ``period`` the question names ([start, end)).
+
+    Each row also carries what scoring reads of it besides the memory: ``terms``, its stored content
+    terms (``memory_terms``; NULL for a memory stored without them), and, when ``entity_names`` (the
+    query's known entities) are given, ``entity_n``: how many of them it is L3 evidence for.
     """
     where, params = filters_sql(req)
     selective = is_selective(req)
     params.update(qvec=qvec, n=limit)
     vector_where = nearest_filter(conn, req, ann_index)
-    parts = [
+    nearest = (
         f"(SELECT {_COLUMNS}, 'vector' AS src FROM memories WHERE {vector_where}"
         " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
-    ]
+    )
+    parts: list[str] = []
     if lexical_terms:
         params.update(
             terms=[t for t, _ in lexical_terms],
@@ -138,7 +146,47 @@ def fetch(
             f"(SELECT {_COLUMNS}, 'temporal' FROM memories WHERE {where}"
             " AND occurred_at >= %(t0)s AND occurred_at < %(t1)s ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
         )
-    return conn.execute(" UNION ALL ".join(parts), params).fetchall()
+    if entity_names:
+        params["entities"] = list(entity_names)
+    if not ann_index or selective:
+        return conn.execute(_with_scoring_inputs([nearest, *parts], entity_names), params).fetchall()
+    # The namespace's own index serves the vector retriever. The planner would choose it from its
+    # row estimate for the namespace, which can be far off (a namespace outside the column's most
+    # common values, or a table not analyzed yet: then it sorted all of a 5k namespace by exact
+    # distance, 10 ms): that statement is planned without sorts, so only the index can order it.
+    # The other retrievers (the temporal one is exact on purpose) follow with sorting back on; all
+    # in one round trip.
+    with conn.pipeline():
+        if ef_search is not None:
+            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        conn.execute("SET LOCAL enable_sort = off")
+        by_index = conn.execute(_with_scoring_inputs([nearest], entity_names), params)
+        conn.execute("SET LOCAL enable_sort TO DEFAULT")
+        rest = conn.execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
+    return by_index.fetchall() + (rest.fetchall() if rest is not None else [])
+
+
+def _with_scoring_inputs(parts: Sequence[str], entity_names: Sequence[str]) -> str:
+    """The retrievers' rows (``parts``, UNION ALL) in their order, each with its stored terms and,
+    with ``entity_names`` (parameter ``entities``), its entity evidence count."""
+    # The evidence counts are computed once (MATERIALIZED), whatever the planner expects of the rows.
+    ev = (
+        "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
+        " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
+        if entity_names
+        else ""
+    )
+    evidence = " LEFT JOIN ev ON ev.memory_id = c.id" if entity_names else ""
+    return (
+        ev
+        + "SELECT c.*, t.terms"
+        + (", coalesce(ev.n, 0) AS entity_n" if entity_names else "")
+        + " FROM (SELECT u.*, row_number() OVER () AS ord FROM ("
+        + " UNION ALL ".join(parts)
+        + ") u) c LEFT JOIN memory_terms t ON t.memory_id = c.id"
+        + evidence
+        + " ORDER BY c.ord"
+    )
 
 
 def kept_out(

@@ -58,9 +58,20 @@ def take_touches(conn: psycopg.Connection[Any], limit: int) -> list[tuple[UUID, 
 
 def latest_summary(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:
     """The structured summary of the session's latest finished condensation, if it has one."""
-    row = conn.execute(
+    return read_latest_summary(send_latest_summary(conn, namespace, session_id))
+
+
+def send_latest_summary(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str
+) -> psycopg.Cursor[Any]:
+    """``latest_summary``'s statement (queued, in a pipeline); ``read_latest_summary`` reads it."""
+    return conn.execute(
         "SELECT summary FROM condensations WHERE namespace = %s AND session_id = %s AND status = %s"
         " ORDER BY to_turn DESC LIMIT 1",
         (namespace, session_id, JobStatus.DONE),
-    ).fetchone()
+    )
+
+
+def read_latest_summary(cur: psycopg.Cursor[Any]) -> dict[str, Any] | None:
+    row = cur.fetchone()
     return row["summary"] if row and row["summary"] else None

@@ -45,14 +45,24 @@ def known(conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]) -
     names = list(set(names))
     if not names:
         return {}
-    rows = conn.execute(
-        "SELECT normalized, aliases FROM entities WHERE namespace = %s"
-        " AND (normalized = ANY(%s) OR aliases && %s::text[])",
-        (namespace, names, names),
-    ).fetchall()
+    return read_known(send_known(conn, namespace, names), names)
+
+
+def send_known(conn: psycopg.Connection[Any], namespace: str, names: list[str]) -> psycopg.Cursor[Any]:
+    """``known``'s statement (queued, in a pipeline); ``read_known`` reads its result."""
+    # By name through the unique key, by alias among the namespace's aliased entities (migration 0011).
+    return conn.execute(
+        "SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND normalized = ANY(%(names)s)"
+        " UNION ALL SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND aliases <> '{}'"
+        " AND aliases && %(names)s::text[]",
+        {"ns": namespace, "names": names},
+    )
+
+
+def read_known(cur: psycopg.Cursor[Any], names: Iterable[str]) -> dict[str, str]:
     wanted = set(names)
     found: dict[str, str] = {}
-    for r in rows:
+    for r in cur.fetchall():
         for n in [r["normalized"], *r["aliases"]]:
             if n in wanted:
                 found.setdefault(n, r["normalized"])

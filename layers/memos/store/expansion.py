@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
-from memos.store.candidates import filters_sql, nearest_filter
+from memos.store.candidates import filters_sql, is_selective, nearest_filter
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -42,29 +42,45 @@ def probe_candidates(
     free = [(i, v) for i, (v, name) in enumerate(probes) if name is None]
     named = [(i, v, name) for i, (v, name) in enumerate(probes) if name is not None]
     parts: list[str] = []
+    # Each probe's distance is computed once per row it ranks (the order, then psim from it), and the
+    # distance to the question only for the rows kept.
+    kept = ", ".join(f"y.{c.strip()}" for c in _COLUMNS.split(","))
+    ranked = f"SELECT {kept}, 1 - y.d AS psim, 1 - (y.embedding <=> %(qvec)s) AS vsim FROM (SELECT {_COLUMNS}, embedding"
     if free:
         parts.append(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
-            " AS p(vec, probe) CROSS JOIN LATERAL ("
-            f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
+            f" AS p(vec, probe) CROSS JOIN LATERAL ({ranked}, embedding <=> p.vec AS d"
             f"  FROM memories WHERE {nearest_filter(conn, req, ann_index)}"
-            "   ORDER BY embedding <=> p.vec LIMIT %(n)s) x"
+            "   ORDER BY d LIMIT %(n)s) y) x"
         )
         params["free_vecs"] = [v for _, v in free]
         params["free_ids"] = [i + 1 for i, _ in free]
     if named:
-        # ``+ 0`` keeps the planner off the HNSW index: the evidence list is the candidate set.
+        # ``+ 0`` keeps the planner off the HNSW index: the evidence list is the candidate set (the
+        # entity by name through its unique key, by alias among the namespace's aliased entities),
+        # each memory read by its primary key (OFFSET 0 keeps it so: with a wrong row estimate for
+        # the namespace, an ``id = ANY(list)`` filter was applied to a scan of the whole namespace).
         parts.append(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)s::vector[], %(named_ids)s::int[],"
-            " %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ("
-            f"  SELECT {_COLUMNS}, 1 - (embedding <=> p.vec) AS psim, 1 - (embedding <=> %(qvec)s) AS vsim"
-            f"  FROM memories WHERE {where}"
-            "   AND id = ANY(ARRAY(SELECT unnest(e.evidence) FROM entities e WHERE e.namespace = %(ns)s"
-            "     AND (e.normalized = p.name OR p.name = ANY(e.aliases))))"
-            "   ORDER BY (embedding <=> p.vec) + 0 LIMIT %(n)s) x"
+            f" %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ({ranked}, (embedding <=> p.vec) + 0 AS d"
+            "  FROM (SELECT unnest(e.evidence) AS evidence_id FROM entities e WHERE e.namespace = %(ns)s"
+            "     AND e.normalized = p.name UNION SELECT unnest(e.evidence) FROM entities e"
+            "     WHERE e.namespace = %(ns)s AND e.aliases <> '{}' AND p.name = ANY(e.aliases)) ev"
+            "   CROSS JOIN LATERAL (SELECT * FROM memories m0 WHERE m0.id = ev.evidence_id OFFSET 0) memories"
+            f"  WHERE {where} ORDER BY d LIMIT %(n)s) y) x"
         )
         params["named_vecs"] = [v for _, v, _ in named]
         params["named_ids"] = [i + 1 for i, _, _ in named]
         params["names"] = [name for _, _, name in named]
     params.update(n=limit, qvec=qvec)
-    return conn.execute(" UNION ALL ".join(parts), params).fetchall()
+    statement = " UNION ALL ".join(parts)
+    if not (free and ann_index and not is_selective(req)):
+        return conn.execute(statement, params).fetchall()
+    # As in the first round (memos.store.candidates.fetch): planned without sorts, so the free probes
+    # walk the namespace's index whatever the planner's row estimate (a named probe still sorts its
+    # evidence list, which has no other plan); sorting is back on after it, in the same round trip.
+    with conn.pipeline():
+        conn.execute("SET LOCAL enable_sort = off")
+        cur = conn.execute(statement, params)
+        conn.execute("SET LOCAL enable_sort TO DEFAULT")
+    return cur.fetchall()

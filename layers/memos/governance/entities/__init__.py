@@ -8,7 +8,12 @@ stores them; ``lookup`` reads them back for queries and the governance API. SQL 
 """
 
 from memos.governance.entities.extract import extract, extract_entities, extract_relations
-from memos.governance.entities.lookup import list_entities, memory_entity_overlap, query_entities
+from memos.governance.entities.lookup import (
+    list_entities,
+    memory_entity_overlap,
+    names_to_look_up,
+    query_entities,
+)
 from memos.governance.entities.names import USER, USER_MENTION, Mention, Relation, normalize_name, sentences
 from memos.governance.entities.record import record_mentions
 from memos.store.entities import MAX_EVIDENCE
@@ -24,6 +29,7 @@ __all__ = [
     "extract_relations",
     "list_entities",
     "memory_entity_overlap",
+    "names_to_look_up",
     "normalize_name",
     "query_entities",
     "record_mentions",

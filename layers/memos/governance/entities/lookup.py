@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -71,8 +71,14 @@ def query_ngrams(text: str, max_words: int = 4, max_grams: int = 400) -> list[st
 
 def query_entities(conn: psycopg.Connection[Any], namespace: str, text: str) -> set[str]:
     """Normalized names of the namespace's known entities that a query mentions (by name or alias)."""
-    grams = [g for g in query_ngrams(text) if g != USER]
+    grams = names_to_look_up(text)
     return set(store.known(conn, namespace, grams).values()) if grams else set()
+
+
+def names_to_look_up(text: str) -> list[str]:
+    """What ``query_entities`` looks up (``memos.store.entities.known``) for a query's text; the
+    query path reads it with its other first reads (``memos.store.first_reads``)."""
+    return [g for g in query_ngrams(text) if g != USER]
 
 
 def memory_entity_overlap(
@@ -80,12 +86,20 @@ def memory_entity_overlap(
     namespace: str,
     query_entities: Collection[str],
     memory_ids: Collection[UUID],
+    counted: Mapping[UUID, int] | None = None,
 ) -> dict[UUID, float]:
-    """For each memory: the share of the query's entities it is evidence for (0.0 when none)."""
+    """For each memory: the share of the query's entities it is evidence for (0.0 when none).
+    ``counted``: evidence counts already read (with the candidates, ``memos.store.candidates``);
+    the other memories' are read here."""
     out = dict.fromkeys(memory_ids, 0.0)
     if not query_entities or not memory_ids:
         return out
     total = len(set(query_entities))
-    for memory_id, n in store.evidence_counts(conn, namespace, query_entities, memory_ids).items():
-        out[memory_id] = round(min(1.0, n / total), 4)
+    counts = {m: n for m, n in (counted or {}).items() if m in out}
+    missing = [m for m in memory_ids if m not in counts]
+    if missing:
+        counts.update(store.evidence_counts(conn, namespace, query_entities, missing))
+    for memory_id, n in counts.items():
+        if n:
+            out[memory_id] = round(min(1.0, n / total), 4)
     return out

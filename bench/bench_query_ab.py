@@ -1,0 +1,132 @@
+"""This checkout's query path against another checkout's, on the same database, query by query.
+
+    python bench/bench_query_ab.py --base PATH [--memories 1000,5000] [--queries 300]
+
+PATH is a checkout of the code to compare with (e.g. ``git worktree add ../memos-base main``); it
+must be able to read this checkout's schema (its migrations a prefix of these). A fresh local stack
+gets one namespace per size, ingested through this checkout (``memos.memory.ingest``, calls of 20,
+the peer benchmark's texts), and the namespaces past ``MEMOS_ANN_MIN_MEMORIES`` their HNSW index.
+Then each query runs in this process and in a worker process that imports PATH's ``memos``, one
+after the other, the first side alternating, so the machine's load falls on both alike. Reports
+p50/p95 of each side, their ratio (this / base), and how many queries returned the same memories
+with the same scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+MARK = "@@ab "
+
+
+def worker() -> None:
+    """Inside the worker: answer each (namespace, query) line with the time and the results."""
+    from memos.models import QueryRequest
+    from memos.retrieval.search import query
+
+    print(MARK + "ready", flush=True)
+    for line in sys.stdin:
+        ns, q = json.loads(line)
+        t = time.perf_counter()
+        r = query(QueryRequest(namespace=ns, query=q, top_k=8))
+        dt = time.perf_counter() - t
+        print(MARK + json.dumps([dt, [[str(x.memory_id), x.score] for x in r.results]]), flush=True)
+
+
+def _hear(proc: Any) -> str:
+    for line in proc.stdout:
+        if line.startswith(MARK):
+            return str(line[len(MARK) :])
+    raise RuntimeError("the base worker stopped")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", help="a checkout of the code to compare with")
+    ap.add_argument("--memories", default="1000,5000", help="namespace sizes, comma-separated")
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker()
+        return {}
+    if not args.base:
+        ap.error("--base is required")
+    base = Path(args.base).resolve()
+
+    from bench_common import TextSource, local_stack, machine, pct, table, write_result
+
+    started = machine()
+    sizes = [int(x) for x in args.memories.split(",")]
+    out: dict[str, Any] = {"base": str(base.name), "queries": args.queries, "by_size": {}}
+    with local_stack():
+        from memos.memory.ingest import ingest
+        from memos.models import IngestItem, QueryRequest
+        from memos.retrieval import ann
+        from memos.retrieval.search import query
+
+        for n in sizes:
+            texts = TextSource(seed=41)
+            items = [
+                IngestItem(session_id="s1", role="user" if i % 2 == 0 else "assistant", text=texts.text())
+                for i in range(n)
+            ]
+            for lo in range(0, n, 20):
+                ingest(f"ab-{n}", items[lo : lo + 20], actor="bench")
+        ann.maintain()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(base / "layers"), str(base)]))
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=base,
+        )  # fmt: skip
+        try:
+            assert _hear(proc).startswith("ready")
+            queries = [TextSource(seed=99).query() for _ in range(args.queries + 20)]
+            for n in sizes:
+                ns = f"ab-{n}"
+                this: list[float] = []
+                other: list[float] = []
+                same = 0
+                for i, q in enumerate(queries):  # the first 20 warm both sides
+                    got: dict[str, Any] = {}
+                    for side in ("this", "base") if i % 2 == 0 else ("base", "this"):
+                        if side == "this":
+                            t = time.perf_counter()
+                            r = query(QueryRequest(namespace=ns, query=q, top_k=8))
+                            dt = time.perf_counter() - t
+                            got[side] = [[str(x.memory_id), x.score] for x in r.results]
+                        else:
+                            assert proc.stdin is not None
+                            proc.stdin.write(json.dumps([ns, q]) + "\n")
+                            proc.stdin.flush()
+                            dt, got[side] = json.loads(_hear(proc))
+                        if i >= 20:
+                            (this if side == "this" else other).append(dt)
+                    same += i >= 20 and got["this"] == got["base"]
+                a, b = pct(this), pct(other)
+                out["by_size"][n] = {"this": a, "base": b, "same_results": same}
+        finally:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=60)
+    rows = []
+    for n, r in out["by_size"].items():
+        for k in ("p50_ms", "p95_ms"):
+            rows.append((n, k[:3], r["base"][k], r["this"][k], r["this"][k] / r["base"][k]))
+        rows.append((n, "same results", f"{r['same_results']}/{args.queries}", "", ""))
+    table(("memories", "measure", "base", "this", "this/base"), rows)
+    write_result("query_ab", "-".join(map(str, sizes)), out, started)
+    return out
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    main()
