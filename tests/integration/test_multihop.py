@@ -6,6 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from memos.embeddings import get_embedder
+from memos.embeddings.calibration import scale_of
 from memos.models import QueryRequest
 from memos.retrieval import lexical, multihop
 from memos.store import db, expansion
@@ -75,3 +76,50 @@ def test_conjunctive_parts_respect_the_session_scope(api, ns):
         stats = lexical.load_stats(conn, ns, ["job", "dog"])
         extra = multihop.expand(conn, req, qvec, [], stats, embedder)
     assert extra and {r["session_id"] for r in extra} == {"s1"}
+
+
+TEACH = "I teach chemistry at the high school downtown."
+PARROT = "Our parrot is named Kiwi and talks all day."
+CHAT = ["Anyone around this evening?", "What a long week it has been.", "Did you see the match?"]
+
+
+def test_with_parts_each_candidate_is_as_close_as_its_closest_part(api, ns):
+    ids = ingest(api, ns, [TEACH, PARROT, *CHAT, *FILLER])
+    question = "What subject do I teach, and what is our parrot named?"
+    parts = ["What subject do I teach", "what is our parrot named?"]  # where the splitter cuts
+    req = QueryRequest(namespace=ns, query=question)
+    embedder = get_embedder()
+    scale = scale_of(embedder)
+    qvec, *pvecs = embedder.embed([question, *parts])
+    with db.connection() as conn:
+        first = expansion.probe_candidates(conn, req, qvec, [(qvec, None)], 20)  # a first round
+        stats = lexical.load_stats(conn, ns, ["subject", "teach", "parrot", "named"])
+        extra = multihop.expand(conn, req, qvec, first, stats, embedder)
+        cos = {
+            (mid, i): conn.execute(
+                "SELECT 1 - (embedding <=> %s) AS c FROM memories WHERE id = %s", (pvec, mid)
+            ).fetchone()["c"]
+            for mid in ids
+            for i, pvec in enumerate(pvecs)
+        }
+    by_id = {r["id"]: r for r in extra}
+    assert {r["id"] for r in first} <= set(by_id)  # the first round's rows are re-measured too
+    question_value = scale.for_query(qvec)
+    for mid in ids:
+        if mid in by_id:
+            expected = max(scale.for_query(pvec)(cos[mid, i]) for i, pvec in enumerate(pvecs))
+            assert abs(question_value(float(by_id[mid]["vsim"])) - expected) < 1e-3, mid
+    # Each part's own evidence is its part's closest memory, so it outranks the small talk.
+    ranked = [r["id"] for r in extra]
+    assert ranked.index(ids[0]) < min(ranked.index(i) for i in ids[2:5] if i in by_id)
+    assert ranked.index(ids[1]) < min(ranked.index(i) for i in ids[2:5] if i in by_id)
+
+
+def test_part_similarities_read_only_the_asked_namespace(api, ns):
+    mine = ingest(api, ns, [TEACH])
+    theirs = ingest(api, ns + "-other", [PARROT])
+    vec = get_embedder().embed(["What do I teach?"])[0]
+    with db.connection() as conn:
+        rows = expansion.part_similarities(conn, ns, [*mine, *theirs], [vec, vec])
+        assert expansion.part_similarities(conn, ns, [], [vec]) == []
+    assert sorted((r["id"], r["probe"]) for r in rows) == [(mine[0], 0), (mine[0], 1)]

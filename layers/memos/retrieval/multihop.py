@@ -15,14 +15,18 @@ at. Two kinds of question need more than that:
 Cost is bounded: nothing runs unless the question has parts or names a relation L3 knows through
 someone (a possessive or "my/their" before a kinship or workplace word: "Zoe's cousin", "the company
 Zoe works for"); then one embedding call for at most MAX_PROBES probes and one statement
-(``memos.store.expansion``) returning at most PROBE_LIMIT rows per probe.
+(``memos.store.expansion``) returning at most PROBE_LIMIT rows per probe, plus, for a question with
+parts, one statement measuring every candidate against each part (by primary key).
 
 A probe's similarity is put on the question's own vector scale: the probe's calibrated value
 (``memos.embeddings.calibration``) is mapped back to the cosine that gives the same value for the
 whole question, so scoring treats every candidate alike. A bridged row is never put closer than
 the row that named its bridge (a second hop is no surer than its first). A memory keeps the best
-of its first-round and probe similarities; lexical, entity and prior components still come from the
-whole question. Formula and measurements: docs/RETRIEVAL.md.
+of its first-round and probe similarities, except in a question with parts: there every candidate
+(the first round's too) is as close as the part it is closest to, and its similarity to the whole
+question no longer counts (that vector sits between the parts, near small talk that answers none
+of them). Lexical, entity and prior components still come from the whole question. Formula and
+measurements: docs/RETRIEVAL.md.
 """
 
 from __future__ import annotations
@@ -121,15 +125,46 @@ def expand(
     probe_scales = [scale.for_query(vec) for vec in vecs]
     a, b = scale.affine(qvec)
     best: dict[Any, dict[str, Any]] = {}
+    bridged: dict[Any, float] = {}  # a bridged row's value on the question's cosine scale
     for row in found:
         probe, vsim = row["probe"], float(row["vsim"])
         # The probe's calibrated value, put back on the question's cosine scale (both affine).
         value = min(probe_scales[probe](float(row["psim"])), caps[probe])
+        if names[probe] is not None:
+            bridged[row["id"]] = max(bridged.get(row["id"], -1.0), (value - b) / (a or 1.0))
         vsim = max(vsim, (value - b) / (a or 1.0))
         prev = best.get(row["id"])
         if prev is None or vsim > prev["vsim"]:
             best[row["id"]] = {k: v for k, v in row.items() if k not in ("probe", "psim")} | {"vsim": vsim}
+    if len(parts) >= 2:
+        _by_best_part(conn, req.namespace, rows, best, bridged, vecs[: len(parts)], probe_scales, (a, b))
     return sorted(best.values(), key=lambda r: -r["vsim"])
+
+
+def _by_best_part(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    rows: list[dict[str, Any]],
+    best: dict[Any, dict[str, Any]],
+    bridged: dict[Any, float],
+    part_vecs: Any,
+    part_scales: list[Callable[[float], float]],
+    question_affine: tuple[float, float],
+) -> None:
+    """A question with parts: every candidate's similarity becomes that of the part it is closest
+    to (put on the question's scale), in place of its similarity to the whole question, whose vector
+    sits between the parts and so near small talk that answers none of them. A bridged row keeps its
+    bridge's value when that is higher. Adds the first round's rows to ``best``."""
+    a, b = question_affine
+    for row in rows:
+        best.setdefault(row["id"], dict(row))
+    part_value: dict[Any, float] = {}
+    for sim in expansion.part_similarities(conn, namespace, list(best), part_vecs):
+        value = part_scales[sim["probe"]](float(sim["psim"]))
+        part_value[sim["id"]] = max(part_value.get(sim["id"], 0.0), value)
+    for mid, row in best.items():
+        if mid in part_value:
+            row["vsim"] = max((part_value[mid] - b) / (a or 1.0), bridged.get(mid, -1.0))
 
 
 def _provisional_top(

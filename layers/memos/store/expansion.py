@@ -84,3 +84,19 @@ def probe_candidates(
         cur = conn.execute(statement, params)
         conn.execute("SET LOCAL enable_sort TO DEFAULT")
     return cur.fetchall()
+
+
+def part_similarities(
+    conn: psycopg.Connection[Any], namespace: str, ids: Sequence[Any], vecs: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """The cosine of each of the memories ``ids`` (in ``namespace``) to each of ``vecs``: rows of
+    ``id``, ``probe`` (0-based index into ``vecs``) and ``psim``. Reads only those rows, by primary
+    key (a question's candidates: a few dozen)."""
+    if not len(ids) or not len(vecs):
+        return []
+    return conn.execute(
+        "SELECT m.id, p.probe::int - 1 AS probe, 1 - (m.embedding <=> p.vec) AS psim"
+        " FROM unnest(%(vecs)s::vector[], %(probes)s::int[]) AS p(vec, probe)"
+        " CROSS JOIN memories m WHERE m.namespace = %(ns)s AND m.id = ANY(%(ids)s)",
+        {"vecs": list(vecs), "probes": list(range(1, len(vecs) + 1)), "ns": namespace, "ids": list(ids)},
+    ).fetchall()
