@@ -1,5 +1,6 @@
 """Ingest: redact (if the policy says so), dedup (exact and near), resolve conflicts, number,
-embed, store in L2 in one transaction; then push to L1 and trigger condensation.
+embed, store in L2 in one transaction (with the condensation jobs it triggers, in an outbox); then
+push to L1 and send the jobs in the background.
 
 Outcomes per item, in item order:
 - ``created``: a new live memory.
@@ -24,7 +25,7 @@ import numpy as np
 from memos.embeddings import Embedder, space
 from memos.governance import entities, pii, policy_store
 from memos.governance.policy import Policy
-from memos.governance.trigger import maybe_enqueue_condensation, send_jobs
+from memos.governance.trigger import due_job, record_jobs, send_after_response
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
 from memos.kernel.text import content_hash, content_terms, content_terms_many, indexed_text
@@ -118,11 +119,11 @@ def ingest(
         record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live])
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
-        jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]
+        enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
+        record_jobs(conn, namespace, enqueued)
         conn.commit()
 
-    enqueued = [job for job in jobs if job is not None]
-    send_jobs(enqueued)
+    send_after_response(enqueued)
     _push_l1(namespace, live, policy, l1 or WorkingMemory())
     created = len(live)
     metrics.add_metric(name="MemoriesIngested", unit="Count", value=created)
