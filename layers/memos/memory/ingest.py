@@ -391,12 +391,9 @@ def _push_l1(namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingM
                 }
             )
         )
-    for session_id, entries in turns.items():
-        l1.push(
-            namespace,
-            session_id,
-            entries,
-            policy.l1_window_size,
-            policy.l1_ttl_seconds,
-            create=entries[0]["turn_no"] == 1,
-        )
+    l1.push_many(
+        namespace,
+        {sid: (entries, entries[0]["turn_no"] == 1) for sid, entries in turns.items()},
+        policy.l1_window_size,
+        policy.l1_ttl_seconds,
+    )
