@@ -59,23 +59,44 @@ def known(conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]) -
     return found
 
 
-def persons_with_first_name(conn: psycopg.Connection[Any], namespace: str, first: str) -> list[str]:
-    """Up to two stored person names that start with ``first`` and a space (two means ambiguous)."""
+def persons_with_first_names(
+    conn: psycopg.Connection[Any], namespace: str, firsts: Collection[str]
+) -> dict[str, list[str]]:
+    """For each first name, up to two stored person names that start with it and a space (two means
+    ambiguous); one statement for all of them. A first name with none is absent."""
+    names = sorted(set(firsts))
+    if not names:
+        return {}
     rows = conn.execute(
-        "SELECT normalized FROM entities WHERE namespace = %s AND type = 'person' AND normalized LIKE %s"
-        " LIMIT 2",
-        (namespace, like_prefix(first, " ")),
+        "SELECT f.first, p.normalized FROM unnest(%s::text[], %s::text[]) AS f(first, pattern)"
+        " CROSS JOIN LATERAL (SELECT normalized FROM entities WHERE namespace = %s AND type = 'person'"
+        "   AND normalized LIKE f.pattern LIMIT 2) p",
+        (names, [like_prefix(n, " ") for n in names], namespace),
     ).fetchall()
-    return [r["normalized"] for r in rows]
+    found: dict[str, list[str]] = {}
+    for r in rows:
+        found.setdefault(r["first"], []).append(r["normalized"])
+    return found
 
 
-def first_name_entries(conn: psycopg.Connection[Any], namespace: str, first: str) -> list[dict[str, Any]]:
-    """Up to three entities stored as ``first`` itself or as a person whose name starts with it."""
-    return conn.execute(
-        "SELECT id, normalized FROM entities WHERE namespace = %s AND (normalized = %s"
-        " OR (normalized LIKE %s AND type = 'person')) LIMIT 3",
-        (namespace, first, like_prefix(first, " ")),
+def first_name_entries(
+    conn: psycopg.Connection[Any], namespace: str, firsts: Collection[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """For each first name, up to three entities stored as the first name itself or as a person whose
+    name starts with it; one statement for all of them. A first name with none is absent."""
+    names = sorted(set(firsts))
+    if not names:
+        return {}
+    rows = conn.execute(
+        "SELECT f.first, e.id, e.normalized FROM unnest(%s::text[], %s::text[]) AS f(first, pattern)"
+        " CROSS JOIN LATERAL (SELECT id, normalized FROM entities WHERE namespace = %s"
+        "   AND (normalized = f.first OR (normalized LIKE f.pattern AND type = 'person')) LIMIT 3) e",
+        (names, [like_prefix(n, " ") for n in names], namespace),
     ).fetchall()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        found.setdefault(r["first"], []).append({"id": r["id"], "normalized": r["normalized"]})
+    return found
 
 
 def rename_to_full_name(

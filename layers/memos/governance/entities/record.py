@@ -37,28 +37,31 @@ def _resolve(conn: psycopg.Connection[Any], namespace: str, pending: dict[str, _
     """Map each pending name to the normalized name it is stored under (aliases, first ↔ full name)."""
     canonical = store.known(conn, namespace, pending)
     persons = [n for n, p in pending.items() if p.type == "person" and n != USER]
-    for n, p in pending.items():
-        if n in canonical or n == USER or " " in n or p.type not in ("person", "thing"):
-            continue
-        # A first name: the one full name in this batch, else in the namespace, that starts with it.
-        in_batch = [full for full in persons if full.startswith(n + " ")]
-        if len(in_batch) == 1:
-            canonical[n] = canonical.get(in_batch[0], in_batch[0])
-            continue
-        if in_batch:
-            continue
-        stored = store.persons_with_first_name(conn, namespace, n)
-        if len(stored) == 1:
-            canonical[n] = stored[0]
-    for n in persons:
-        if n in canonical or " " not in n:
-            continue
-        # A full name: an entity stored under its first name alone becomes this full name, unless
-        # another full name shares that first name (ambiguous).
+    # A first name: the one full name in this batch, else in the namespace, that starts with it.
+    in_batch = {
+        n: [full for full in persons if full.startswith(n + " ")]
+        for n, p in pending.items()
+        if n not in canonical and n != USER and " " not in n and p.type in ("person", "thing")
+    }
+    stored = store.persons_with_first_names(conn, namespace, [n for n, full in in_batch.items() if not full])
+    for n, full in in_batch.items():
+        if len(full) == 1:
+            canonical[n] = canonical.get(full[0], full[0])
+        elif not full and len(stored.get(n, [])) == 1:
+            canonical[n] = stored[n][0]
+    # A full name: an entity stored under its first name alone becomes this full name, unless
+    # another full name shares that first name (ambiguous). Each first name is looked up once.
+    full_names = [
+        n
+        for n in persons
+        if n not in canonical
+        and " " in n
+        and not any(o != n and o.startswith(n.split(" ", 1)[0] + " ") for o in persons)
+    ]
+    entries = store.first_name_entries(conn, namespace, [n.split(" ", 1)[0] for n in full_names])
+    for n in full_names:
         first = n.split(" ", 1)[0]
-        if any(o != n and o.startswith(first + " ") for o in persons):
-            continue
-        rows = store.first_name_entries(conn, namespace, first)
+        rows = entries.get(first, [])
         if len(rows) == 1 and rows[0]["normalized"] == first:
             store.rename_to_full_name(conn, rows[0]["id"], n, pending[n].name, first)
             canonical[first] = n
@@ -73,12 +76,11 @@ def _known_or_first_name(
     if not unsure:
         return set()
     known = set(store.known(conn, namespace, unsure))
-    for n in unsure - known:
-        if " " in n:
-            continue
+    firsts = sorted(n for n in unsure - known if " " not in n)
+    stored = store.persons_with_first_names(conn, namespace, firsts)
+    for n in firsts:
         in_batch = [b for b in batch if b.startswith(n + " ")]
-        stored = store.persons_with_first_name(conn, namespace, n)
-        if len(set(in_batch) | set(stored)) == 1:
+        if len(set(in_batch) | set(stored.get(n, []))) == 1:
             known.add(n)
     return known
 
