@@ -33,7 +33,7 @@ def add(conn: psycopg.Connection[Any], namespace: str, rows: Sequence[tuple[UUID
         return
     conn.execute(
         "INSERT INTO postings (namespace, memory_id, term, impact)"
-        " SELECT %s, u.m, u.t, u.i FROM unnest(%s::uuid[], %s::text[], %s::real[]) AS u(m, t, i)"
+        " SELECT %s, u.m, u.t, u.i FROM unnest(%b::uuid[], %b::text[], %b::real[]) AS u(m, t, i)"
         " ON CONFLICT DO NOTHING",
         (namespace, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
     )

@@ -17,7 +17,7 @@ def add(
     namespace's (documents, total terms) after the change."""
     terms_sorted = sorted(df)  # one lock order for every writer: concurrent batches never deadlock
     conn.execute(
-        "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%s::text[], %s::bigint[])"
+        "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%b::text[], %b::bigint[])"
         " AS u(term, n) ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df",
         (namespace, terms_sorted, [df[t] for t in terms_sorted]),
     )
