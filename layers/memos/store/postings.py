@@ -22,8 +22,10 @@ def impact(tf: int, doc_len: int, avgdl: float) -> float:
 
 
 def of_terms(memory_id: UUID, words: list[str], avgdl: float) -> list[tuple[UUID, str, float]]:
-    """The postings of one memory whose ``indexed_text`` has these content terms."""
-    return [(memory_id, term, impact(f, len(words), avgdl)) for term, f in Counter(words).items()]
+    """The postings of one memory whose ``indexed_text`` has these content terms (``impact`` of each,
+    with the length part computed once per memory: the same arithmetic, in the same order)."""
+    norm = K1 * (1 - B + B * len(words) / avgdl)
+    return [(memory_id, term, round(tf * (K1 + 1) / (tf + norm), 4)) for term, tf in Counter(words).items()]
 
 
 def add(conn: psycopg.Connection[Any], namespace: str, rows: Sequence[tuple[UUID, str, float]]) -> None:
