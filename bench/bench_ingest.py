@@ -56,7 +56,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
     from memos.store import audit, sessions
     from memos.store import memories as memory_store
 
-    active = ingest.space.active  # the embedder of the stored vectors, chosen in the transaction
+    active_and = ingest.space.active_and  # the embedder of the stored vectors, chosen in the transaction
 
     class TimedEmbedder:
         def __init__(self, embedder: Any) -> None:
@@ -67,8 +67,9 @@ def instrument(phases: Phases) -> Callable[[], None]:
 
     class TimedSpace:
         @staticmethod
-        def active(conn: Any) -> Any:
-            return TimedEmbedder(active(conn))
+        def active_and(conn: Any, send: Any) -> Any:
+            embedder, more = phases.wrap("first_reads", active_and)(conn, send)
+            return TimedEmbedder(embedder), more
 
     patches: list[tuple[Any, str, Any]] = [
         (ingest, "space", TimedSpace),
@@ -77,6 +78,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
         (sessions, "reserve_turns", None),
         (ingest, "_mark_near_duplicates", None),
         (ingest, "record_terms", None),
+        (entities, "extract_all", None),
         (entities, "record_mentions", None),
         (audit, "record_many", None),
         (ingest, "_push_l1", None),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from memos.embeddings import Embedder, get_embedder, make_embedder
 from memos.kernel.config import Settings, get_settings
@@ -25,6 +25,7 @@ from memos.store import terms
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
+T = TypeVar("T")
 _last_active: str | None = None  # what this process last resolved (memories.embedder records it)
 # The space each connection last saw: after a switch, its prepared statements must go.
 _seen: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
@@ -83,6 +84,15 @@ def active_with_stats(
         space_cur = store.send_space_lock(conn)
         stats_cur = terms.send_load(conn, namespace, query_terms)
     return _resolved(conn, store.space_row(space_cur)), terms.read_load(stats_cur)
+
+
+def active_and(conn: psycopg.Connection[Any], send: Callable[[], Callable[[], T]]) -> tuple[Embedder, T]:
+    """``active`` with other reads in the same round trip, behind the lock: ``send`` queues them and
+    returns what reads their answer (ingest's reads of the tables other than ``memories``)."""
+    with conn.pipeline():
+        space_cur = store.send_space_lock(conn)
+        read = send()
+    return _resolved(conn, store.space_row(space_cur)), read()
 
 
 def _resolved(conn: psycopg.Connection[Any], space: dict[str, Any]) -> Embedder:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,8 +36,10 @@ from memos.memory.importance import initial_importance
 from memos.models import IngestedMemory, IngestItem, IngestResponse
 from memos.retrieval.lexical import record_terms
 from memos.store import audit, db
+from memos.store import entities as entity_store
 from memos.store import memories as store
 from memos.store import sessions as session_store
+from memos.store import terms as term_store
 from memos.store.memories import NewMemory
 from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
@@ -83,10 +86,16 @@ def ingest(
         if p.redactions
     ]
 
+    extracted = entities.extract_all(p.text for p in planned)  # L3 names, outside the transaction
+
     # One pipeline for the transaction: statements whose answer is not needed yet (BEGIN, the
     # writes) travel with the next one that is, so the round trips are the reads.
     with db.connection() as conn, conn.pipeline():
-        embedder = space.active(conn)  # first in the transaction: the embedder of the stored vectors
+        # First in the transaction: the embedder of the stored vectors; in the same round trip, the
+        # stored entities the batch's names resolve to and the namespace's term totals.
+        embedder, (lookups, totals) = space.active_and(
+            conn, lambda: _send_side_reads(conn, namespace, extracted)
+        )
         _mark_repeats(planned)
         originals = [p for p in planned if p.same_as is None]
         _prepare(originals, namespace, policy, now, embedder)
@@ -115,8 +124,8 @@ def ingest(
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
-        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
-        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live])
+        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups))
+        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live], totals)
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
         enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
@@ -132,6 +141,16 @@ def ingest(
     return IngestResponse(
         accepted=len(planned), memories=[_outcome(p) for p in planned], condensation_enqueued=bool(enqueued)
     )
+
+
+def _send_side_reads(
+    conn: psycopg.Connection[Any], namespace: str, extracted: entities.Extracted
+) -> Callable[[], tuple[entity_store.Lookups, tuple[int, int]]]:
+    """Queue the reads ingest needs from tables other than ``memories``: the stored entities of the
+    batch's names (L3) and the namespace's term totals (BM25); returns what reads them."""
+    read_lookups = entities.send_lookups(conn, namespace, extracted)
+    read_totals = term_store.send_totals(conn, namespace)
+    return lambda: (read_lookups(), read_totals())
 
 
 def _plan(item: IngestItem, policy: Policy) -> _Planned:

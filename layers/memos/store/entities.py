@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -30,11 +31,12 @@ _UPSERT_ENTITY = (
     "  aliases = ARRAY(SELECT DISTINCT a FROM unnest(e.aliases || EXCLUDED.aliases) a WHERE a <> e.normalized),"
     "  type = CASE WHEN e.type = 'thing' THEN EXCLUDED.type ELSE e.type END,"
     "  last_seen = now()"
-    " RETURNING id, normalized"
 )
-_UPSERT_RELATION = (
+_UPSERT_RELATION_BY_NAME = (
     "INSERT INTO relations AS r (id, namespace, subject_id, predicate, object_id, evidence)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)s FROM entities s, entities o"
+    " WHERE s.namespace = %(ns)s AND s.normalized = %(s)s AND o.namespace = %(ns)s AND o.normalized = %(o)s"
+    "   AND s.id <> o.id"
     " ON CONFLICT (namespace, subject_id, predicate, object_id) DO UPDATE SET"
     f"  evidence = {_MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t='r')}"
 )
@@ -42,61 +44,102 @@ _UPSERT_RELATION = (
 
 def known(conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]) -> dict[str, str]:
     """Existing entities by name or alias: name → the entity's normalized name."""
+    return _send_known(conn, namespace, names)()
+
+
+def _send_known(
+    conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]
+) -> Callable[[], dict[str, str]]:
     names = list(set(names))
     if not names:
-        return {}
-    rows = conn.execute(
+        return dict
+    cur = conn.execute(
         "SELECT normalized, aliases FROM entities WHERE namespace = %s"
         " AND (normalized = ANY(%s) OR aliases && %s::text[])",
         (namespace, names, names),
-    ).fetchall()
-    wanted = set(names)
-    found: dict[str, str] = {}
-    for r in rows:
-        for n in [r["normalized"], *r["aliases"]]:
-            if n in wanted:
-                found.setdefault(n, r["normalized"])
-    return found
+    )
+
+    def read() -> dict[str, str]:
+        wanted = set(names)
+        found: dict[str, str] = {}
+        for r in cur.fetchall():
+            for n in [r["normalized"], *r["aliases"]]:
+                if n in wanted:
+                    found.setdefault(n, r["normalized"])
+        return found
+
+    return read
 
 
-def persons_with_first_names(
+@dataclass
+class Lookups:
+    """What resolving a batch's names needs from the stored entities (``send_lookups``)."""
+
+    known: dict[str, str]  # a name or alias → the normalized name of the entity it belongs to
+    persons: dict[str, list[str]]  # a one-word name → up to two stored persons whose name starts with it
+    entries: dict[
+        str, list[dict[str, Any]]
+    ]  # a first name → up to three entities named it or starting with it
+
+
+def send_lookups(
+    conn: psycopg.Connection[Any], namespace: str, names: Collection[str]
+) -> Callable[[], Lookups]:
+    """Queue the reads of ``Lookups`` for these normalized names (in the caller's pipeline; the
+    returned function reads them): every name by name or alias, every one-word name as a first
+    name of stored persons, the first word of every longer name as a stored entity."""
+    read_known = _send_known(conn, namespace, names)
+    read_persons = _send_persons_with_first_names(conn, namespace, [n for n in names if " " not in n])
+    read_entries = _send_first_name_entries(conn, namespace, [n.split(" ", 1)[0] for n in names if " " in n])
+    return lambda: Lookups(read_known(), read_persons(), read_entries())
+
+
+def _send_persons_with_first_names(
     conn: psycopg.Connection[Any], namespace: str, firsts: Collection[str]
-) -> dict[str, list[str]]:
+) -> Callable[[], dict[str, list[str]]]:
     """For each first name, up to two stored person names that start with it and a space (two means
     ambiguous); one statement for all of them. A first name with none is absent."""
     names = sorted(set(firsts))
     if not names:
-        return {}
-    rows = conn.execute(
+        return dict
+    cur = conn.execute(
         "SELECT f.first, p.normalized FROM unnest(%s::text[], %s::text[]) AS f(first, pattern)"
         " CROSS JOIN LATERAL (SELECT normalized FROM entities WHERE namespace = %s AND type = 'person'"
         "   AND normalized LIKE f.pattern LIMIT 2) p",
         (names, [like_prefix(n, " ") for n in names], namespace),
-    ).fetchall()
-    found: dict[str, list[str]] = {}
-    for r in rows:
-        found.setdefault(r["first"], []).append(r["normalized"])
-    return found
+    )
+
+    def read() -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for r in cur.fetchall():
+            found.setdefault(r["first"], []).append(r["normalized"])
+        return found
+
+    return read
 
 
-def first_name_entries(
+def _send_first_name_entries(
     conn: psycopg.Connection[Any], namespace: str, firsts: Collection[str]
-) -> dict[str, list[dict[str, Any]]]:
+) -> Callable[[], dict[str, list[dict[str, Any]]]]:
     """For each first name, up to three entities stored as the first name itself or as a person whose
     name starts with it; one statement for all of them. A first name with none is absent."""
     names = sorted(set(firsts))
     if not names:
-        return {}
-    rows = conn.execute(
+        return dict
+    cur = conn.execute(
         "SELECT f.first, e.id, e.normalized FROM unnest(%s::text[], %s::text[]) AS f(first, pattern)"
         " CROSS JOIN LATERAL (SELECT id, normalized FROM entities WHERE namespace = %s"
         "   AND (normalized = f.first OR (normalized LIKE f.pattern AND type = 'person')) LIMIT 3) e",
         (names, [like_prefix(n, " ") for n in names], namespace),
-    ).fetchall()
-    found: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        found.setdefault(r["first"], []).append({"id": r["id"], "normalized": r["normalized"]})
-    return found
+    )
+
+    def read() -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for r in cur.fetchall():
+            found.setdefault(r["first"], []).append({"id": r["id"], "normalized": r["normalized"]})
+        return found
+
+    return read
 
 
 def rename_to_full_name(
@@ -114,40 +157,37 @@ def upsert(
     conn: psycopg.Connection[Any],
     namespace: str,
     entities: Sequence[tuple[str, str, str, list[str], list[UUID]]],
-) -> dict[str, UUID]:
-    """Upsert (normalized, name, type, aliases, evidence) rows; returns normalized → entity id.
+) -> None:
+    """Upsert (normalized, name, type, aliases, evidence) rows.
 
     Pass them in one order everywhere (sorted names), so concurrent writers never deadlock;
-    executemany pipelines the statements in one round trip.
+    executemany pipelines the statements, and nothing is read back (no round trip of its own).
     """
-    ids: dict[str, UUID] = {}
-    with conn.cursor() as cur:
-        cur.executemany(
-            _UPSERT_ENTITY,
-            [
-                (uuid.uuid4(), namespace, name, n, type_, aliases, evidence, len(evidence))
-                for n, name, type_, aliases, evidence in entities
-            ],
-            returning=True,
-        )
-        while True:
-            row = cur.fetchone()
-            if row is not None:
-                ids[row["normalized"]] = row["id"]
-            if not cur.nextset():
-                break
-    return ids
+    if entities:
+        with conn.cursor() as cur:
+            cur.executemany(
+                _UPSERT_ENTITY,
+                [
+                    (uuid.uuid4(), namespace, name, n, type_, aliases, evidence, len(evidence))
+                    for n, name, type_, aliases, evidence in entities
+                ],
+            )
 
 
 def upsert_relations(
-    conn: psycopg.Connection[Any], namespace: str, relations: Sequence[tuple[UUID, str, UUID, list[UUID]]]
+    conn: psycopg.Connection[Any], namespace: str, relations: Sequence[tuple[str, str, str, list[UUID]]]
 ) -> None:
-    """Upsert (subject id, predicate, object id, evidence) rows, evidence merged with what is stored."""
+    """Upsert (subject, predicate, object, evidence) rows, the parties by the normalized names they
+    are stored under (``upsert`` them first, in the same transaction), evidence merged with what is
+    stored. A relation of an entity with itself is not stored."""
     if relations:
         with conn.cursor() as cur:
             cur.executemany(
-                _UPSERT_RELATION,
-                [(uuid.uuid4(), namespace, s, pred, o, ev) for s, pred, o, ev in relations],
+                _UPSERT_RELATION_BY_NAME,
+                [
+                    {"id": uuid.uuid4(), "ns": namespace, "s": s, "pred": pred, "o": o, "ev": ev}
+                    for s, pred, o, ev in relations
+                ],
             )
 
 

@@ -10,16 +10,18 @@ stores them; ``lookup`` reads them back for queries and the governance API. SQL 
 from memos.governance.entities.extract import extract, extract_entities, extract_relations
 from memos.governance.entities.lookup import list_entities, memory_entity_overlap, query_entities
 from memos.governance.entities.names import USER, USER_MENTION, Mention, Relation, normalize_name, sentences
-from memos.governance.entities.record import record_mentions
+from memos.governance.entities.record import Extracted, extract_all, record_mentions, send_lookups
 from memos.store.entities import MAX_EVIDENCE
 
 __all__ = [
     "MAX_EVIDENCE",
     "USER",
     "USER_MENTION",
+    "Extracted",
     "Mention",
     "Relation",
     "extract",
+    "extract_all",
     "extract_entities",
     "extract_relations",
     "list_entities",
@@ -27,5 +29,6 @@ __all__ = [
     "normalize_name",
     "query_entities",
     "record_mentions",
+    "send_lookups",
     "sentences",
 ]
