@@ -42,6 +42,12 @@ _UPSERT_RELATION_BY_NAME = (
 )
 
 
+# ``normalized`` starts with the first name and a space: byte-wise between "<first> " and "<first>!"
+# (space and "!" are adjacent bytes), which the (namespace, normalized text_pattern_ops) index serves
+# (migration 0012); the same rows as LIKE '<first> %' with the first name's wildcards escaped.
+_STARTS_WITH_FIRST = "normalized ~>=~ (f.first || ' ') AND normalized ~<~ (f.first || '!')"
+
+
 def known(conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]) -> dict[str, str]:
     """Existing entities by name or alias: name → the entity's normalized name."""
     return _send_known(conn, namespace, names)()
@@ -103,10 +109,10 @@ def _send_persons_with_first_names(
     if not names:
         return dict
     cur = conn.execute(
-        "SELECT f.first, p.normalized FROM unnest(%s::text[], %s::text[]) AS f(first, pattern)"
+        "SELECT f.first, p.normalized FROM unnest(%s::text[]) AS f(first)"
         " CROSS JOIN LATERAL (SELECT normalized FROM entities WHERE namespace = %s AND type = 'person'"
-        "   AND normalized LIKE f.pattern LIMIT 2) p",
-        (names, [like_prefix(n, " ") for n in names], namespace),
+        f"   AND {_STARTS_WITH_FIRST} LIMIT 2) p",
+        (names, namespace),
     )
 
     def read() -> dict[str, list[str]]:
@@ -127,10 +133,10 @@ def _send_first_name_entries(
     if not names:
         return dict
     cur = conn.execute(
-        "SELECT f.first, e.id, e.normalized FROM unnest(%s::text[], %s::text[]) AS f(first, pattern)"
+        "SELECT f.first, e.id, e.normalized FROM unnest(%s::text[]) AS f(first)"
         " CROSS JOIN LATERAL (SELECT id, normalized FROM entities WHERE namespace = %s"
-        "   AND (normalized = f.first OR (normalized LIKE f.pattern AND type = 'person')) LIMIT 3) e",
-        (names, [like_prefix(n, " ") for n in names], namespace),
+        f"   AND (normalized = f.first OR ({_STARTS_WITH_FIRST} AND type = 'person')) LIMIT 3) e",
+        (names, namespace),
     )
 
     def read() -> dict[str, list[dict[str, Any]]]:

@@ -5,3 +5,9 @@
 -- A job sent twice is harmless: the consumer finds its job id already done.
 ALTER TABLE sessions ADD COLUMN condense_unsent_since timestamptz;
 CREATE INDEX sessions_condense_unsent ON sessions (condense_unsent_since) WHERE condense_unsent_since IS NOT NULL;
+
+-- Ingest's L3 name lookups (memos.store.entities.send_lookups) by index instead of a scan of the
+-- namespace's entities per name: first names as byte-wise prefixes of stored names (the pattern
+-- operators ~>=~ / ~<~ compare bytes whatever the collation), and names among aliases.
+CREATE INDEX entities_name_prefix ON entities (namespace, normalized text_pattern_ops);
+CREATE INDEX entities_aliases ON entities USING gin (aliases);
