@@ -1,13 +1,14 @@
 """Ingest throughput and latency, in process (``memos.memory.ingest.ingest``) and over HTTP (``POST /v1/ingest``).
 
-    python bench/bench_ingest.py [--quick | --full] [--batches N] [--singles N]
+    python bench/bench_ingest.py [--quick | --full] [--batches N] [--singles N] [--ns-rows N]
 
 Batches of 500 items into one namespace (50 sessions), then single-item ingests. The in-process
 batch run is instrumented: the embedder call, the memories INSERT, and the other steps are timed
 separately; the first batches go into a new namespace (exact vector search, no ANN index), then the
 namespaces get their own HNSW index (``memos.retrieval.ann.maintain``, what the decay job does past
 ``MEMOS_ANN_MIN_MEMORIES``) and as many batches again go into one of them, so the share of the index
-in the insert cost is measured, not guessed.
+in the insert cost is measured, not guessed. With ``--ns-rows N``, as many batches again go over HTTP
+into a namespace bulk-loaded with N memories and its HNSW index (the SPEC's 100k namespace).
 """
 
 from __future__ import annotations
@@ -128,8 +129,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--full", action="store_true", help="larger sizes")
     ap.add_argument("--batches", type=int, help="batches of 500 per run")
     ap.add_argument("--singles", type=int, help="single-item ingests per path")
+    ap.add_argument(
+        "--ns-rows",
+        type=int,
+        default=0,
+        help="also: batches over HTTP into a namespace bulk-loaded with this many memories (and its HNSW index)",
+    )
     args = ap.parse_args(argv)
-    mode = "full" if args.full else "quick"
+    mode = ("full" if args.full else "quick") + (f"-ns{args.ns_rows // 1000}k" if args.ns_rows else "")
     n_batches = args.batches or (20 if args.full else 6)
     n_singles = args.singles or (500 if args.full else 200)
     started = machine()
@@ -202,6 +209,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ),
             ],
         )
+
+        if args.ns_rows:  # the SPEC's shape: a large namespace that has its own HNSW index
+            from bench_common import admin_conn, bulk_load
+
+            with admin_conn() as conn:
+                out["large_namespace_load_s"] = bulk_load(
+                    conn, {"bench-large": args.ns_rows}, TextSource(seed=13)
+                )
+            batches = [texts.items(BATCH, 50) for _ in range(n_batches)]
+            t = time.perf_counter()
+            for b in batches:
+                status, body = http.post("/v1/ingest", {"namespace": "bench-large", "items": b})
+                assert status == 200, (status, body)
+            trigger.flush()
+            secs_large = time.perf_counter() - t
+            out["batch_http_large_namespace"] = {
+                "namespace_rows": args.ns_rows,
+                "memories": n,
+                "seconds": round(secs_large, 3),
+                "per_s": round(n / secs_large, 1),
+            }
+            print(f"\nbatch over HTTP into a namespace of {args.ns_rows:,} memories with its HNSW index:")
+            table(("memories", "seconds", "memories/s"), [(n, secs_large, n / secs_large)])
 
         # 4. single-item ingests
         singles = texts.items(n_singles, 20)
