@@ -21,7 +21,8 @@ def add(
 ) -> tuple[int, int]:
     """Add documents' counts to the namespace's statistics (in the caller's transaction); returns the
     namespace's (documents, total terms) after the change: read back, or, given the ``before`` read
-    earlier in the transaction (``send_totals``), computed from it without a round trip."""
+    earlier in the transaction (``send_totals``), computed from it without a round trip (a batch
+    another writer commits in between is then not in the sum; it only feeds BM25's average length)."""
     terms_sorted = sorted(df)  # one lock order for every writer: concurrent batches never deadlock
     conn.execute(
         "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%b::text[], %b::bigint[])"
