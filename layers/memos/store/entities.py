@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from memos.store.db import jsonb
 from memos.store.paging import like_escape, like_prefix
 from memos.store.status import active
 
@@ -21,9 +22,15 @@ _MERGE_EVIDENCE = (
     " (SELECT {t}.evidence || ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL({t}.evidence))"
     " AS c) s)"
 )
-_UPSERT_ENTITY = (
+_UPSERT_ENTITIES = (
     "INSERT INTO entities AS e (id, namespace, name, normalized, type, aliases, evidence, mention_count)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " SELECT u.id, %(ns)s, u.name, u.norm, u.type,"
+    "   ARRAY(SELECT a FROM jsonb_array_elements_text(u.aliases) WITH ORDINALITY AS j(a, k) ORDER BY k),"
+    "   ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(u.ev) WITH ORDINALITY AS j(x, k) ORDER BY k),"
+    "   u.n"
+    " FROM unnest(%(id)b::uuid[], %(name)b::text[], %(norm)b::text[], %(type)b::text[], %(aliases)b::jsonb[],"
+    "   %(ev)b::jsonb[], %(n)b::int[]) WITH ORDINALITY AS u(id, name, norm, type, aliases, ev, n, o)"
+    " ORDER BY u.o"  # rows are inserted (and locked) in the caller's order
     " ON CONFLICT (namespace, normalized) DO UPDATE SET"
     "  mention_count = e.mention_count"
     "    + cardinality(ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))),"
@@ -164,20 +171,25 @@ def upsert(
     namespace: str,
     entities: Sequence[tuple[str, str, str, list[str], list[UUID]]],
 ) -> None:
-    """Upsert (normalized, name, type, aliases, evidence) rows.
+    """Upsert (normalized, name, type, aliases, evidence) rows, normalized names distinct, in one
+    statement; nothing is read back (no round trip of its own).
 
-    Pass them in one order everywhere (sorted names), so concurrent writers never deadlock;
-    executemany pipelines the statements, and nothing is read back (no round trip of its own).
+    Pass them in one order everywhere (sorted names), so concurrent writers never deadlock.
     """
     if entities:
-        with conn.cursor() as cur:
-            cur.executemany(
-                _UPSERT_ENTITY,
-                [
-                    (uuid.uuid4(), namespace, name, n, type_, aliases, evidence, len(evidence))
-                    for n, name, type_, aliases, evidence in entities
-                ],
-            )
+        conn.execute(
+            _UPSERT_ENTITIES,
+            {
+                "ns": namespace,
+                "id": [uuid.uuid4() for _ in entities],
+                "name": [name for _, name, _, _, _ in entities],
+                "norm": [n for n, _, _, _, _ in entities],
+                "type": [type_ for _, _, type_, _, _ in entities],
+                "aliases": [jsonb(aliases) for _, _, _, aliases, _ in entities],
+                "ev": [jsonb([str(m) for m in evidence]) for _, _, _, _, evidence in entities],
+                "n": [len(evidence) for _, _, _, _, evidence in entities],
+            },
+        )
 
 
 def upsert_relations(
