@@ -90,6 +90,9 @@ class Api:
             hdrs["Authorization"] = f"Bearer {use}"
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         resp = self._api.dispatch(method, path, hdrs, data)
+        from memos.governance import trigger
+
+        trigger.flush()  # what a request sends after its response (condensation jobs) has arrived
         text = resp.get("body") or ""
         try:
             parsed = json.loads(text) if text else None

@@ -1,5 +1,6 @@
 """EventBridge scheduled job: queries' access feedback (memos.retrieval.feedback), importance decay and
-TTL expiry (memos.governance.decay), then the per-namespace vector indexes (memos.retrieval.ann)."""
+TTL expiry (memos.governance.decay), the per-namespace vector indexes (memos.retrieval.ann), and
+condensation jobs left unsent in the outbox (memos.governance.trigger)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from memos.governance import trigger
 from memos.governance.decay import run_decay
 from memos.kernel.observability import logger, metrics
 from memos.retrieval import ann, feedback
@@ -21,7 +23,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     touches = feedback.apply()
     report = run_decay(time_budget_s=budget_s)
     indexes = ann.maintain()
-    logger.info("maintenance", extra={"touches_applied": touches, **indexes})
+    resent = trigger.resend_unsent()
+    logger.info(
+        "maintenance", extra={"touches_applied": touches, "condensation_jobs_resent": resent, **indexes}
+    )
     metrics.add_metric(name="MemoriesExpired", unit="Count", value=report.expired)
     metrics.add_metric(name="MemoriesDecayed", unit="Count", value=report.decayed)
     logger.info("decay run", extra=asdict(report))

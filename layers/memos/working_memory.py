@@ -115,19 +115,33 @@ class WorkingMemory:
         first turns) whatever an earlier, reset session left under the key is replaced.
         A failed push leaves the window behind L2; ``window`` notices and rebuilds it.
         """
-        if not turns:
+        return self.push_many(namespace, {session_id: (turns, create)}, size, ttl_s)
+
+    def push_many(
+        self,
+        namespace: str,
+        windows: dict[str, tuple[list[dict[str, Any]], bool]],
+        size: int,
+        ttl_s: int,
+    ) -> bool:
+        """``push`` for several sessions of a namespace, as {session id: (turns, create)}, in one
+        pipeline: one round trip for a batch, whatever its number of sessions."""
+        windows = {sid: w for sid, w in windows.items() if w[0]}
+        if not windows:
             return True
-        key = window_key(namespace, session_id)
         try:
             pipe = self.client.pipeline(transaction=False)
-            values = [json.dumps(t, default=str) for t in turns]
-            if create:
-                pipe.delete(key)
-            pipe.lpush(key, *values) if create else pipe.lpushx(key, *values)
-            pipe.ltrim(key, 0, size - 1)
-            pipe.expire(key, ttl_s)
+            for session_id, (turns, create) in windows.items():
+                key = window_key(namespace, session_id)
+                values = [json.dumps(t, default=str) for t in turns]
+                if create:
+                    pipe.delete(key)
+                pipe.lpush(key, *values) if create else pipe.lpushx(key, *values)
+                pipe.ltrim(key, 0, size - 1)
+                pipe.expire(key, ttl_s)
+            expiry = time.time() + ttl_s
+            pipe.zadd(ACTIVE_KEY, {namespace + _SEP + sid: expiry for sid in windows})
             pipe.execute()
-            self.client.zadd(ACTIVE_KEY, {namespace + _SEP + session_id: time.time() + ttl_s})
             return True
         except redis_error() as exc:
             logger.warning("L1 push skipped: Redis unavailable", extra={"error": str(exc)})

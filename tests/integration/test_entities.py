@@ -90,6 +90,28 @@ def test_an_ambiguous_first_name_stays_its_own_entity(api, ns):
     assert found["ana"]["evidence"] == [ids[2]]
 
 
+def test_several_names_of_one_batch_resolve_against_stored_people_each_on_its_own(api, ns):
+    stored = ["My sister Ana Silva called.", "I had lunch with Bob yesterday.", "My friend Carl Diaz called."]
+    ids = ingest(api, ns, stored)
+    for mid, text in zip(ids, stored, strict=True):
+        record(ns, [mid], [text])
+    # One batch: "Ana" and "Carl" are first names of one stored person each; "Bob Stone" takes over the
+    # entity stored as "Bob"; "Dora" starts a sentence and nobody by that name is known.
+    batch = [
+        "Ana came over for dinner.",
+        "Carl brought wine.",
+        "My friend Bob Stone lives in Oslo.",
+        "Dora left.",
+    ]
+    later = ingest(api, ns, batch, session="t")
+    record(ns, later, batch)
+    found = entities_by_name(ns)
+    assert found["ana silva"]["evidence"] == [ids[0], later[0]] and "ana" not in found
+    assert found["carl diaz"]["evidence"] == [ids[2], later[1]] and "carl" not in found
+    assert found["bob stone"]["evidence"] == [ids[1], later[2]] and found["bob stone"]["aliases"] == ["bob"]
+    assert "dora" not in found
+
+
 def test_namespaces_are_isolated(api, ns):
     other = ns + "-other"
     ids = ingest(api, ns, TEXTS[:1])

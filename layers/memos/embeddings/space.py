@@ -14,7 +14,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from memos.embeddings import Embedder, get_embedder, make_embedder
 from memos.kernel.config import Settings, get_settings
@@ -24,6 +24,7 @@ from memos.store import reembed as store
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
+T = TypeVar("T")
 _last_active: str | None = None  # what this process last resolved (memories.embedder records it)
 # The space each connection last saw: after a switch, its prepared statements must go.
 _seen: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
@@ -71,6 +72,15 @@ def active(conn: psycopg.Connection[Any]) -> Embedder:
     """The embedder for ``memories.embedding`` in this transaction; call it before the transaction
     touches ``memories`` (lock order: the space, then the table)."""
     return resolved(conn, store.lock_space_shared(conn))
+
+
+def active_and(conn: psycopg.Connection[Any], send: Callable[[], Callable[[], T]]) -> tuple[Embedder, T]:
+    """``active`` with other reads in the same round trip, behind the lock: ``send`` queues them and
+    returns what reads their answer (ingest's reads of the tables other than ``memories``)."""
+    with conn.pipeline():
+        space_cur = store.send_space_lock(conn)
+        read = send()
+    return resolved(conn, store.space_row(space_cur)), read()
 
 
 def resolved(conn: psycopg.Connection[Any], space: dict[str, Any]) -> Embedder:

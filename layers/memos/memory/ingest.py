@@ -1,5 +1,6 @@
 """Ingest: redact (if the policy says so), dedup (exact and near), resolve conflicts, number,
-embed, store in L2 in one transaction; then push to L1 and trigger condensation.
+embed, store in L2 in one transaction (with the condensation jobs it triggers, in an outbox); then
+push to L1 and send the jobs in the background.
 
 Outcomes per item, in item order:
 - ``created``: a new live memory.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,7 +26,7 @@ import numpy as np
 from memos.embeddings import Embedder, space
 from memos.governance import entities, pii, policy_store
 from memos.governance.policy import Policy
-from memos.governance.trigger import maybe_enqueue_condensation, send_jobs
+from memos.governance.trigger import due_job, record_jobs, send_after_response
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
 from memos.kernel.text import content_hash, content_terms, content_terms_many, indexed_text
@@ -34,8 +36,10 @@ from memos.memory.importance import initial_importance
 from memos.models import IngestedMemory, IngestItem, IngestResponse
 from memos.retrieval.lexical import record_terms
 from memos.store import audit, db
+from memos.store import entities as entity_store
 from memos.store import memories as store
 from memos.store import sessions as session_store
+from memos.store import terms as term_store
 from memos.store.memories import NewMemory
 from memos.store.status import MemoryStatus
 from memos.working_memory import WorkingMemory
@@ -82,10 +86,16 @@ def ingest(
         if p.redactions
     ]
 
+    extracted = entities.extract_all(p.text for p in planned)  # L3 names, outside the transaction
+
     # One pipeline for the transaction: statements whose answer is not needed yet (BEGIN, the
     # writes) travel with the next one that is, so the round trips are the reads.
     with db.connection() as conn, conn.pipeline():
-        embedder = space.active(conn)  # first in the transaction: the embedder of the stored vectors
+        # First in the transaction: the embedder of the stored vectors; in the same round trip, the
+        # stored entities the batch's names resolve to and the namespace's term totals.
+        embedder, (lookups, totals) = space.active_and(
+            conn, lambda: _send_side_reads(conn, namespace, extracted)
+        )
         _mark_repeats(planned)
         originals = [p for p in planned if p.same_as is None]
         _prepare(originals, namespace, policy, now, embedder)
@@ -114,15 +124,15 @@ def ingest(
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
-        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live])
-        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live])
+        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups))
+        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live], totals)
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
-        jobs = [maybe_enqueue_condensation(conn, namespace, s, row, policy) for s, row in sessions.items()]
+        enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
+        record_jobs(conn, namespace, enqueued)
         conn.commit()
 
-    enqueued = [job for job in jobs if job is not None]
-    send_jobs(enqueued)
+    send_after_response(enqueued)
     _push_l1(namespace, live, policy, l1 or WorkingMemory())
     created = len(live)
     metrics.add_metric(name="MemoriesIngested", unit="Count", value=created)
@@ -131,6 +141,16 @@ def ingest(
     return IngestResponse(
         accepted=len(planned), memories=[_outcome(p) for p in planned], condensation_enqueued=bool(enqueued)
     )
+
+
+def _send_side_reads(
+    conn: psycopg.Connection[Any], namespace: str, extracted: entities.Extracted
+) -> Callable[[], tuple[entity_store.Lookups, tuple[int, int]]]:
+    """Queue the reads ingest needs from tables other than ``memories``: the stored entities of the
+    batch's names (L3) and the namespace's term totals (BM25); returns what reads them."""
+    read_lookups = entities.send_lookups(conn, namespace, extracted)
+    read_totals = term_store.send_totals(conn, namespace)
+    return lambda: (read_lookups(), read_totals())
 
 
 def _plan(item: IngestItem, policy: Policy) -> _Planned:
@@ -390,12 +410,9 @@ def _push_l1(namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingM
                 }
             )
         )
-    for session_id, entries in turns.items():
-        l1.push(
-            namespace,
-            session_id,
-            entries,
-            policy.l1_window_size,
-            policy.l1_ttl_seconds,
-            create=entries[0]["turn_no"] == 1,
-        )
+    l1.push_many(
+        namespace,
+        {sid: (entries, entries[0]["turn_no"] == 1) for sid, entries in turns.items()},
+        policy.l1_window_size,
+        policy.l1_ttl_seconds,
+    )

@@ -28,9 +28,15 @@ UBIQUITOUS = 0.3  # words in more than this share of a namespace's memories do n
 LEXICAL_TERMS = 8  # the rarest query words that select candidates from the postings
 
 
-def record_terms(conn: psycopg.Connection[Any], namespace: str, docs: Iterable[tuple[UUID, str]]) -> None:
+def record_terms(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    docs: Iterable[tuple[UUID, str]],
+    before: tuple[int, int] | None = None,
+) -> None:
     """Add live memories, as (memory id, ``indexed_text``), to the namespace's statistics and postings
-    (in the caller's transaction); each distinct word of the batch is stemmed once."""
+    (in the caller's transaction); each distinct word of the batch is stemmed once. ``before``: the
+    namespace's (documents, total terms) read earlier in the transaction (``terms.send_totals``)."""
     docs = list(docs)
     found = content_terms_many(text for _, text in docs)
     df: Counter[str] = Counter()
@@ -40,7 +46,7 @@ def record_terms(conn: psycopg.Connection[Any], namespace: str, docs: Iterable[t
         total += len(words)
     if not docs:
         return
-    n, all_terms = terms.add(conn, namespace, df, len(docs), total)
+    n, all_terms = terms.add(conn, namespace, df, len(docs), total, before=before)
     avgdl = max(1.0, all_terms / max(n, 1))
     postings.add(
         conn,

@@ -99,9 +99,39 @@ def save_done(
     )
 
 
-def mark_enqueued(conn: psycopg.Connection[Any], namespace: str, session_id: str, through_turn: int) -> None:
-    """Record that a job covering turns up to ``through_turn`` is on its way (the trigger's latch)."""
-    conn.execute(
-        "UPDATE sessions SET condense_enqueued_turn = %s WHERE namespace = %s AND session_id = %s",
-        (through_turn, namespace, session_id),
-    )
+def mark_enqueued(conn: psycopg.Connection[Any], namespace: str, jobs: list[tuple[str, int]]) -> None:
+    """Record jobs, as (session id, through turn), in the outbox (migration 0012): the trigger's latch
+    (``condense_enqueued_turn``) and since when the job waits to be sent. One statement per batch."""
+    if jobs:
+        conn.execute(
+            "UPDATE sessions AS s SET condense_enqueued_turn = u.turn,"
+            " condense_unsent_since = coalesce(s.condense_unsent_since, now())"
+            " FROM unnest(%s::text[], %s::bigint[]) AS u(sid, turn)"
+            " WHERE s.namespace = %s AND s.session_id = u.sid",
+            ([sid for sid, _ in jobs], [turn for _, turn in jobs], namespace),
+        )
+
+
+def mark_sent(conn: psycopg.Connection[Any], jobs: list[tuple[str, str, int]]) -> None:
+    """Jobs, as (namespace, session id, through turn), that the queue accepted leave the outbox (a
+    session whose newer job is recorded meanwhile keeps waiting for that one)."""
+    if jobs:
+        conn.execute(
+            "UPDATE sessions AS s SET condense_unsent_since = NULL"
+            " FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS u(ns, sid, turn)"
+            " WHERE s.namespace = u.ns AND s.session_id = u.sid AND s.condense_enqueued_turn = u.turn"
+            " AND s.condense_unsent_since IS NOT NULL",
+            ([j[0] for j in jobs], [j[1] for j in jobs], [j[2] for j in jobs]),
+        )
+
+
+def unsent(conn: psycopg.Connection[Any], older_than_s: float, limit: int) -> list[dict[str, Any]]:
+    """Jobs recorded at least ``older_than_s`` seconds ago and still not sent, oldest first
+    (namespace, session_id, through_turn)."""
+    return conn.execute(
+        "SELECT namespace, session_id, condense_enqueued_turn AS through_turn FROM sessions"
+        " WHERE condense_unsent_since IS NOT NULL"
+        " AND condense_unsent_since <= now() - make_interval(secs => %s)"
+        " ORDER BY condense_unsent_since LIMIT %s",
+        (older_than_s, limit),
+    ).fetchall()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from memos.store.db import jsonb
 from memos.store.paging import like_escape, like_prefix
 from memos.store.status import active
 
@@ -20,9 +22,15 @@ _MERGE_EVIDENCE = (
     " (SELECT {t}.evidence || ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL({t}.evidence))"
     " AS c) s)"
 )
-_UPSERT_ENTITY = (
+_UPSERT_ENTITIES = (
     "INSERT INTO entities AS e (id, namespace, name, normalized, type, aliases, evidence, mention_count)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " SELECT u.id, %(ns)s, u.name, u.norm, u.type,"
+    "   ARRAY(SELECT a FROM jsonb_array_elements_text(u.aliases) WITH ORDINALITY AS j(a, k) ORDER BY k),"
+    "   ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(u.ev) WITH ORDINALITY AS j(x, k) ORDER BY k),"
+    "   u.n"
+    " FROM unnest(%(id)b::uuid[], %(name)b::text[], %(norm)b::text[], %(type)b::text[], %(aliases)b::jsonb[],"
+    "   %(ev)b::jsonb[], %(n)b::int[]) WITH ORDINALITY AS u(id, name, norm, type, aliases, ev, n, o)"
+    " ORDER BY u.o"  # rows are inserted (and locked) in the caller's order
     " ON CONFLICT (namespace, normalized) DO UPDATE SET"
     "  mention_count = e.mention_count"
     "    + cardinality(ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))),"
@@ -30,22 +38,26 @@ _UPSERT_ENTITY = (
     "  aliases = ARRAY(SELECT DISTINCT a FROM unnest(e.aliases || EXCLUDED.aliases) a WHERE a <> e.normalized),"
     "  type = CASE WHEN e.type = 'thing' THEN EXCLUDED.type ELSE e.type END,"
     "  last_seen = now()"
-    " RETURNING id, normalized"
 )
-_UPSERT_RELATION = (
+_UPSERT_RELATION_BY_NAME = (
     "INSERT INTO relations AS r (id, namespace, subject_id, predicate, object_id, evidence)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)s FROM entities s, entities o"
+    " WHERE s.namespace = %(ns)s AND s.normalized = %(s)s AND o.namespace = %(ns)s AND o.normalized = %(o)s"
+    "   AND s.id <> o.id"
     " ON CONFLICT (namespace, subject_id, predicate, object_id) DO UPDATE SET"
     f"  evidence = {_MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t='r')}"
 )
 
 
+# ``normalized`` starts with the first name and a space: byte-wise between "<first> " and "<first>!"
+# (space and "!" are adjacent bytes), which the (namespace, normalized text_pattern_ops) index serves
+# (migration 0012); the same rows as LIKE '<first> %' with the first name's wildcards escaped.
+_STARTS_WITH_FIRST = "normalized ~>=~ (f.first || ' ') AND normalized ~<~ (f.first || '!')"
+
+
 def known(conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]) -> dict[str, str]:
     """Existing entities by name or alias: name → the entity's normalized name."""
-    names = list(set(names))
-    if not names:
-        return {}
-    return read_known(send_known(conn, namespace, names), names)
+    return _send_known(conn, namespace, names)()
 
 
 def send_known(conn: psycopg.Connection[Any], namespace: str, names: list[str]) -> psycopg.Cursor[Any]:
@@ -69,23 +81,86 @@ def read_known(cur: psycopg.Cursor[Any], names: Iterable[str]) -> dict[str, str]
     return found
 
 
-def persons_with_first_name(conn: psycopg.Connection[Any], namespace: str, first: str) -> list[str]:
-    """Up to two stored person names that start with ``first`` and a space (two means ambiguous)."""
-    rows = conn.execute(
-        "SELECT normalized FROM entities WHERE namespace = %s AND type = 'person' AND normalized LIKE %s"
-        " LIMIT 2",
-        (namespace, like_prefix(first, " ")),
-    ).fetchall()
-    return [r["normalized"] for r in rows]
+def _send_known(
+    conn: psycopg.Connection[Any], namespace: str, names: Iterable[str]
+) -> Callable[[], dict[str, str]]:
+    """``send_known`` queued for later reading (in a caller's pipeline); nothing to read for no names."""
+    wanted = list(set(names))
+    if not wanted:
+        return dict
+    cur = send_known(conn, namespace, wanted)
+    return lambda: read_known(cur, wanted)
 
 
-def first_name_entries(conn: psycopg.Connection[Any], namespace: str, first: str) -> list[dict[str, Any]]:
-    """Up to three entities stored as ``first`` itself or as a person whose name starts with it."""
-    return conn.execute(
-        "SELECT id, normalized FROM entities WHERE namespace = %s AND (normalized = %s"
-        " OR (normalized LIKE %s AND type = 'person')) LIMIT 3",
-        (namespace, first, like_prefix(first, " ")),
-    ).fetchall()
+@dataclass
+class Lookups:
+    """What resolving a batch's names needs from the stored entities (``send_lookups``)."""
+
+    known: dict[str, str]  # a name or alias → the normalized name of the entity it belongs to
+    persons: dict[str, list[str]]  # a one-word name → up to two stored persons whose name starts with it
+    entries: dict[
+        str, list[dict[str, Any]]
+    ]  # a first name → up to three entities named it or starting with it
+
+
+def send_lookups(
+    conn: psycopg.Connection[Any], namespace: str, names: Collection[str]
+) -> Callable[[], Lookups]:
+    """Queue the reads of ``Lookups`` for these normalized names (in the caller's pipeline; the
+    returned function reads them): every name by name or alias, every one-word name as a first
+    name of stored persons, the first word of every longer name as a stored entity."""
+    read_known = _send_known(conn, namespace, names)
+    read_persons = _send_persons_with_first_names(conn, namespace, [n for n in names if " " not in n])
+    read_entries = _send_first_name_entries(conn, namespace, [n.split(" ", 1)[0] for n in names if " " in n])
+    return lambda: Lookups(read_known(), read_persons(), read_entries())
+
+
+def _send_persons_with_first_names(
+    conn: psycopg.Connection[Any], namespace: str, firsts: Collection[str]
+) -> Callable[[], dict[str, list[str]]]:
+    """For each first name, up to two stored person names that start with it and a space (two means
+    ambiguous); one statement for all of them. A first name with none is absent."""
+    names = sorted(set(firsts))
+    if not names:
+        return dict
+    cur = conn.execute(
+        "SELECT f.first, p.normalized FROM unnest(%s::text[]) AS f(first)"
+        " CROSS JOIN LATERAL (SELECT normalized FROM entities WHERE namespace = %s AND type = 'person'"
+        f"   AND {_STARTS_WITH_FIRST} LIMIT 2) p",
+        (names, namespace),
+    )
+
+    def read() -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for r in cur.fetchall():
+            found.setdefault(r["first"], []).append(r["normalized"])
+        return found
+
+    return read
+
+
+def _send_first_name_entries(
+    conn: psycopg.Connection[Any], namespace: str, firsts: Collection[str]
+) -> Callable[[], dict[str, list[dict[str, Any]]]]:
+    """For each first name, up to three entities stored as the first name itself or as a person whose
+    name starts with it; one statement for all of them. A first name with none is absent."""
+    names = sorted(set(firsts))
+    if not names:
+        return dict
+    cur = conn.execute(
+        "SELECT f.first, e.id, e.normalized FROM unnest(%s::text[]) AS f(first)"
+        " CROSS JOIN LATERAL (SELECT id, normalized FROM entities WHERE namespace = %s"
+        f"   AND (normalized = f.first OR ({_STARTS_WITH_FIRST} AND type = 'person')) LIMIT 3) e",
+        (names, namespace),
+    )
+
+    def read() -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for r in cur.fetchall():
+            found.setdefault(r["first"], []).append({"id": r["id"], "normalized": r["normalized"]})
+        return found
+
+    return read
 
 
 def rename_to_full_name(
@@ -103,40 +178,42 @@ def upsert(
     conn: psycopg.Connection[Any],
     namespace: str,
     entities: Sequence[tuple[str, str, str, list[str], list[UUID]]],
-) -> dict[str, UUID]:
-    """Upsert (normalized, name, type, aliases, evidence) rows; returns normalized → entity id.
+) -> None:
+    """Upsert (normalized, name, type, aliases, evidence) rows, normalized names distinct, in one
+    statement; nothing is read back (no round trip of its own).
 
-    Pass them in one order everywhere (sorted names), so concurrent writers never deadlock;
-    executemany pipelines the statements in one round trip.
+    Pass them in one order everywhere (sorted names), so concurrent writers never deadlock.
     """
-    ids: dict[str, UUID] = {}
-    with conn.cursor() as cur:
-        cur.executemany(
-            _UPSERT_ENTITY,
-            [
-                (uuid.uuid4(), namespace, name, n, type_, aliases, evidence, len(evidence))
-                for n, name, type_, aliases, evidence in entities
-            ],
-            returning=True,
+    if entities:
+        conn.execute(
+            _UPSERT_ENTITIES,
+            {
+                "ns": namespace,
+                "id": [uuid.uuid4() for _ in entities],
+                "name": [name for _, name, _, _, _ in entities],
+                "norm": [n for n, _, _, _, _ in entities],
+                "type": [type_ for _, _, type_, _, _ in entities],
+                "aliases": [jsonb(aliases) for _, _, _, aliases, _ in entities],
+                "ev": [jsonb([str(m) for m in evidence]) for _, _, _, _, evidence in entities],
+                "n": [len(evidence) for _, _, _, _, evidence in entities],
+            },
         )
-        while True:
-            row = cur.fetchone()
-            if row is not None:
-                ids[row["normalized"]] = row["id"]
-            if not cur.nextset():
-                break
-    return ids
 
 
 def upsert_relations(
-    conn: psycopg.Connection[Any], namespace: str, relations: Sequence[tuple[UUID, str, UUID, list[UUID]]]
+    conn: psycopg.Connection[Any], namespace: str, relations: Sequence[tuple[str, str, str, list[UUID]]]
 ) -> None:
-    """Upsert (subject id, predicate, object id, evidence) rows, evidence merged with what is stored."""
+    """Upsert (subject, predicate, object, evidence) rows, the parties by the normalized names they
+    are stored under (``upsert`` them first, in the same transaction), evidence merged with what is
+    stored. A relation of an entity with itself is not stored."""
     if relations:
         with conn.cursor() as cur:
             cur.executemany(
-                _UPSERT_RELATION,
-                [(uuid.uuid4(), namespace, s, pred, o, ev) for s, pred, o, ev in relations],
+                _UPSERT_RELATION_BY_NAME,
+                [
+                    {"id": uuid.uuid4(), "ns": namespace, "s": s, "pred": pred, "o": o, "ev": ev}
+                    for s, pred, o, ev in relations
+                ],
             )
 
 

@@ -65,7 +65,7 @@ def _send_hash_lookup(
     by_session = (
         conn.execute(
             "SELECT m.id, m.session_id, m.content_hash FROM memories m"
-            " JOIN unnest(%s::text[], %s::text[]) AS k(session_id, content_hash)"
+            " JOIN unnest(%b::text[], %b::text[]) AS k(session_id, content_hash)"
             "   ON m.session_id = k.session_id AND m.content_hash = k.content_hash"
             f" WHERE m.namespace = %s AND {active('m')} AND m.kind = 'episodic'",
             ([s for s, _ in session_keys], [h for _, h in session_keys], namespace),
@@ -76,7 +76,7 @@ def _send_hash_lookup(
     in_namespace = (
         conn.execute(
             f"SELECT id, content_hash FROM memories WHERE namespace = %s AND {active()}"
-            " AND kind <> 'episodic' AND content_hash = ANY(%s)",
+            " AND kind <> 'episodic' AND content_hash = ANY(%b::text[])",
             (namespace, ns_hashes),
         )
         if ns_hashes
@@ -130,10 +130,10 @@ _INSERT = (
     " status, duplicate_of, decay_half_life, decay_floor, ttl_days, ttl_from_ingest)"
     " SELECT u.id, %(ns)s, u.sid, u.turn, u.role, u.kind, u.text, u.meta, u.at, u.imp, u.imp, u.hash,"
     " u.tokens, u.emb, %(by)s, u.exp, u.fkey, u.status, u.dup, u.hl, u.floor, u.ttl, u.from_ingest"
-    " FROM unnest(%(id)s::uuid[], %(sid)s::text[], %(turn)s::int[], %(role)s::text[], %(kind)s::text[],"
-    " %(text)s::text[], %(meta)s::jsonb[], %(at)s::timestamptz[], %(imp)s::real[], %(hash)s::text[],"
-    " %(tokens)s::int[], %(emb)b::vector[], %(exp)s::timestamptz[], %(fkey)s::text[], %(status)s::text[],"
-    " %(dup)s::uuid[], %(hl)s::real[], %(floor)s::real[], %(ttl)s::int[], %(from_ingest)s::bool[])"
+    " FROM unnest(%(id)b::uuid[], %(sid)b::text[], %(turn)b::int[], %(role)b::text[], %(kind)b::text[],"
+    " %(text)b::text[], %(meta)b::jsonb[], %(at)b::timestamptz[], %(imp)b::real[], %(hash)b::text[],"
+    " %(tokens)b::int[], %(emb)b::vector[], %(exp)b::timestamptz[], %(fkey)b::text[], %(status)b::text[],"
+    " %(dup)b::uuid[], %(hl)b::real[], %(floor)b::real[], %(ttl)b::int[], %(from_ingest)b::bool[])"
     " AS u(id, sid, turn, role, kind, text, meta, at, imp, hash, tokens, emb, exp, fkey, status, dup, hl,"
     " floor, ttl, from_ingest)"
     " ON CONFLICT DO NOTHING RETURNING id"

@@ -22,8 +22,10 @@ def impact(tf: int, doc_len: int, avgdl: float) -> float:
 
 
 def of_terms(memory_id: UUID, words: list[str], avgdl: float) -> list[tuple[UUID, str, float]]:
-    """The postings of one memory whose ``indexed_text`` has these content terms."""
-    return [(memory_id, term, impact(f, len(words), avgdl)) for term, f in Counter(words).items()]
+    """The postings of one memory whose ``indexed_text`` has these content terms (``impact`` of each,
+    with the length part computed once per memory: the same arithmetic, in the same order)."""
+    norm = K1 * (1 - B + B * len(words) / avgdl)
+    return [(memory_id, term, round(tf * (K1 + 1) / (tf + norm), 4)) for term, tf in Counter(words).items()]
 
 
 def add(conn: psycopg.Connection[Any], namespace: str, rows: Sequence[tuple[UUID, str, float]]) -> None:
@@ -33,7 +35,7 @@ def add(conn: psycopg.Connection[Any], namespace: str, rows: Sequence[tuple[UUID
         return
     conn.execute(
         "INSERT INTO postings (namespace, memory_id, term, impact)"
-        " SELECT %s, u.m, u.t, u.i FROM unnest(%s::uuid[], %s::text[], %s::real[]) AS u(m, t, i)"
+        " SELECT %s, u.m, u.t, u.i FROM unnest(%b::uuid[], %b::text[], %b::real[]) AS u(m, t, i)"
         " ON CONFLICT DO NOTHING",
         (namespace, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
     )

@@ -3,7 +3,7 @@ BM25 ranks with (``memos.retrieval.lexical``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -11,24 +11,47 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 
 
 def add(
-    conn: psycopg.Connection[Any], namespace: str, df: Mapping[str, int], docs: int, total_terms: int
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    df: Mapping[str, int],
+    docs: int,
+    total_terms: int,
+    *,
+    before: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
     """Add documents' counts to the namespace's statistics (in the caller's transaction); returns the
-    namespace's (documents, total terms) after the change."""
+    namespace's (documents, total terms) after the change: read back, or, given the ``before`` read
+    earlier in the transaction (``send_totals``), computed from it without a round trip (a batch
+    another writer commits in between is then not in the sum; it only feeds BM25's average length)."""
     terms_sorted = sorted(df)  # one lock order for every writer: concurrent batches never deadlock
     conn.execute(
-        "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%s::text[], %s::bigint[])"
+        "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%b::text[], %b::bigint[])"
         " AS u(term, n) ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df",
         (namespace, terms_sorted, [df[t] for t in terms_sorted]),
     )
-    row = conn.execute(
+    cur = conn.execute(
         "INSERT INTO namespace_stats AS s (namespace, docs, total_terms) VALUES (%s, %s, %s)"
         " ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + EXCLUDED.docs,"
         " total_terms = s.total_terms + EXCLUDED.total_terms RETURNING docs, total_terms",
         (namespace, docs, total_terms),
-    ).fetchone()
+    )
+    if before is not None:
+        return before[0] + docs, before[1] + total_terms
+    row = cur.fetchone()
     assert row is not None
     return int(row["docs"]), int(row["total_terms"])
+
+
+def send_totals(conn: psycopg.Connection[Any], namespace: str) -> Callable[[], tuple[int, int]]:
+    """Queue the read of the namespace's (documents, total terms) (in the caller's pipeline); the
+    returned function reads it ((0, 0) before the namespace's first memory)."""
+    cur = conn.execute("SELECT docs, total_terms FROM namespace_stats WHERE namespace = %s", (namespace,))
+
+    def read() -> tuple[int, int]:
+        row = cur.fetchone()
+        return (int(row["docs"]), int(row["total_terms"])) if row is not None else (0, 0)
+
+    return read
 
 
 def load(conn: psycopg.Connection[Any], namespace: str, terms: list[str]) -> tuple[int, int, dict[str, int]]:

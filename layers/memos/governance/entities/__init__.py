@@ -15,16 +15,18 @@ from memos.governance.entities.lookup import (
     query_entities,
 )
 from memos.governance.entities.names import USER, USER_MENTION, Mention, Relation, normalize_name, sentences
-from memos.governance.entities.record import record_mentions
+from memos.governance.entities.record import Extracted, extract_all, record_mentions, send_lookups
 from memos.store.entities import MAX_EVIDENCE
 
 __all__ = [
     "MAX_EVIDENCE",
     "USER",
     "USER_MENTION",
+    "Extracted",
     "Mention",
     "Relation",
     "extract",
+    "extract_all",
     "extract_entities",
     "extract_relations",
     "list_entities",
@@ -33,5 +35,6 @@ __all__ = [
     "normalize_name",
     "query_entities",
     "record_mentions",
+    "send_lookups",
     "sentences",
 ]

@@ -7,6 +7,7 @@ memory twice (ingest, then condensation) changes nothing. Runs inside the caller
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -33,9 +34,11 @@ class _Pending:
             self.evidence.append(memory_id)
 
 
-def _resolve(conn: psycopg.Connection[Any], namespace: str, pending: dict[str, _Pending]) -> dict[str, str]:
+def _resolve(
+    conn: psycopg.Connection[Any], pending: dict[str, _Pending], stored: store.Lookups
+) -> dict[str, str]:
     """Map each pending name to the normalized name it is stored under (aliases, first ↔ full name)."""
-    canonical = store.known(conn, namespace, pending)
+    canonical = {n: stored.known[n] for n in pending if n in stored.known}
     persons = [n for n, p in pending.items() if p.type == "person" and n != USER]
     for n, p in pending.items():
         if n in canonical or n == USER or " " in n or p.type not in ("person", "thing"):
@@ -44,12 +47,8 @@ def _resolve(conn: psycopg.Connection[Any], namespace: str, pending: dict[str, _
         in_batch = [full for full in persons if full.startswith(n + " ")]
         if len(in_batch) == 1:
             canonical[n] = canonical.get(in_batch[0], in_batch[0])
-            continue
-        if in_batch:
-            continue
-        stored = store.persons_with_first_name(conn, namespace, n)
-        if len(stored) == 1:
-            canonical[n] = stored[0]
+        elif not in_batch and len(stored.persons.get(n, [])) == 1:
+            canonical[n] = stored.persons[n][0]
     for n in persons:
         if n in canonical or " " not in n:
             continue
@@ -58,7 +57,7 @@ def _resolve(conn: psycopg.Connection[Any], namespace: str, pending: dict[str, _
         first = n.split(" ", 1)[0]
         if any(o != n and o.startswith(first + " ") for o in persons):
             continue
-        rows = store.first_name_entries(conn, namespace, first)
+        rows = stored.entries.get(first, [])
         if len(rows) == 1 and rows[0]["normalized"] == first:
             store.rename_to_full_name(conn, rows[0]["id"], n, pending[n].name, first)
             canonical[first] = n
@@ -66,32 +65,66 @@ def _resolve(conn: psycopg.Connection[Any], namespace: str, pending: dict[str, _
     return {n: canonical.get(n, n) for n in pending}
 
 
-def _known_or_first_name(
-    conn: psycopg.Connection[Any], namespace: str, unsure: set[str], batch: set[str]
-) -> set[str]:
+def _known_or_first_name(unsure: set[str], batch: set[str], stored: store.Lookups) -> set[str]:
     """Sentence-initial names that are known: stored, or the first name of exactly one full name."""
-    if not unsure:
-        return set()
-    known = set(store.known(conn, namespace, unsure))
+    known = {n for n in unsure if n in stored.known}
     for n in unsure - known:
         if " " in n:
             continue
         in_batch = [b for b in batch if b.startswith(n + " ")]
-        stored = store.persons_with_first_name(conn, namespace, n)
-        if len(set(in_batch) | set(stored)) == 1:
+        if len(set(in_batch) | set(stored.persons.get(n, []))) == 1:
             known.add(n)
     return known
 
 
-def record_mentions(conn: psycopg.Connection[Any], namespace: str, items: list[tuple[UUID, str]]) -> None:
-    """Upsert the entities and relations mentioned in ``items`` (memory id, text), with evidence."""
-    extracted: dict[str, tuple[list[Mention], list[Relation]]] = {}  # one text, many memories: once
-    for _, text in items:
+Extracted = dict[str, tuple[list[Mention], list[Relation]]]
+
+
+def extract_all(texts: Iterable[str]) -> Extracted:
+    """The mentions and relations of each distinct text."""
+    extracted: Extracted = {}
+    for text in texts:
         if text not in extracted:
             extracted[text] = extract(text)
+    return extracted
+
+
+def names_in(extracted: Extracted) -> set[str]:
+    """Every normalized name the texts mention (what ``store.send_lookups`` looks up)."""
+    return {
+        m.normalized
+        for ms, rs in extracted.values()
+        for m in [*ms, *(p for r in rs for p in (r.subject, r.object))]
+    }
+
+
+def send_lookups(
+    conn: psycopg.Connection[Any], namespace: str, extracted: Extracted
+) -> Callable[[], store.Lookups]:
+    """Queue the stored-entity reads that ``record_mentions`` needs for these texts (in the caller's
+    pipeline, e.g. with ingest's other reads); the returned function reads them."""
+    return store.send_lookups(conn, namespace, names_in(extracted))
+
+
+def record_mentions(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    items: list[tuple[UUID, str]],
+    prepared: tuple[Extracted, store.Lookups] | None = None,
+) -> None:
+    """Upsert the entities and relations mentioned in ``items`` (memory id, text), with evidence.
+    ``prepared``: the texts' extraction and lookups read earlier in the transaction (``extract_all``,
+    ``send_lookups``, covering at least these texts); else they are made here (one round trip)."""
+    if prepared is None:
+        extracted = extract_all(text for _, text in items)
+        with conn.pipeline():
+            read = send_lookups(conn, namespace, extracted)
+        lookups = read()
+    else:
+        extracted, lookups = prepared
     parsed = [(mid, *extracted[text]) for mid, text in items]
     unsure = {m.normalized for _, ms, _ in parsed for m in ms if not m.confident}
-    known = _known_or_first_name(conn, namespace, unsure, {m.normalized for _, ms, _ in parsed for m in ms})
+    known = _known_or_first_name(unsure, {m.normalized for _, ms, _ in parsed for m in ms}, lookups)
     pending: dict[str, _Pending] = {}
     rels: dict[tuple[str, str, str], dict[UUID, None]] = {}  # ordered sets of evidence
 
@@ -112,7 +145,7 @@ def record_mentions(conn: psycopg.Connection[Any], namespace: str, items: list[t
     if not pending:
         return
 
-    canonical = _resolve(conn, namespace, pending)
+    canonical = _resolve(conn, pending, lookups)
     merged: dict[str, _Pending] = {}
     for n, p in pending.items():
         target = canonical[n]
@@ -126,14 +159,16 @@ def record_mentions(conn: psycopg.Connection[Any], namespace: str, items: list[t
         for mid in p.evidence:
             into.add(mid)
 
-    ids = store.upsert(
+    store.upsert(
         conn,
         namespace,
         [(n, p.name, p.type, sorted(p.aliases), p.evidence) for n, p in sorted(merged.items())],
     )
-    rel_rows = []
-    for (s, pred, o), ev in sorted(rels.items()):
-        sid, oid = ids.get(canonical.get(s, s)), ids.get(canonical.get(o, o))
-        if sid is not None and oid is not None and sid != oid:
-            rel_rows.append((sid, pred, oid, list(ev)))
-    store.upsert_relations(conn, namespace, rel_rows)
+    store.upsert_relations(
+        conn,
+        namespace,
+        [
+            (canonical.get(s, s), pred, canonical.get(o, o), list(ev))
+            for (s, pred, o), ev in sorted(rels.items())
+        ],
+    )

@@ -1,0 +1,97 @@
+"""Where an ingest's database time goes, statement by statement (in process).
+
+    python bench/profile_ingest.py [--singles N | --batches N]
+
+Ingests 3 batches of 500 (50 sessions) to warm up, then times every statement of N more batches of
+500 (or N single-item ingests with ``--singles``) with psycopg's pipeline mode switched off, so each
+statement is one round trip timed on its own (the client-side dumping of its parameters included),
+and prints the milliseconds per ingest of each statement (first 90 characters) with how many times
+it ran. The totals are larger than a pipelined ingest's (one round trip per statement here); the
+shares say which statements cost. ``--cprofile`` adds the 30 functions with the most own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import pstats
+import time
+from collections import defaultdict
+from typing import Any
+
+from bench_common import TextSource, local_stack
+
+
+def _key(query: Any) -> str:
+    return " ".join(str(query).split())[:90]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batches", type=int, default=5)
+    ap.add_argument("--singles", type=int, default=0)
+    ap.add_argument("--cprofile", action="store_true")
+    args = ap.parse_args(argv)
+    texts = TextSource(seed=11)
+    with local_stack():
+        import psycopg
+
+        from memos.memory.ingest import ingest
+        from memos.models import IngestItem
+
+        ingest("warm", [IngestItem.model_validate(i) for i in texts.items(20, 2)])
+        for _ in range(3):
+            ingest("ns", [IngestItem.model_validate(i) for i in texts.items(500, 50)])
+        if args.singles:
+            work = [[IngestItem.model_validate(i)] for i in texts.items(args.singles, 20)]
+        else:
+            work = [[IngestItem.model_validate(i) for i in texts.items(500, 50)] for _ in range(args.batches)]
+
+        seconds: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        execute, executemany, commit = (
+            psycopg.Cursor.execute,
+            psycopg.Cursor.executemany,
+            psycopg.Connection.commit,
+        )
+
+        def timed(name: str, fn: Any) -> Any:
+            def run(self: Any, query: Any = None, *a: Any, **k: Any) -> Any:
+                label = name + _key(query) if query is not None else name
+                t = time.perf_counter()
+                try:
+                    return fn(self, query, *a, **k) if query is not None else fn(self)
+                finally:
+                    seconds[label] += time.perf_counter() - t
+                    counts[label] += 1
+
+            return run
+
+        psycopg.Cursor.execute = timed("", execute)  # type: ignore[method-assign]
+        psycopg.Cursor.executemany = timed("MANY ", executemany)  # type: ignore[method-assign]
+        psycopg.Connection.commit = timed("COMMIT", commit)  # type: ignore[method-assign]
+        psycopg.Connection.pipeline = lambda self: contextlib.nullcontext()  # type: ignore[method-assign,assignment,return-value]
+        profile = cProfile.Profile() if args.cprofile else None
+        t = time.perf_counter()
+        if profile:
+            profile.enable()
+        for items in work:
+            ingest("ns", items, actor="bench")
+        if profile:
+            profile.disable()
+        total = time.perf_counter() - t
+    n = len(work)
+    print(f"{n} {'single ingests' if args.singles else 'batches of 500'}: {total / n * 1000:.1f} ms each")
+    print(f"{'ms/ingest':>9}  {'runs':>5}  statement")
+    for label, secs in sorted(seconds.items(), key=lambda kv: -kv[1])[:25]:
+        print(f"{secs / n * 1000:9.2f}  {counts[label] / n:5.1f}  {label}")
+    if profile:
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(30)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
