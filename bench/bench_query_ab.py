@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )  # fmt: skip
         try:
             assert _hear(proc).startswith("ready")
-            queries = [TextSource(seed=99).query() for _ in range(args.queries + 20)]
+            asked = TextSource(seed=99)  # one source: a new one per query repeated its first question
+            queries = [asked.query() for _ in range(args.queries + 20)]
             for n in sizes:
                 ns = f"ab-{n}"
                 this: list[float] = []
