@@ -54,7 +54,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
     """Wrap the steps of memos.memory.ingest.ingest; returns a function that undoes it."""
     from memos.governance import entities
     from memos.memory import ingest
-    from memos.store import audit, sessions
+    from memos.store import audit
     from memos.store import memories as memory_store
 
     active_and = ingest.space.active_and  # the embedder of the stored vectors, chosen in the transaction
@@ -74,9 +74,8 @@ def instrument(phases: Phases) -> Callable[[], None]:
 
     patches: list[tuple[Any, str, Any]] = [
         (ingest, "space", TimedSpace),
-        (memory_store, "insert_memories", None),
+        (ingest, "_number_and_insert", None),  # the turn reservation and the INSERT: one round trip
         (memory_store, "before_write", None),
-        (sessions, "reserve_turns", None),
         (ingest, "_mark_near_duplicates", None),
         (ingest, "record_terms", None),
         (entities, "extract_all", None),

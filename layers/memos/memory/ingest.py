@@ -117,8 +117,7 @@ def ingest(
         if supersede:
             _find_conflicts(fresh, known.facts)
         _mark_near_duplicates(fresh, originals, known.near, policy)
-        sessions = _number_turns(conn, namespace, fresh)
-        inserted = store.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
+        sessions, inserted = _number_and_insert(conn, namespace, fresh)
         _resolve_lost_races(conn, namespace, planned, fresh, inserted)
         store.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
@@ -304,21 +303,29 @@ def _find_conflicts(fresh: list[_Planned], current: dict[str, UUID]) -> None:
         current[p.memory.fact_key] = p.memory.id
 
 
-def _number_turns(
+def _number_and_insert(
     conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], set[UUID]]:
+    """Reserve the sessions' turns and insert the rows in one round trip (the INSERT numbers each
+    row from its session's reserved count); returns the session rows and the ids inserted."""
+    if not fresh:  # nothing to number (every item an exact duplicate)
+        return {}, set()
     counts: dict[str, tuple[int, int]] = {}
+    back: list[int] = []  # per row: how many of its session's new turns come after it
     for p in fresh:
         assert p.memory is not None
         turns, tokens = counts.get(p.memory.session_id, (0, 0))
         counts[p.memory.session_id] = (turns + 1, tokens + p.memory.tokens)
-    sessions = session_store.reserve_turns(conn, namespace, counts)
-    next_turn = {s: row["turn_count"] - counts[s][0] + 1 for s, row in sessions.items()}
-    for p in fresh:
-        assert p.memory is not None
-        p.memory.turn_no = next_turn[p.memory.session_id]
-        next_turn[p.memory.session_id] += 1
-    return sessions
+        back.append(turns)  # its position in the session's new turns, turned around below
+    rows = [p.memory for p in fresh if p.memory is not None]
+    back = [counts[m.session_id][0] - 1 - k for m, k in zip(rows, back, strict=True)]
+    with conn.pipeline():
+        read_sessions = session_store.send_reserve_turns(conn, namespace, counts)
+        read_inserted = store.send_insert(conn, rows, back)
+    sessions, inserted = read_sessions(), read_inserted()
+    for m in rows:  # a row that lost a race is not stored (``_resolve_lost_races`` drops it)
+        m.turn_no = inserted.get(m.id, 0)
+    return sessions, set(inserted)
 
 
 def _resolve_lost_races(

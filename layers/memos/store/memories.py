@@ -64,10 +64,12 @@ def _send_hash_lookup(
     ns_hashes = [h for s, h in keys if s is None]
     by_session = (
         conn.execute(
-            "SELECT m.id, m.session_id, m.content_hash FROM memories m"
-            " JOIN unnest(%b::text[], %b::text[]) AS k(session_id, content_hash)"
-            "   ON m.session_id = k.session_id AND m.content_hash = k.content_hash"
-            f" WHERE m.namespace = %s AND {active('m')} AND m.kind = 'episodic'",
+            # One index probe per key (a join let the planner scan the namespace's live turns).
+            "SELECT m.id, k.session_id, k.content_hash"
+            " FROM unnest(%b::text[], %b::text[]) AS k(session_id, content_hash)"
+            " CROSS JOIN LATERAL (SELECT id FROM memories WHERE namespace = %s"
+            "   AND session_id = k.session_id AND content_hash = k.content_hash"
+            f"   AND {active()} AND kind = 'episodic') m",
             ([s for s, _ in session_keys], [h for _, h in session_keys], namespace),
         )
         if session_keys
@@ -143,8 +145,27 @@ _INSERT = (
 def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]) -> set[UUID]:
     """Insert a batch in one statement; a row that loses an exact-dedup race is skipped. Returns
     the ids inserted. Every row is in one namespace (an ingest request's)."""
+    return set(send_insert(conn, memories)())
+
+
+# The turn number from the session row the same transaction has just updated (``turn`` is then how
+# many turns before the session's last reserved one the row is).
+_INSERT_NUMBERED = _INSERT.replace(
+    " u.sid, u.turn,",
+    " u.sid, (SELECT s.turn_count FROM sessions s WHERE s.namespace = %(ns)s AND s.session_id = u.sid)"
+    " - u.turn,",
+).replace("RETURNING id", "RETURNING id, turn_no")
+
+
+def send_insert(
+    conn: psycopg.Connection[Any], memories: Sequence[NewMemory], turns_back: Sequence[int] | None = None
+) -> Callable[[], dict[UUID, int]]:
+    """``insert_memories`` sent (in a pipeline, with the statements that follow it); the returned
+    function reads the inserted ids with their turn numbers. With ``turns_back``, a row's turn is its
+    session's ``turn_count`` (reserved earlier in the transaction: ``sessions.send_reserve_turns``,
+    possibly in the same pipeline) minus its entry; without, its ``turn_no``."""
     if not memories:
-        return set()
+        return dict
     namespaces = {m.namespace for m in memories}
     if len(namespaces) != 1:
         raise ValueError("insert_memories takes one namespace's rows")
@@ -153,7 +174,7 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
         "by": embedder_id(),  # which embedder made these vectors (memos reembed reads it)
         "id": [m.id for m in memories],
         "sid": [m.session_id for m in memories],
-        "turn": [m.turn_no for m in memories],
+        "turn": list(turns_back) if turns_back is not None else [m.turn_no for m in memories],
         "role": [m.role for m in memories],
         "kind": [m.kind for m in memories],
         "text": [m.text for m in memories],
@@ -172,7 +193,11 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
         "ttl": [m.ttl_days for m in memories],
         "from_ingest": [m.ttl_from_ingest for m in memories],
     }
-    return {r["id"] for r in conn.execute(_INSERT, params).fetchall()}
+    if turns_back is not None:
+        numbered = conn.execute(_INSERT_NUMBERED, params)
+        return lambda: {r["id"]: r["turn_no"] for r in numbered.fetchall()}
+    cur, turns = conn.execute(_INSERT, params), {m.id: m.turn_no for m in memories}
+    return lambda: {r["id"]: turns[r["id"]] for r in cur.fetchall()}
 
 
 def mark_seen_again(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
