@@ -116,10 +116,24 @@ def before_write(
 ) -> BeforeWrite:
     """The exact-duplicate, conflict and near-duplicate reads of a batch, pipelined: one round trip."""
     with conn.pipeline():
-        read_hashes = _send_hash_lookup(conn, namespace, keys)
-        facts = conn.execute(_FACTS_BY_KEY, (namespace, fact_keys)) if fact_keys else None
-        near = _send_near(conn, namespace, near_items, per_session, threshold) if near_items else None
-    return BeforeWrite(
+        read = send_before_write(conn, namespace, keys, fact_keys, near_items, per_session, threshold)
+    return read()
+
+
+def send_before_write(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    keys: Sequence[tuple[str | None, str]],
+    fact_keys: list[str],
+    near_items: Sequence[tuple[str | None, np.ndarray]],
+    per_session: int,
+    threshold: float,
+) -> Callable[[], BeforeWrite]:
+    """``before_write`` sent (in a pipeline, with other reads); the returned function reads it."""
+    read_hashes = _send_hash_lookup(conn, namespace, keys)
+    facts = conn.execute(_FACTS_BY_KEY, (namespace, fact_keys)) if fact_keys else None
+    near = _send_near(conn, namespace, near_items, per_session, threshold) if near_items else None
+    return lambda: BeforeWrite(
         hashes=read_hashes(),
         facts={r["fact_key"]: r["id"] for r in facts.fetchall()} if facts is not None else {},
         near=near.fetchall() if near is not None else [],
@@ -241,7 +255,9 @@ def _send_near(
     with the namespace's live facts and procedures."""
     return conn.execute(
         "WITH q AS (SELECT u.sid, u.v, u.i - 1 AS i FROM unnest(%(sid)s::text[], %(v)b::vector[])"
-        "   WITH ORDINALITY AS u(sid, v, i)),"
+        # Vectors of another dimension than the column's (ingest embeds before reading which
+        # embedder the stored vectors belong to; it reads again if it guessed wrong) match nothing.
+        "   WITH ORDINALITY AS u(sid, v, i) WHERE vector_dims(u.v) = (SELECT dim FROM embedding_space)),"
         " turns AS (SELECT s.sid, m.id, m.text, m.embedding FROM (SELECT DISTINCT sid FROM q WHERE sid IS NOT NULL) s"
         "   CROSS JOIN LATERAL (SELECT id, text, embedding FROM memories WHERE namespace = %(ns)s"
         f"     AND session_id = s.sid AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %(k)s) m),"
