@@ -64,14 +64,10 @@ def _send_hash_lookup(
     ns_hashes = [h for s, h in keys if s is None]
     by_session = (
         conn.execute(
-            # One probe of the dedup index per key (a join let the planner scan the namespace's
-            # live turns: 1,046 buffers for one key at 1k). LIMIT 1 (the index is unique) keeps the
-            # subquery from being pulled up into that join.
-            "SELECT m.id, k.session_id, k.content_hash"
-            " FROM unnest(%b::text[], %b::text[]) AS k(session_id, content_hash)"
-            " CROSS JOIN LATERAL (SELECT id FROM memories WHERE namespace = %s"
-            "   AND session_id = k.session_id AND content_hash = k.content_hash"
-            f"   AND {active()} AND kind = 'episodic' LIMIT 1) m",
+            "SELECT m.id, m.session_id, m.content_hash FROM memories m"
+            " JOIN unnest(%b::text[], %b::text[]) AS k(session_id, content_hash)"
+            "   ON m.session_id = k.session_id AND m.content_hash = k.content_hash"
+            f" WHERE m.namespace = %s AND {active('m')} AND m.kind = 'episodic'",
             ([s for s, _ in session_keys], [h for _, h in session_keys], namespace),
         )
         if session_keys
