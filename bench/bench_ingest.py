@@ -54,10 +54,10 @@ def instrument(phases: Phases) -> Callable[[], None]:
     """Wrap the steps of memos.memory.ingest.ingest; returns a function that undoes it."""
     from memos.governance import entities
     from memos.memory import ingest
-    from memos.store import audit, sessions
-    from memos.store import memories as memory_store
+    from memos.store import audit
 
-    active_and = ingest.space.active_and  # the embedder of the stored vectors, chosen in the transaction
+    # The embedder of the stored vectors: guessed before the transaction, checked in its first reads.
+    active_and, expected = ingest.space.active_and, ingest.space.expected
 
     class TimedEmbedder:
         def __init__(self, embedder: Any) -> None:
@@ -66,17 +66,24 @@ def instrument(phases: Phases) -> Callable[[], None]:
         def embed(self, texts: list[str]) -> Any:
             return phases.wrap("embed", self._embedder.embed)(texts)
 
+    timed_embedders: dict[int, TimedEmbedder] = {}  # one per embedder (ingest compares them)
+
+    def timed_embedder(embedder: Any) -> TimedEmbedder:
+        return timed_embedders.setdefault(id(embedder), TimedEmbedder(embedder))
+
     class TimedSpace:
         @staticmethod
-        def active_and(conn: Any, send: Any) -> Any:
+        def expected() -> Any:
+            return timed_embedder(expected())
+
+        @staticmethod
+        def active_and(conn: Any, send: Any) -> Any:  # with the dedup, conflict and near-duplicate reads
             embedder, more = phases.wrap("first_reads", active_and)(conn, send)
-            return TimedEmbedder(embedder), more
+            return timed_embedder(embedder), more
 
     patches: list[tuple[Any, str, Any]] = [
         (ingest, "space", TimedSpace),
-        (memory_store, "insert_memories", None),
-        (memory_store, "before_write", None),
-        (sessions, "reserve_turns", None),
+        (ingest, "_number_and_insert", None),  # the turn reservation and the INSERT: one round trip
         (ingest, "_mark_near_duplicates", None),
         (ingest, "record_terms", None),
         (entities, "extract_all", None),

@@ -1,13 +1,15 @@
 """Where an ingest's database time goes, statement by statement (in process).
 
-    python bench/profile_ingest.py [--singles N | --batches N]
+    python bench/profile_ingest.py [--singles N | --batches N] [--cprofile] [--pipelined]
 
 Ingests 3 batches of 500 (50 sessions) to warm up, then times every statement of N more batches of
 500 (or N single-item ingests with ``--singles``) with psycopg's pipeline mode switched off, so each
 statement is one round trip timed on its own (the client-side dumping of its parameters included),
 and prints the milliseconds per ingest of each statement (first 90 characters) with how many times
 it ran. The totals are larger than a pipelined ingest's (one round trip per statement here); the
-shares say which statements cost. ``--cprofile`` adds the 30 functions with the most own time.
+shares say which statements cost. ``--cprofile`` adds the 30 functions with the most own time;
+``--pipelined`` leaves the pipeline on (as ingest runs) and prints the ingest time with the time
+spent waiting for PostgreSQL and the number of waits (round trips and syncs) instead of statements.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batches", type=int, default=5)
     ap.add_argument("--singles", type=int, default=0)
     ap.add_argument("--cprofile", action="store_true")
+    ap.add_argument("--pipelined", action="store_true")
     args = ap.parse_args(argv)
     texts = TextSource(seed=11)
     with local_stack():
@@ -69,10 +72,25 @@ def main(argv: list[str] | None = None) -> None:
 
             return run
 
-        psycopg.Cursor.execute = timed("", execute)  # type: ignore[method-assign]
-        psycopg.Cursor.executemany = timed("MANY ", executemany)  # type: ignore[method-assign]
-        psycopg.Connection.commit = timed("COMMIT", commit)  # type: ignore[method-assign]
-        psycopg.Connection.pipeline = lambda self: contextlib.nullcontext()  # type: ignore[method-assign,assignment,return-value]
+        if args.pipelined:  # the time in psycopg's waits (send, server, receive), as ingest runs
+            wait = psycopg.Connection.wait
+
+            def waited(self: Any, gen: Any, *a: Any, **k: Any) -> Any:
+                t = time.perf_counter()
+                try:
+                    return wait(self, gen, *a, **k)
+                finally:
+                    secs = time.perf_counter() - t
+                    label = "waits of 0.1 ms or more" if secs >= 1e-4 else "shorter waits (queueing)"
+                    seconds[label] += secs
+                    counts[label] += 1
+
+            psycopg.Connection.wait = waited  # type: ignore[method-assign]
+        else:
+            psycopg.Cursor.execute = timed("", execute)  # type: ignore[method-assign]
+            psycopg.Cursor.executemany = timed("MANY ", executemany)  # type: ignore[method-assign]
+            psycopg.Connection.commit = timed("COMMIT", commit)  # type: ignore[method-assign]
+            psycopg.Connection.pipeline = lambda self: contextlib.nullcontext()  # type: ignore[method-assign,assignment,return-value]
         profile = cProfile.Profile() if args.cprofile else None
         t = time.perf_counter()
         if profile:

@@ -83,6 +83,12 @@ def active_and(conn: psycopg.Connection[Any], send: Callable[[], Callable[[], T]
     return resolved(conn, store.space_row(space_cur)), read()
 
 
+def expected() -> Embedder:
+    """The embedder ``active`` most likely resolves (what this process last resolved, else the
+    configured one), to embed with before the transaction reads the space; the caller checks."""
+    return embedder_for(active_id())
+
+
 def resolved(conn: psycopg.Connection[Any], space: dict[str, Any]) -> Embedder:
     """The embedder for the space row ``lock_space_shared`` (or ``memos.store.first_reads``) read
     under the shared lock in this transaction."""

@@ -88,37 +88,34 @@ def ingest(
 
     extracted = entities.extract_all(p.text for p in planned)  # L3 names, outside the transaction
 
+    _mark_repeats(planned)
+    originals = [p for p in planned if p.same_as is None]
+    supersede = policy.conflict_mode == "supersede"
+    # Embedded before the transaction with the embedder it most likely uses, so the reads of the
+    # stored rows travel with the first round trip; read again if the space says otherwise.
+    guess = space.expected()
+    _prepare(originals, namespace, policy, now, guess)
+
     # One pipeline for the transaction: statements whose answer is not needed yet (BEGIN, the
     # writes) travel with the next one that is, so the round trips are the reads.
     with db.connection() as conn, conn.pipeline():
         # First in the transaction: the embedder of the stored vectors; in the same round trip, the
-        # stored entities the batch's names resolve to and the namespace's term totals.
-        embedder, (lookups, totals) = space.active_and(
-            conn, lambda: _send_side_reads(conn, namespace, extracted)
-        )
-        _mark_repeats(planned)
-        originals = [p for p in planned if p.same_as is None]
-        _prepare(originals, namespace, policy, now, embedder)
-        supersede = policy.conflict_mode == "supersede"
-        # Exact duplicates, current facts and near duplicates are read for the batch in one round
-        # trip, before it is known which items are exact duplicates (their answers are dropped).
-        known = store.before_write(
+        # stored entities the batch's names resolve to, the namespace's term totals, and the exact
+        # duplicates, current facts and near duplicates of the batch (read before it is known which
+        # items are exact duplicates: their answers are dropped).
+        embedder, (lookups, totals, read_known) = space.active_and(
             conn,
-            namespace,
-            list({p.key for p in originals}),
-            sorted({p.memory.fact_key for p in originals if p.memory and p.memory.fact_key})
-            if supersede
-            else [],
-            [(p.key[0], p.memory.embedding) for p in originals if p.memory is not None],
-            RECENT_TURNS_FOR_NEAR_DUP,
-            policy.dedup_threshold,
+            lambda: _send_reads(conn, namespace, extracted, originals, policy, supersede),
         )
+        known = read_known()
+        if embedder is not guess:  # vectors of another embedder: embed and read again
+            _prepare(originals, namespace, policy, now, embedder)
+            known = _send_before_write(conn, namespace, originals, policy, supersede)()
         fresh = _apply_exact_duplicates(planned, originals, known.hashes)
         if supersede:
             _find_conflicts(fresh, known.facts)
         _mark_near_duplicates(fresh, originals, known.near, policy)
-        sessions = _number_turns(conn, namespace, fresh)
-        inserted = store.insert_memories(conn, [p.memory for p in fresh if p.memory is not None])
+        sessions, inserted = _number_and_insert(conn, namespace, fresh)
         _resolve_lost_races(conn, namespace, planned, fresh, inserted)
         store.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
@@ -143,14 +140,34 @@ def ingest(
     )
 
 
-def _send_side_reads(
-    conn: psycopg.Connection[Any], namespace: str, extracted: entities.Extracted
-) -> Callable[[], tuple[entity_store.Lookups, tuple[int, int]]]:
-    """Queue the reads ingest needs from tables other than ``memories``: the stored entities of the
-    batch's names (L3) and the namespace's term totals (BM25); returns what reads them."""
+def _send_reads(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    extracted: entities.Extracted,
+    originals: list[_Planned],
+    policy: Policy,
+    supersede: bool,
+) -> Callable[[], tuple[entity_store.Lookups, tuple[int, int], Callable[[], store.BeforeWrite]]]:
+    """Queue the reads ingest needs before it writes: the stored entities of the batch's names (L3),
+    the namespace's term totals (BM25) and ``store.before_write``; returns what reads them."""
     read_lookups = entities.send_lookups(conn, namespace, extracted)
     read_totals = term_store.send_totals(conn, namespace)
-    return lambda: (read_lookups(), read_totals())
+    read_known = _send_before_write(conn, namespace, originals, policy, supersede)
+    return lambda: (read_lookups(), read_totals(), read_known)
+
+
+def _send_before_write(
+    conn: psycopg.Connection[Any], namespace: str, originals: list[_Planned], policy: Policy, supersede: bool
+) -> Callable[[], store.BeforeWrite]:
+    return store.send_before_write(
+        conn,
+        namespace,
+        list({p.key for p in originals}),
+        sorted({p.memory.fact_key for p in originals if p.memory and p.memory.fact_key}) if supersede else [],
+        [(p.key[0], p.memory.embedding) for p in originals if p.memory is not None],
+        RECENT_TURNS_FOR_NEAR_DUP,
+        policy.dedup_threshold,
+    )
 
 
 def _plan(item: IngestItem, policy: Policy) -> _Planned:
@@ -304,21 +321,29 @@ def _find_conflicts(fresh: list[_Planned], current: dict[str, UUID]) -> None:
         current[p.memory.fact_key] = p.memory.id
 
 
-def _number_turns(
+def _number_and_insert(
     conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], set[UUID]]:
+    """Reserve the sessions' turns and insert the rows in one round trip (the INSERT numbers each
+    row from its session's reserved count); returns the session rows and the ids inserted."""
+    if not fresh:  # nothing to number (every item an exact duplicate)
+        return {}, set()
     counts: dict[str, tuple[int, int]] = {}
+    back: list[int] = []  # per row: how many of its session's new turns come after it
     for p in fresh:
         assert p.memory is not None
         turns, tokens = counts.get(p.memory.session_id, (0, 0))
         counts[p.memory.session_id] = (turns + 1, tokens + p.memory.tokens)
-    sessions = session_store.reserve_turns(conn, namespace, counts)
-    next_turn = {s: row["turn_count"] - counts[s][0] + 1 for s, row in sessions.items()}
-    for p in fresh:
-        assert p.memory is not None
-        p.memory.turn_no = next_turn[p.memory.session_id]
-        next_turn[p.memory.session_id] += 1
-    return sessions
+        back.append(turns)  # its position in the session's new turns, turned around below
+    rows = [p.memory for p in fresh if p.memory is not None]
+    back = [counts[m.session_id][0] - 1 - k for m, k in zip(rows, back, strict=True)]
+    with conn.pipeline():
+        read_sessions = session_store.send_reserve_turns(conn, namespace, counts)
+        read_inserted = store.send_insert(conn, rows, back)
+    sessions, inserted = read_sessions(), read_inserted()
+    for m in rows:  # a row that lost a race is not stored (``_resolve_lost_races`` drops it)
+        m.turn_no = inserted.get(m.id, 0)
+    return sessions, set(inserted)
 
 
 def _resolve_lost_races(

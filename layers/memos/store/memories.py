@@ -114,10 +114,24 @@ def before_write(
 ) -> BeforeWrite:
     """The exact-duplicate, conflict and near-duplicate reads of a batch, pipelined: one round trip."""
     with conn.pipeline():
-        read_hashes = _send_hash_lookup(conn, namespace, keys)
-        facts = conn.execute(_FACTS_BY_KEY, (namespace, fact_keys)) if fact_keys else None
-        near = _send_near(conn, namespace, near_items, per_session, threshold) if near_items else None
-    return BeforeWrite(
+        read = send_before_write(conn, namespace, keys, fact_keys, near_items, per_session, threshold)
+    return read()
+
+
+def send_before_write(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    keys: Sequence[tuple[str | None, str]],
+    fact_keys: list[str],
+    near_items: Sequence[tuple[str | None, np.ndarray]],
+    per_session: int,
+    threshold: float,
+) -> Callable[[], BeforeWrite]:
+    """``before_write`` sent (in a pipeline, with other reads); the returned function reads it."""
+    read_hashes = _send_hash_lookup(conn, namespace, keys)
+    facts = conn.execute(_FACTS_BY_KEY, (namespace, fact_keys)) if fact_keys else None
+    near = _send_near(conn, namespace, near_items, per_session, threshold) if near_items else None
+    return lambda: BeforeWrite(
         hashes=read_hashes(),
         facts={r["fact_key"]: r["id"] for r in facts.fetchall()} if facts is not None else {},
         near=near.fetchall() if near is not None else [],
@@ -143,8 +157,27 @@ _INSERT = (
 def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]) -> set[UUID]:
     """Insert a batch in one statement; a row that loses an exact-dedup race is skipped. Returns
     the ids inserted. Every row is in one namespace (an ingest request's)."""
+    return set(send_insert(conn, memories)())
+
+
+# The turn number from the session row the same transaction has just updated (``turn`` is then how
+# many turns before the session's last reserved one the row is).
+_INSERT_NUMBERED = _INSERT.replace(
+    " u.sid, u.turn,",
+    " u.sid, (SELECT s.turn_count FROM sessions s WHERE s.namespace = %(ns)s AND s.session_id = u.sid)"
+    " - u.turn,",
+).replace("RETURNING id", "RETURNING id, turn_no")
+
+
+def send_insert(
+    conn: psycopg.Connection[Any], memories: Sequence[NewMemory], turns_back: Sequence[int] | None = None
+) -> Callable[[], dict[UUID, int]]:
+    """``insert_memories`` sent (in a pipeline, with the statements that follow it); the returned
+    function reads the inserted ids with their turn numbers. With ``turns_back``, a row's turn is its
+    session's ``turn_count`` (reserved earlier in the transaction: ``sessions.send_reserve_turns``,
+    possibly in the same pipeline) minus its entry; without, its ``turn_no``."""
     if not memories:
-        return set()
+        return dict
     namespaces = {m.namespace for m in memories}
     if len(namespaces) != 1:
         raise ValueError("insert_memories takes one namespace's rows")
@@ -153,7 +186,7 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
         "by": embedder_id(),  # which embedder made these vectors (memos reembed reads it)
         "id": [m.id for m in memories],
         "sid": [m.session_id for m in memories],
-        "turn": [m.turn_no for m in memories],
+        "turn": list(turns_back) if turns_back is not None else [m.turn_no for m in memories],
         "role": [m.role for m in memories],
         "kind": [m.kind for m in memories],
         "text": [m.text for m in memories],
@@ -172,7 +205,11 @@ def insert_memories(conn: psycopg.Connection[Any], memories: Sequence[NewMemory]
         "ttl": [m.ttl_days for m in memories],
         "from_ingest": [m.ttl_from_ingest for m in memories],
     }
-    return {r["id"] for r in conn.execute(_INSERT, params).fetchall()}
+    if turns_back is not None:
+        numbered = conn.execute(_INSERT_NUMBERED, params)
+        return lambda: {r["id"]: r["turn_no"] for r in numbered.fetchall()}
+    cur, turns = conn.execute(_INSERT, params), {m.id: m.turn_no for m in memories}
+    return lambda: {r["id"]: turns[r["id"]] for r in cur.fetchall()}
 
 
 def mark_seen_again(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
@@ -216,7 +253,9 @@ def _send_near(
     with the namespace's live facts and procedures."""
     return conn.execute(
         "WITH q AS (SELECT u.sid, u.v, u.i - 1 AS i FROM unnest(%(sid)s::text[], %(v)b::vector[])"
-        "   WITH ORDINALITY AS u(sid, v, i)),"
+        # Vectors of another dimension than the column's (ingest embeds before reading which
+        # embedder the stored vectors belong to; it reads again if it guessed wrong) match nothing.
+        "   WITH ORDINALITY AS u(sid, v, i) WHERE vector_dims(u.v) = (SELECT dim FROM embedding_space)),"
         " turns AS (SELECT s.sid, m.id, m.text, m.embedding FROM (SELECT DISTINCT sid FROM q WHERE sid IS NOT NULL) s"
         "   CROSS JOIN LATERAL (SELECT id, text, embedding FROM memories WHERE namespace = %(ns)s"
         f"     AND session_id = s.sid AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %(k)s) m),"

@@ -6,6 +6,7 @@ this module is where one session is counted and erased across them, in the calle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,16 @@ def reserve_turns(
     ``counts`` maps session_id → (turns, tokens). Returns the session rows after the update;
     the reserved turns are ``turn_count - turns + 1 .. turn_count``.
     """
+    return send_reserve_turns(conn, namespace, counts)()
+
+
+def send_reserve_turns(
+    conn: psycopg.Connection[Any], namespace: str, counts: dict[str, tuple[int, int]]
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """``reserve_turns`` sent (in a pipeline, with the statements that follow it); the returned
+    function reads the session rows."""
     order = sorted(counts)  # rows are upserted (and locked) in this order
-    rows = conn.execute(
+    cur = conn.execute(
         "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count)"
         " SELECT %s, u.sid, u.turns, u.tokens FROM unnest(%s::text[], %s::int[], %s::int[])"
         "   WITH ORDINALITY AS u(sid, turns, tokens, o) ORDER BY u.o"
@@ -31,8 +40,8 @@ def reserve_turns(
         " RETURNING session_id, turn_count, token_count, condensed_through_turn, condensed_token_count,"
         " condense_enqueued_turn",
         (namespace, order, [counts[sid][0] for sid in order], [counts[sid][1] for sid in order]),
-    ).fetchall()
-    return {r["session_id"]: r for r in rows}
+    )
+    return lambda: {r["session_id"]: r for r in cur.fetchall()}
 
 
 def lock(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:
