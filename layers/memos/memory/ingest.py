@@ -149,7 +149,7 @@ def _send_reads(
     supersede: bool,
 ) -> Callable[[], tuple[entity_store.Lookups, tuple[int, int], Callable[[], store.BeforeWrite]]]:
     """Queue the reads ingest needs before it writes: the stored entities of the batch's names (L3),
-    the namespace's term totals (BM25) and ``store.before_write``; returns what reads them."""
+    the namespace's term totals (BM25) and ``store.send_before_write``; returns what reads them."""
     read_lookups = entities.send_lookups(conn, namespace, extracted)
     read_totals = term_store.send_totals(conn, namespace)
     read_known = _send_before_write(conn, namespace, originals, policy, supersede)
@@ -248,7 +248,7 @@ def _mark_near_duplicates(
     """Near duplicates (cosine ≥ policy.dedup_threshold): a session's recent turns for episodic
     memories, the namespace's live facts and procedures for the other kinds; earlier items of the
     same request count too. ``near``: the stored rows close to each of ``originals`` (rows i, id,
-    text, sim: ``store.before_write``); the request's own items by one matrix product per pool."""
+    text, sim: ``store.send_before_write``); the request's own items by one matrix product per pool."""
     if not fresh:
         return
     threshold = policy.dedup_threshold
@@ -310,7 +310,7 @@ def _as_array(value: Any) -> np.ndarray:
 
 
 def _find_conflicts(fresh: list[_Planned], current: dict[str, UUID]) -> None:
-    """``current``: the live fact per fact key (``store.before_write``)."""
+    """``current``: the live fact per fact key (``store.send_before_write``)."""
     keyed = [p for p in fresh if p.memory is not None and p.memory.fact_key]
     current = dict(current)
     for p in keyed:  # later items in a request supersede earlier ones with the same key

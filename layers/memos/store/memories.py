@@ -103,21 +103,6 @@ class BeforeWrite:
     near: list[dict[str, Any]]  # close stored rows per item (see ``_send_near``)
 
 
-def before_write(
-    conn: psycopg.Connection[Any],
-    namespace: str,
-    keys: Sequence[tuple[str | None, str]],
-    fact_keys: list[str],
-    near_items: Sequence[tuple[str | None, np.ndarray]],
-    per_session: int,
-    threshold: float,
-) -> BeforeWrite:
-    """The exact-duplicate, conflict and near-duplicate reads of a batch, pipelined: one round trip."""
-    with conn.pipeline():
-        read = send_before_write(conn, namespace, keys, fact_keys, near_items, per_session, threshold)
-    return read()
-
-
 def send_before_write(
     conn: psycopg.Connection[Any],
     namespace: str,
@@ -127,7 +112,8 @@ def send_before_write(
     per_session: int,
     threshold: float,
 ) -> Callable[[], BeforeWrite]:
-    """``before_write`` sent (in a pipeline, with other reads); the returned function reads it."""
+    """The exact-duplicate, conflict and near-duplicate reads of a batch, sent (in the caller's
+    pipeline, with other reads: one round trip); the returned function reads them."""
     read_hashes = _send_hash_lookup(conn, namespace, keys)
     facts = conn.execute(_FACTS_BY_KEY, (namespace, fact_keys)) if fact_keys else None
     near = _send_near(conn, namespace, near_items, per_session, threshold) if near_items else None
