@@ -266,11 +266,6 @@ _FACTS_BY_KEY = (
 )
 
 
-def facts_by_key(conn: psycopg.Connection[Any], namespace: str, keys: list[str]) -> dict[str, UUID]:
-    rows = conn.execute(_FACTS_BY_KEY, (namespace, keys)).fetchall()
-    return {r["fact_key"]: r["id"] for r in rows}
-
-
 def supersede(conn: psycopg.Connection[Any], pairs: Sequence[tuple[UUID, UUID]]) -> None:
     """Mark each old fact superseded by its new one, keeping its last version in history (two
     statements for the batch). An old fact a later pair supersedes again ends with the last one."""
