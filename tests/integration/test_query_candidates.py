@@ -88,9 +88,14 @@ def test_session_scope_finds_its_session_even_when_other_sessions_hold_the_word(
 
 def _indexes(db_conn, ns):
     return db_conn.execute(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'memories' AND indexname = %s",
-        (ann_store.index_name(ns),),
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'memories' AND indexname LIKE %s",
+        (ann_store.index_name(ns) + "%",),
     ).fetchall()
+
+
+def _registered(db_conn, ns):
+    row = db_conn.execute("SELECT index_name FROM ann_indexes WHERE namespace = %s", (ns,)).fetchone()
+    return row["index_name"] if row else None
 
 
 @pytest.fixture
@@ -109,7 +114,7 @@ def test_a_namespace_past_the_threshold_gets_its_own_index_and_the_same_answers(
     assert _indexes(db_conn, ns) == []
     report = ann.maintain(min_memories=100)
     assert ns in report["built"]
-    assert [r["indexname"] for r in _indexes(db_conn, ns)] == [ann_store.index_name(ns)]
+    assert [r["indexname"] for r in _indexes(db_conn, ns)] == [_registered(db_conn, ns)]
     after = query(api, ns, "which folder holds invoice 17", top_k=5)
     # 150 memories: the graph search finds the same nearest memories as exact distance did.
     assert [r["memory_id"] for r in after["results"]] == [r["memory_id"] for r in before["results"]]
@@ -130,14 +135,16 @@ def test_the_query_uses_the_namespace_index_once_built(api, big_ns, db_conn):
     with db.connection() as conn:
         conn.execute("SET LOCAL enable_seqscan = off")  # the table is small; show which index serves
         conn.execute("SET LOCAL enable_bitmapscan = off")
-        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=True)
+        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=ann_store.graph_of(conn, ns))
         plan = conn.execute(
-            "EXPLAIN SELECT id FROM memories WHERE namespace = %s ORDER BY embedding <=> %s LIMIT 10",
+            "EXPLAIN SELECT id FROM memories WHERE namespace = %s"
+            f" AND {ann_store.in_graph_sql(ann_store.graph_of(conn, ns))}"
+            " ORDER BY embedding <=> %s LIMIT 10",
             (ns, qvec),
         ).fetchall()
         conn.rollback()
     assert len(rows) == 10
-    assert any(ann_store.index_name(ns) in r["QUERY PLAN"] for r in plan)
+    assert any(_registered(db_conn, ns) in r["QUERY PLAN"] for r in plan)
 
 
 def test_a_small_indexed_namespace_is_walked_with_a_shorter_ef_search_for_its_transaction_only(api, big_ns):
@@ -152,14 +159,15 @@ def test_a_small_indexed_namespace_is_walked_with_a_shorter_ef_search_for_its_tr
     req = QueryRequest(namespace=ns, query="green folder")
     qvec = get_embedder().embed([req.query])[0]
     with db.connection() as conn:
-        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=True, ef_search=80)
+        graph = ann_store.graph_of(conn, ns)
+        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=graph, ef_search=80)
         assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "80"
         # The index statement is planned without sorts; the transaction's later statements sort again.
         assert conn.execute("SHOW enable_sort").fetchone()["enable_sort"] == "on"
         conn.commit()
         assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
         # Exact distance (no index, or a session scope) leaves the setting alone.
-        candidates.fetch(conn, req, qvec, 10, [], None, ann_index=False, ef_search=80)
+        candidates.fetch(conn, req, qvec, 10, [], None, ann_index=None, ef_search=80)
         assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
         conn.rollback()
     assert len(rows) == 10
@@ -197,10 +205,10 @@ def test_an_index_that_went_away_is_built_again_by_the_next_maintenance(api, big
     ns, _ = big_ns
     ann.maintain(min_memories=100)
     # What a dimension change does to it: the index goes with the old column.
-    db_conn.execute(f'DROP INDEX "{ann_store.index_name(ns)}"')
+    db_conn.execute(f'DROP INDEX "{_registered(db_conn, ns)}"')
     assert _indexes(db_conn, ns) == []
     assert ns in ann.maintain(min_memories=100)["built"]
-    assert [r["indexname"] for r in _indexes(db_conn, ns)] == [ann_store.index_name(ns)]
+    assert [r["indexname"] for r in _indexes(db_conn, ns)] == [_registered(db_conn, ns)]
 
 
 def test_the_first_reads_return_the_space_embedder_the_query_terms_statistics_and_named_entities(api, ns):

@@ -1,7 +1,9 @@
 """Exact or approximate vector search, chosen per namespace (``memos.store.ann``).
 
 A query asks ``uses_index`` (cached for a few seconds per process: the answer changes only when the
-background job builds or drops an index); the decay job calls ``maintain`` after its pass.
+background job builds, rebuilds or drops an index); the decay job calls ``maintain`` after its pass,
+which also moves each indexed namespace's backlog (the rows written since, not in its graph yet)
+into the graph, and ``drain`` does that for one namespace.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
 _CACHE_TTL_S = 10.0
-_cache: dict[str, tuple[float, bool]] = {}  # namespace → (valid until, has an index); no request data
+_cache: dict[
+    str, tuple[float, ann.Graph | None]
+] = {}  # namespace → (valid until, its index); no request data
 
 
-def uses_index(conn: psycopg.Connection[Any], namespace: str) -> bool:
+def uses_index(conn: psycopg.Connection[Any], namespace: str) -> ann.Graph | None:
+    """The namespace's index (None: exact search). A watermark cached across a rebuild is older
+    than the new one: the query's walk still matches the new index, and its backlog part reads the
+    rows between the two as well (found twice at worst, never missed)."""
     hit = _cache.get(namespace)
     if hit and hit[0] > time.monotonic():
         return hit[1]
-    found = ann.has_index(conn, namespace)
+    found = ann.graph_of(conn, namespace)
     _cache[namespace] = (time.monotonic() + _CACHE_TTL_S, found)
     return found
 
@@ -34,13 +41,15 @@ def ef_search_for(live_memories: int) -> int | None:
     return ann.ef_search_for(live_memories)
 
 
-def maintain(min_memories: int | None = None) -> dict[str, list[str]]:
+def maintain(min_memories: int | None = None, drain_budget_s: float = 60.0) -> dict[str, Any]:
     """Build the index of every namespace that reached ``min_memories`` live memories (default:
-    ``MEMOS_ANN_MIN_MEMORIES``); drop the index of a namespace that fell below half of it. Returns
-    the namespaces built and dropped."""
+    ``MEMOS_ANN_MIN_MEMORIES``); drop the index of a namespace that fell below half of it; then
+    empty the backlogs of the others (``drain``, within ``drain_budget_s`` in all). Returns the
+    namespaces built and dropped, and the rows moved into graphs (``drained``)."""
     threshold = min_memories or get_settings().ann_min_memories
     built: list[str] = []
     dropped: list[str] = []
+    drained: dict[str, int] = {}
     with db.autocommit_connection() as conn:
         ann.forget_lost(conn)  # e.g. dropped with the old column by a dimension change: rebuilt below
         for row in ann.obsolete(conn, threshold // 2):
@@ -58,8 +67,54 @@ def maintain(min_memories: int | None = None) -> dict[str, list[str]]:
                     "seconds": time.perf_counter() - t,
                 },
             )
+        deadline = time.monotonic() + drain_budget_s
+        for row in ann.registered(conn):
+            if row["namespace"] in built or time.monotonic() >= deadline:
+                continue
+            graph = ann.Graph(row["index_name"], row["graph_through"])
+            moved = _drain(conn, row["namespace"], graph, row["docs"], deadline)
+            if moved:
+                drained[row["namespace"]] = moved
     _cache.clear()
-    return {"built": built, "dropped": dropped}
+    return {"built": built, "dropped": dropped, "drained": drained}
+
+
+def drain(namespace: str, budget_s: float = 10.0) -> int:
+    """Move the namespace's backlog into its graph for up to ``budget_s`` (rebuilding instead when
+    that is cheaper); returns the rows absorbed (0: no index, or no backlog)."""
+    with db.autocommit_connection() as conn:
+        graph = ann.graph_of(conn, namespace)
+        if graph is None:
+            return 0
+        row = conn.execute("SELECT docs FROM namespace_stats WHERE namespace = %s", (namespace,)).fetchone()
+        moved = _drain(conn, namespace, graph, int(row["docs"]) if row else 0, time.monotonic() + budget_s)
+    _cache.pop(namespace, None)
+    return moved
+
+
+def _drain(
+    conn: psycopg.Connection[Any], namespace: str, graph: ann.Graph, docs: int, deadline: float
+) -> int:
+    """Rebuild an index from before the backlog, or one whose backlog is a large share of the
+    namespace (``ann.REBUILD_SHARE``); otherwise move the backlog into the graph in batches until it
+    is empty or the deadline passes. Returns the rows absorbed."""
+    rebuild_at = max(ann.REBUILD_MIN, int(docs * ann.REBUILD_SHARE))
+    pending = ann.backlog(conn, namespace, graph, rebuild_at) if graph.through is not None else 0
+    if graph.through is None or pending >= rebuild_at:
+        t = time.perf_counter()
+        ann.build(conn, namespace, docs)
+        logger.info(
+            "ann index rebuilt",
+            extra={"namespace": namespace, "backlog": pending, "seconds": time.perf_counter() - t},
+        )
+        return pending
+    moved = 0
+    while pending > 0 and time.monotonic() < deadline:
+        n = ann.drain(conn, namespace, graph)
+        if n == 0:
+            break  # empty, or every remaining row held by another drain
+        moved += n
+    return moved
 
 
 def clear_cache() -> None:

@@ -42,7 +42,7 @@ from memos.governance.entities.lookup import query_ngrams
 from memos.kernel.text import content_terms
 from memos.models import QueryRequest
 from memos.retrieval import lexical
-from memos.store import expansion
+from memos.store import ann, expansion
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -89,10 +89,10 @@ def expand(
     stats: lexical.Stats,
     embedder: Embedder,
     *,
-    ann_index: bool = False,
+    ann_index: ann.Graph | None = None,
 ) -> list[dict[str, Any]]:
     """Extra candidate rows for a multi-part or relational question (empty when not needed);
-    ``ann_index``: the namespace has its own HNSW index (``memos.retrieval.ann``).
+    ``ann_index``: the namespace's own HNSW index (``memos.retrieval.ann``), if it has one.
 
     Rows for memories already in ``rows`` come back too when a probe finds them closer (placed
     before ``rows``, the caller's first-seen-wins merge keeps the better similarity)."""

@@ -1,15 +1,24 @@
-"""Per-namespace ANN indexes: a partial HNSW index (``WHERE namespace = '<ns>'``) for each namespace
-large enough that exact distance over its rows costs more than the index (migration 0006).
+"""Per-namespace ANN indexes: a partial HNSW index for each namespace large enough that exact
+distance over its rows costs more than the index (migrations 0006, 0013).
 
 Small namespaces (most tenants) are searched exactly: the result is exact, and their inserts pay no
 graph maintenance. ``maintain`` builds the index of a namespace that grew past the threshold (with
 ``CREATE INDEX CONCURRENTLY``: reads and writes go on meanwhile) and drops those of namespaces that
 shrank far below it or were deleted.
+
+Writes do not insert into a graph (migration 0013): an index holds the rows created before its
+watermark (``graph_through``, the build's start) and the rows moved in since (``in_graph``). The
+others are the namespace's *backlog*: the vector retriever (``nearest_sql``) walks the graph and adds
+the exact nearest of the backlog; background maintenance empties it, by ``drain`` (moves rows in, in
+batches) or by ``build`` again with a new watermark (``rebuild_due``: a backlog that is a large
+share of the namespace).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -34,14 +43,81 @@ def ef_search_for(live_memories: int) -> int | None:
     return SMALL_INDEX_EF_SEARCH if live_memories <= SMALL_INDEX else None
 
 
+# Drain batches: rows moved into the graph per statement (each batch locks its rows for its
+# duration, about 2.5 ms per row, so a concurrent dedup update of one of them waits at most that).
+DRAIN_BATCH = 200
+# A backlog of at least this share of the namespace (and REBUILD_MIN rows) is cheaper to absorb by a
+# new build than by inserts into the graph (docs/BENCHMARKS.md, "Writes, fourth round").
+REBUILD_SHARE, REBUILD_MIN = 0.25, 5_000
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A namespace's registered index. ``through``: its watermark (the rows created before it are in
+    the graph, the others once ``in_graph``); None for an index built before migration 0013, which
+    holds every row of the namespace (its rows pay the graph insert until it is rebuilt)."""
+
+    name: str
+    through: datetime | None
+
+
 def index_name(namespace: str) -> str:
-    """A stable, valid identifier for a namespace's index (namespaces allow ':', '@', '.')."""
+    """A stable, valid identifier prefix for a namespace's index (namespaces allow ':', '@', '.');
+    each build adds its watermark (a rebuild runs beside the index it replaces)."""
     return "memories_ann_" + hashlib.sha256(namespace.encode()).hexdigest()[:20]
 
 
+def graph_of(conn: psycopg.Connection[Any], namespace: str) -> Graph | None:
+    row = conn.execute(
+        "SELECT index_name, graph_through FROM ann_indexes WHERE namespace = %s", (namespace,)
+    ).fetchone()
+    return Graph(row["index_name"], row["graph_through"]) if row else None
+
+
 def has_index(conn: psycopg.Connection[Any], namespace: str) -> bool:
-    row = conn.execute("SELECT 1 FROM ann_indexes WHERE namespace = %s", (namespace,)).fetchone()
-    return row is not None
+    return graph_of(conn, namespace) is not None
+
+
+def _through_sql(graph: Graph) -> str:
+    """The watermark as a SQL literal (the planner matches a partial index's predicate only
+    against constants). Microseconds, UTC: equal to the stored value."""
+    assert graph.through is not None
+    return "'" + graph.through.isoformat() + "'::timestamptz"
+
+
+def in_graph_sql(graph: Graph) -> str:
+    """The condition a row of the namespace meets when it is in ``graph`` (its index predicate's
+    second half)."""
+    return "true" if graph.through is None else f"(in_graph OR created_at < {_through_sql(graph)})"
+
+
+def backlog_sql(graph: Graph) -> str:
+    """The condition a row of the namespace meets when it is not in ``graph`` yet (the complement of
+    ``in_graph_sql``; served by the partial btree index ``memories_graph_backlog``)."""
+    return "false" if graph.through is None else f"NOT in_graph AND created_at >= {_through_sql(graph)}"
+
+
+def nearest_sql(
+    select: str, order: str, limit: str, graph: Graph | None, walk_where: str, where: str, outer_order: str
+) -> str:
+    """The vector retriever: ``SELECT select FROM memories`` the ``limit`` nearest rows by ``order``.
+
+    Without a graph: exact distance over ``where``. With one: its walk (``walk_where``: the same
+    filter with the namespace as a literal, so the planner can match the index's predicate) and,
+    unless the index predates the backlog, the exact nearest of the backlog (``where``), merged by
+    ``outer_order`` (the same order, written over the selected columns). The backlog part is exact,
+    so a row not yet in the graph ranks as exact search would rank it.
+    """
+    if graph is None:
+        return f"SELECT {select} FROM memories WHERE {where} ORDER BY {order} LIMIT {limit}"
+    walk = f"SELECT {select} FROM memories WHERE {walk_where}"
+    if graph.through is None:
+        return f"{walk} ORDER BY {order} LIMIT {limit}"
+    return (
+        f"SELECT * FROM (({walk} AND {in_graph_sql(graph)} ORDER BY {order} LIMIT {limit})"
+        f" UNION ALL (SELECT {select} FROM memories WHERE {where} AND {backlog_sql(graph)}"
+        f" ORDER BY {order} LIMIT {limit})) nearest ORDER BY {outer_order} LIMIT {limit}"
+    )
 
 
 def due(conn: psycopg.Connection[Any], min_memories: int) -> list[dict[str, Any]]:
@@ -73,27 +149,74 @@ def obsolete(conn: psycopg.Connection[Any], keep_above: int) -> list[dict[str, A
     ).fetchall()
 
 
+def registered(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Every registered index: namespace, index_name, graph_through, and ``docs``, the namespace's
+    live memories now."""
+    return conn.execute(
+        "SELECT a.namespace, a.index_name, a.graph_through, coalesce(s.docs, 0) AS docs"
+        " FROM ann_indexes a LEFT JOIN namespace_stats s USING (namespace) ORDER BY a.namespace"
+    ).fetchall()
+
+
+def backlog(conn: psycopg.Connection[Any], namespace: str, graph: Graph, cap: int) -> int:
+    """Rows of the namespace not in ``graph`` (counted up to ``cap``), through the backlog index."""
+    row = conn.execute(
+        f"SELECT count(*) AS n FROM (SELECT 1 FROM memories WHERE namespace = %s AND {backlog_sql(graph)}"
+        " LIMIT %s) b",
+        (namespace, cap),
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def drain(conn: psycopg.Connection[Any], namespace: str, graph: Graph, limit: int | None = None) -> int:
+    """Move up to ``limit`` (default ``DRAIN_BATCH``) backlog rows (oldest first) into the graph; returns how many. Run in its
+    own transaction: rows another drain holds are skipped (SKIP LOCKED), and a row moved meanwhile
+    is not moved twice (its ``in_graph`` is checked again once locked)."""
+    if graph.through is None:
+        return 0
+    cur = conn.execute(
+        "UPDATE memories m SET in_graph = true FROM (SELECT id FROM memories"
+        f" WHERE namespace = %s AND {backlog_sql(graph)} ORDER BY created_at LIMIT %s"
+        " FOR UPDATE SKIP LOCKED) b WHERE m.id = b.id AND NOT m.in_graph",
+        (namespace, limit or DRAIN_BATCH),
+    )
+    return cur.rowcount
+
+
 def build(conn: psycopg.Connection[Any], namespace: str, memories: int) -> str:
-    """Build the namespace's index concurrently and register it. ``conn`` must be in autocommit mode
-    (``CREATE INDEX CONCURRENTLY`` cannot run inside a transaction block)."""
+    """Build the namespace's index concurrently with the watermark now and register it in place of
+    the one it had (dropped after). ``conn`` must be in autocommit mode (``CREATE INDEX
+    CONCURRENTLY`` cannot run inside a transaction block). The rows created before the watermark
+    are in the new graph, the rows moved in (``in_graph``) stay in it."""
     from psycopg import sql
 
-    name = index_name(namespace)
-    # A build that was interrupted leaves an INVALID index of that name: drop it and start again.
-    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
+    prefix = index_name(namespace)
+    old = graph_of(conn, namespace)
+    # An interrupted build leaves an INVALID index that no row of ann_indexes names: drop it.
+    for row in conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'memories' AND indexname LIKE %s"
+        " AND indexname NOT IN (SELECT index_name FROM ann_indexes)",
+        (prefix + "%",),
+    ).fetchall():
+        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(row["indexname"])))
+    through = conn.execute("SELECT date_trunc('milliseconds', clock_timestamp()) AS t").fetchone()
+    assert through is not None
+    graph = Graph(f"{prefix}_{int(through['t'].timestamp() * 1000):x}", through["t"])
     conn.execute(
         sql.SQL(
             "CREATE INDEX CONCURRENTLY {} ON memories USING hnsw (embedding vector_cosine_ops)"
-            " WITH (" + HNSW_WITH + ") WHERE namespace = {}"
-        ).format(sql.Identifier(name), sql.Literal(namespace))
+            " WITH (" + HNSW_WITH + ") WHERE namespace = {} AND " + in_graph_sql(graph)
+        ).format(sql.Identifier(graph.name), sql.Literal(namespace))
     )
     conn.execute(
-        "INSERT INTO ann_indexes (namespace, index_name, memories) VALUES (%s, %s, %s)"
+        "INSERT INTO ann_indexes (namespace, index_name, memories, graph_through) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (namespace) DO UPDATE SET index_name = EXCLUDED.index_name,"
-        " memories = EXCLUDED.memories, built_at = now()",
-        (namespace, name, memories),
+        " memories = EXCLUDED.memories, graph_through = EXCLUDED.graph_through, built_at = now()",
+        (namespace, graph.name, memories, graph.through),
     )
-    return name
+    if old is not None and old.name != graph.name:
+        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(old.name)))
+    return graph.name
 
 
 def drop(conn: psycopg.Connection[Any], namespace: str, name: str) -> None:

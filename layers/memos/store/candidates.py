@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
-from memos.store import db
+from memos.store import ann, db
 from memos.store.status import KEPT_OUT, LIVE, WITH_HISTORY, current_as_of
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -65,7 +65,7 @@ def is_selective(req: QueryRequest) -> bool:
     return req.scope == "session" or req.filters is not None
 
 
-def nearest_filter(conn: psycopg.Connection[Any], req: QueryRequest, ann_index: bool) -> str:
+def nearest_filter(conn: psycopg.Connection[Any], req: QueryRequest, ann_index: ann.Graph | None) -> str:
     """The filters' WHERE clause for a nearest-neighbour scan: with the namespace written as a
     literal when its own HNSW index should serve (the planner matches a partial index's predicate
     only against a constant), with the placeholder for exact distance."""
@@ -84,7 +84,7 @@ def fetch(
     lexical_terms: Sequence[tuple[str, float]],
     period: tuple[datetime, datetime] | None,
     *,
-    ann_index: bool,
+    ann_index: ann.Graph | None,
     entity_names: Sequence[str] = (),
     ef_search: int | None = None,
     per_term: int = 100,
@@ -96,7 +96,8 @@ def fetch(
       has its own partial HNSW index (``ann_index``, ``memos.store.ann``) and no selective filter,
       that index with an iterative scan (the namespace is written as a literal so the planner can
       match the index's predicate), walked with ``ef_search`` for the rest of the transaction when
-      given (``memos.store.ann.ef_search_for``; sent in the same round trip).
+      given (``memos.store.ann.ef_search_for``; sent in the same round trip), merged with the exact
+      nearest of the rows not in the graph yet (``memos.store.ann.nearest_sql``).
     - lexical: BM25 over impact-ordered postings: at most ``per_term`` postings per query term (the
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
     - temporal: the nearest inside the ``period`` the question names ([start, end)).
@@ -108,11 +109,10 @@ def fetch(
     where, params = filters_sql(req)
     selective = is_selective(req)
     params.update(qvec=qvec, n=limit)
-    vector_where = nearest_filter(conn, req, ann_index)
-    nearest = (
-        f"(SELECT {_COLUMNS}, 'vector' AS src FROM memories WHERE {vector_where}"
-        " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
-    )
+    graph = ann_index if not selective else None
+    vector_where = nearest_filter(conn, req, graph)
+    select, order = _COLUMNS + ", 'vector' AS src", "embedding <=> %(qvec)s"
+    nearest = "(" + ann.nearest_sql(select, order, "%(n)s", graph, vector_where, where, "vsim DESC") + ")"
     parts: list[str] = []
     if lexical_terms:
         params.update(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
+from memos.store import ann
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
 from memos.store.candidates import filters_sql, is_selective, nearest_filter
 
@@ -26,7 +27,7 @@ def probe_candidates(
     probes: Sequence[tuple[Any, str | None]],
     limit: int,
     *,
-    ann_index: bool = False,
+    ann_index: ann.Graph | None = None,
 ) -> list[dict[str, Any]]:
     """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
     ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector) and ``vsim``
@@ -47,11 +48,20 @@ def probe_candidates(
     kept = ", ".join(f"y.{c.strip()}" for c in _COLUMNS.split(","))
     ranked = f"SELECT {kept}, 1 - y.d AS psim, 1 - (y.embedding <=> %(qvec)s) AS vsim FROM (SELECT {_COLUMNS}, embedding"
     if free:
+        graph = ann_index if not is_selective(req) else None
+        nearest = ann.nearest_sql(
+            f"{_COLUMNS}, embedding, embedding <=> p.vec AS d",
+            "d",
+            "%(n)s",
+            graph,
+            nearest_filter(conn, req, graph),
+            where,
+            "d",
+        )
         parts.append(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
-            f" AS p(vec, probe) CROSS JOIN LATERAL ({ranked}, embedding <=> p.vec AS d"
-            f"  FROM memories WHERE {nearest_filter(conn, req, ann_index)}"
-            "   ORDER BY d LIMIT %(n)s) y) x"
+            f" AS p(vec, probe) CROSS JOIN LATERAL (SELECT {kept}, 1 - y.d AS psim,"
+            f" 1 - (y.embedding <=> %(qvec)s) AS vsim FROM ({nearest}) y) x"
         )
         params["free_vecs"] = [v for _, v in free]
         params["free_ids"] = [i + 1 for i, _ in free]

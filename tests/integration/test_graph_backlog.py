@@ -1,0 +1,217 @@
+"""The graph backlog (migration 0013, memos.store.ann): a write into a namespace that has its HNSW
+index does not insert into the graph; the query finds such a row by exact distance until background
+maintenance moves it into the graph, and finds it the same way after."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from memos.retrieval import ann
+from memos.store import ann as ann_store
+
+COLOURS = ["red", "green", "blue", "amber"]
+
+
+def ingest(api, ns, texts, session="s1"):
+    items = [{"session_id": session, "role": "user", "text": t} for t in texts]
+    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})
+    assert status == 200, body
+    return [m["memory_id"] for m in body["memories"]]
+
+
+def query_ids(api, ns, text, top_k=5):
+    status, body, _ = api.call("POST", "/v1/query", {"namespace": ns, "query": text, "top_k": top_k})
+    assert status == 200, body
+    return [r["memory_id"] for r in body["results"]]
+
+
+def backlog_ids(db_conn, ns):
+    graph = _graph(db_conn, ns)
+    rows = db_conn.execute(
+        f"SELECT id::text FROM memories WHERE namespace = %s AND {ann_store.backlog_sql(graph)}", (ns,)
+    ).fetchall()
+    return {r["id"] for r in rows}
+
+
+def _graph(db_conn, ns):
+    row = db_conn.execute(
+        "SELECT index_name, graph_through FROM ann_indexes WHERE namespace = %s", (ns,)
+    ).fetchone()
+    return ann_store.Graph(row["index_name"], row["graph_through"])
+
+
+@pytest.fixture
+def indexed_ns(api, ns):
+    """A namespace of 150 memories with its own index (built as the decay job builds it)."""
+    ingest(api, ns, [f"Note {i}: the {COLOURS[i % 4]} folder holds invoice {i}" for i in range(150)])
+    assert ns in ann.maintain(min_memories=100)["built"]
+    return ns
+
+
+def fetch(ns, text, graph, limit=10):
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    req = QueryRequest(namespace=ns, query=text)
+    qvec = get_embedder().embed([text])[0]
+    with db.connection() as conn:
+        rows = candidates.fetch(conn, req, qvec, limit, [], None, ann_index=graph)
+        conn.rollback()
+    return [(str(r["id"]), round(float(r["vsim"]), 5)) for r in rows]
+
+
+def test_rows_written_after_the_build_stay_out_of_the_graph_and_are_found_before_and_after_maintenance(
+    api, indexed_ns, db_conn
+):
+    ns = indexed_ns
+    graph = _graph(db_conn, ns)
+    assert graph.through is not None
+    definition = db_conn.execute("SELECT pg_get_indexdef(%s::regclass) AS d", (graph.name,)).fetchone()["d"]
+    assert "in_graph" in definition and "created_at <" in definition
+    assert backlog_ids(db_conn, ns) == set()  # every row written before the build is in its graph
+    (late,) = ingest(api, ns, ["The lighthouse keeper stores the spare lantern oil in the cellar"])
+    assert backlog_ids(db_conn, ns) == {late}
+    assert late in query_ids(api, ns, "where is the spare lantern oil kept")
+    ann.clear_cache()
+    report = ann.maintain(min_memories=100)
+    assert report["drained"].get(ns) == 1
+    assert backlog_ids(db_conn, ns) == set()
+    row = db_conn.execute("SELECT in_graph FROM memories WHERE id = %s", (late,)).fetchone()
+    assert row["in_graph"] is True
+    assert late in query_ids(api, ns, "where is the spare lantern oil kept")
+    assert ns not in ann.maintain(min_memories=100)["drained"]  # nothing left to move
+
+
+def test_backlog_rows_rank_as_exact_distance_ranks_them(api, indexed_ns, db_conn):
+    ns = indexed_ns
+    late = set(
+        ingest(api, ns, [f"Late note {i}: the {COLOURS[i % 4]} folder holds receipt {i}" for i in range(40)])
+    )
+    graph = _graph(db_conn, ns)
+    for text in ("green folder receipt", "which folder holds invoice 17", "amber receipt 9"):
+        with_graph = fetch(ns, text, graph)
+        exact = fetch(ns, text, None)
+        assert len(with_graph) == len(exact) == 10
+        # The backlog part is exact: the backlog rows among the nearest are the same, same order
+        # and similarity, as exact distance over the whole namespace gives.
+        assert [r for r in with_graph if r[0] in late] == [r for r in exact if r[0] in late]
+        assert any(r[0] in late for r in exact) or text == "which folder holds invoice 17"
+
+
+def test_two_concurrent_drains_move_every_backlog_row_once(api, indexed_ns, db_conn, monkeypatch):
+    ns = indexed_ns
+    late = set(ingest(api, ns, [f"Backlog row {i} about the {COLOURS[i % 4]} kayak" for i in range(60)]))
+    assert backlog_ids(db_conn, ns) == late
+    monkeypatch.setattr(ann_store, "DRAIN_BATCH", 7)  # many small batches, interleaved
+    start = threading.Barrier(2)
+    moved: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            moved.append(ann.drain(ns))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert backlog_ids(db_conn, ns) == set()
+    # Every row moved once: the two drains' counts add up to the backlog; a third moves nothing.
+    assert sum(moved) == len(late)
+    assert ann.drain(ns) == 0
+    in_graph = db_conn.execute(
+        "SELECT count(*) AS n FROM memories WHERE id = ANY(%s::uuid[]) AND in_graph", (list(late),)
+    ).fetchone()
+    assert in_graph["n"] == len(late)
+
+
+def test_a_forgotten_backlog_row_is_not_found_before_or_after_maintenance(api, indexed_ns, db_conn):
+    ns = indexed_ns
+    keep, gone = ingest(
+        api,
+        ns,
+        ["The piano tuner comes on Thursday mornings", "My piano teacher's phone number is 555 0142"],
+    )
+    assert {keep, gone} <= backlog_ids(db_conn, ns)
+    status, _, _ = api.call("DELETE", f"/v1/memories/{gone}")
+    assert status == 204
+    found = query_ids(api, ns, "piano teacher phone number", top_k=10)
+    assert gone not in found and keep in found
+    ann.clear_cache()
+    ann.maintain(min_memories=100)
+    assert backlog_ids(db_conn, ns) == set()
+    found = query_ids(api, ns, "piano teacher phone number", top_k=10)
+    assert gone not in found and keep in found
+    row = db_conn.execute("SELECT status, text FROM memories WHERE id = %s", (gone,)).fetchone()
+    assert row["status"] == "deleted" and row["text"] != "My piano teacher's phone number is 555 0142"
+
+
+def test_a_large_backlog_is_absorbed_by_a_new_build_that_replaces_the_index(
+    api, indexed_ns, db_conn, monkeypatch
+):
+    ns = indexed_ns
+    old = _graph(db_conn, ns)
+    late = set(
+        ingest(api, ns, [f"Rebuild row {i}: the {COLOURS[i % 4]} canoe paddle {i}" for i in range(50)])
+    )
+    monkeypatch.setattr(ann_store, "REBUILD_MIN", 20)  # 50 of 200 rows: past a quarter of the namespace
+    assert ann.drain(ns) == len(late)
+    new = _graph(db_conn, ns)
+    assert new.name != old.name and new.through > old.through
+    names = {
+        r["indexname"]
+        for r in db_conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'memories' AND indexname LIKE %s",
+            (ann_store.index_name(ns) + "%",),
+        )
+    }
+    assert names == {new.name}  # the old index is gone
+    assert backlog_ids(db_conn, ns) == set()
+    # The rebuilt graph holds them by its watermark, without a row rewrite.
+    rewritten = db_conn.execute(
+        "SELECT count(*) AS n FROM memories WHERE id = ANY(%s::uuid[]) AND in_graph", (list(late),)
+    ).fetchone()
+    assert rewritten["n"] == 0
+    ann.clear_cache()
+    assert set(query_ids(api, ns, "green canoe paddle", top_k=10)) & late
+
+
+def test_an_index_from_before_the_backlog_keeps_serving_and_is_rebuilt_with_a_watermark(api, ns, db_conn):
+    ids = ingest(api, ns, [f"Old index note {i}: the {COLOURS[i % 4]} tent peg {i}" for i in range(120)])
+    legacy = ann_store.index_name(ns)
+    # What migration 0013 leaves of an index built before it: predicate on the namespace alone.
+    db_conn.execute(
+        f'CREATE INDEX "{legacy}" ON memories USING hnsw (embedding vector_cosine_ops)'
+        f" WHERE namespace = '{ns}'"
+    )
+    db_conn.execute(
+        "INSERT INTO ann_indexes (namespace, index_name, memories) VALUES (%s, %s, 120)", (ns, legacy)
+    )
+    ann.clear_cache()
+    (late,) = ingest(api, ns, ["The blue tent peg bag is in the car boot"])
+    assert late in query_ids(api, ns, "where is the tent peg bag", top_k=10)
+    assert ann.drain(ns) == 0  # no backlog to count: it is rebuilt
+    graph = _graph(db_conn, ns)
+    assert graph.through is not None and graph.name != legacy
+    gone = db_conn.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", (legacy,)).fetchone()
+    assert gone is None
+    ann.clear_cache()
+    found = query_ids(api, ns, "where is the tent peg bag", top_k=10)
+    assert late in found and set(found) <= {*ids, late}
+
+
+def test_another_namespace_backlog_never_reaches_the_query(api, indexed_ns):
+    ns = indexed_ns
+    other = ns + "-other"
+    (theirs,) = ingest(api, other, ["The submarine hatch code is 8812"])
+    (mine,) = ingest(api, ns, ["The garden hatch code is 1290"])
+    found = query_ids(api, ns, "hatch code", top_k=10)
+    assert mine in found and theirs not in found
