@@ -22,7 +22,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     budget_s = max(5.0, context.get_remaining_time_in_millis() / 1000 - 20)
     touches = feedback.apply()
     report = run_decay(time_budget_s=budget_s)
-    indexes = ann.maintain()
+    indexes = ann.maintain(drain_budget_s=max(0.0, context.get_remaining_time_in_millis() / 1000 - 20))
     resent = trigger.resend_unsent()
     logger.info(
         "maintenance", extra={"touches_applied": touches, "condensation_jobs_resent": resent, **indexes}

@@ -215,3 +215,42 @@ def test_another_namespace_backlog_never_reaches_the_query(api, indexed_ns):
     (mine,) = ingest(api, ns, ["The garden hatch code is 1290"])
     found = query_ids(api, ns, "hatch code", top_k=10)
     assert mine in found and theirs not in found
+
+
+def test_a_condensation_job_drains_its_namespace_backlog_once_it_passes_the_threshold(
+    api, indexed_ns, db_conn, monkeypatch
+):
+    import json
+    import uuid
+
+    from functions.condense.handler import handler
+    from infra.local.server import lambda_context
+
+    ns = indexed_ns
+    late = set(ingest(api, ns, [f"Condense-time row {i}: the {COLOURS[i % 4]} ladder" for i in range(12)]))
+    session = db_conn.execute(
+        "SELECT turn_count FROM sessions WHERE namespace = %s AND session_id = 's1'", (ns,)
+    ).fetchone()
+
+    def run_job() -> None:
+        body = json.dumps(
+            {
+                "job_id": f"{ns}/s1/{session['turn_count']}",
+                "namespace": ns,
+                "session_id": "s1",
+                "through_turn": session["turn_count"],
+            }
+        )
+        event = {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "rh", "body": body,
+                              "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "t"},
+                              "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                              "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:memos-condense",
+                              "awsRegion": "us-east-1"}]}  # fmt: skip
+        assert handler(event, lambda_context("condense")) == {"batchItemFailures": []}
+
+    monkeypatch.setattr(ann, "DRAIN_AT", 13)  # one row short: the job leaves the backlog alone
+    run_job()
+    assert backlog_ids(db_conn, ns) == late
+    monkeypatch.setattr(ann, "DRAIN_AT", 12)
+    run_job()  # the same job again (a redelivery): already done, the drain still runs
+    assert backlog_ids(db_conn, ns) == set()

@@ -19,6 +19,11 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
 _CACHE_TTL_S = 10.0
+# After a condensation job, its namespace's backlog is moved into the graph when it holds at least
+# DRAIN_AT rows, for at most DRAIN_BUDGET_S (``drain_if_due``); the scheduled job drains the rest and
+# rebuilds. The query's exact part over a backlog of 2,000 rows costs ~4 ms, 10,000 ~11 ms
+# (docs/BENCHMARKS.md, "Writes, fourth round").
+DRAIN_AT, DRAIN_BUDGET_S = 1_000, 10.0
 _cache: dict[
     str, tuple[float, ann.Graph | None]
 ] = {}  # namespace → (valid until, its index); no request data
@@ -92,6 +97,27 @@ def drain(namespace: str, budget_s: float = 10.0) -> int:
     return moved
 
 
+def drain_if_due(namespace: str) -> int:
+    """After a write-heavy stretch (the condensation worker calls it after each job): move the
+    namespace's backlog into its graph if it holds at least ``DRAIN_AT`` rows, for up to
+    ``DRAIN_BUDGET_S``. Never rebuilds (that is the scheduled job's, which has the time). Returns
+    the rows moved."""
+    at, budget_s = DRAIN_AT, DRAIN_BUDGET_S
+    moved = 0
+    with db.autocommit_connection() as conn:
+        graph = ann.graph_of(conn, namespace)  # not the cached one: a rebuild moves the watermark
+        if graph is None or graph.through is None or ann.backlog(conn, namespace, graph, at) < at:
+            return 0
+        deadline = time.monotonic() + budget_s
+        while time.monotonic() < deadline:
+            n = ann.drain(conn, namespace, graph)
+            if n == 0:
+                break
+            moved += n
+    logger.info("ann backlog drained", extra={"namespace": namespace, "rows": moved})
+    return moved
+
+
 def _drain(
     conn: psycopg.Connection[Any], namespace: str, graph: ann.Graph, docs: int, deadline: float
 ) -> int:
@@ -101,6 +127,8 @@ def _drain(
     rebuild_at = max(ann.REBUILD_MIN, int(docs * ann.REBUILD_SHARE))
     pending = ann.backlog(conn, namespace, graph, rebuild_at) if graph.through is not None else 0
     if graph.through is None or pending >= rebuild_at:
+        if pending:
+            pending = ann.backlog(conn, namespace, graph, docs + pending)  # what the build absorbs
         t = time.perf_counter()
         ann.build(conn, namespace, docs)
         logger.info(
