@@ -162,7 +162,7 @@ def test_a_large_backlog_is_absorbed_by_a_new_build_that_replaces_the_index(
     late = set(
         ingest(api, ns, [f"Rebuild row {i}: the {COLOURS[i % 4]} canoe paddle {i}" for i in range(50)])
     )
-    monkeypatch.setattr(ann_store, "REBUILD_MIN", 20)  # 50 of 200 rows: past a quarter of the namespace
+    monkeypatch.setattr(ann_store, "REBUILD_MIN", 20)  # 50 of 200 rows: past 10 % of the namespace
     assert ann.drain(ns) == len(late)
     new = _graph(db_conn, ns)
     assert new.name != old.name and new.through > old.through

@@ -46,9 +46,11 @@ def ef_search_for(live_memories: int) -> int | None:
 # Drain batches: rows moved into the graph per statement (each batch locks its rows for its
 # duration, about 2.5 ms per row, so a concurrent dedup update of one of them waits at most that).
 DRAIN_BATCH = 200
-# A backlog of at least this share of the namespace (and REBUILD_MIN rows) is cheaper to absorb by a
-# new build than by inserts into the graph (docs/BENCHMARKS.md, "Writes, fourth round").
-REBUILD_SHARE, REBUILD_MIN = 0.25, 5_000
+# A backlog of at least this share of the namespace (and REBUILD_MIN rows) is absorbed by a new
+# build rather than moved in: at 100k rows the drain moved 321-446 rows/s and a concurrent build took
+# 32 s, even at a backlog of 10-14 %; a build rewrites no row, and a 10,000-row backlog already
+# costs the query's vector part ~17 ms (docs/BENCHMARKS.md, "Writes, fourth round").
+REBUILD_SHARE, REBUILD_MIN = 0.10, 5_000
 
 
 @dataclass(frozen=True)
