@@ -254,3 +254,32 @@ def test_a_condensation_job_drains_its_namespace_backlog_once_it_passes_the_thre
     monkeypatch.setattr(ann, "DRAIN_AT", 12)
     run_job()  # the same job again (a redelivery): already done, the drain still runs
     assert backlog_ids(db_conn, ns) == set()
+
+
+def test_decay_expires_rows_in_and_out_of_the_graph_alike(api, indexed_ns, db_conn):
+    from memos.governance.decay import run_decay
+
+    ns = indexed_ns
+    in_graph = db_conn.execute(
+        "SELECT id::text FROM memories WHERE namespace = %s AND text LIKE 'Note 17:%%'", (ns,)
+    ).fetchone()["id"]
+    (late,) = ingest(api, ns, ["Note 917: the green folder holds the expired warranty"])
+    assert late in backlog_ids(db_conn, ns) and in_graph not in backlog_ids(db_conn, ns)
+    db_conn.execute(
+        "UPDATE memories SET expires_at = now() - interval '1 minute' WHERE id = ANY(%s::uuid[])",
+        ([in_graph, late],),
+    )
+    run_decay()
+    status = {
+        r["id"]: r["status"]
+        for r in db_conn.execute(
+            "SELECT id::text, status FROM memories WHERE id = ANY(%s::uuid[])", ([in_graph, late],)
+        )
+    }
+    assert status == {in_graph: "expired", late: "expired"}
+    for text in ("which folder holds invoice 17", "green folder expired warranty"):
+        assert {in_graph, late}.isdisjoint(query_ids(api, ns, text, top_k=10))
+    ann.clear_cache()
+    ann.maintain(min_memories=100)  # moves the expired row into the graph: still not found
+    assert backlog_ids(db_conn, ns) == set()
+    assert {in_graph, late}.isdisjoint(query_ids(api, ns, "green folder expired warranty", top_k=10))

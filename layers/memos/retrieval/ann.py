@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
 _CACHE_TTL_S = 10.0
 # After a condensation job, its namespace's backlog is moved into the graph when it holds at least
 # DRAIN_AT rows, for at most DRAIN_BUDGET_S (``drain_if_due``); the scheduled job drains the rest and
-# rebuilds. The query's exact part over a backlog costs 1.2-2.4 ms per 1,000 rows at 100k
+# rebuilds. The query's exact part over a backlog costs 1.2-1.8 ms per 1,000 rows at 100k
 # (docs/BENCHMARKS.md, "Writes, fourth round").
 DRAIN_AT, DRAIN_BUDGET_S = 1_000, 10.0
 _cache: dict[
