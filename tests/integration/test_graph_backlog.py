@@ -283,3 +283,37 @@ def test_decay_expires_rows_in_and_out_of_the_graph_alike(api, indexed_ns, db_co
     ann.maintain(min_memories=100)  # moves the expired row into the graph: still not found
     assert backlog_ids(db_conn, ns) == set()
     assert {in_graph, late}.isdisjoint(query_ids(api, ns, "green folder expired warranty", top_k=10))
+
+
+def test_a_watermark_cached_from_before_a_rebuild_still_walks_the_new_index_and_misses_nothing(
+    api, indexed_ns, db_conn
+):
+    from memos.embeddings import get_embedder
+    from memos.store import db
+
+    ns = indexed_ns
+    old = _graph(db_conn, ns)
+    late = set(
+        ingest(api, ns, [f"Cached-watermark row {i}: the {COLOURS[i % 4]} sailboat" for i in range(30)])
+    )
+    with db.autocommit_connection() as conn:
+        ann_store.build(conn, ns, 180)
+    new = _graph(db_conn, ns)
+    assert new.through > old.through
+    # What a process whose cache still holds the old watermark sends for ten seconds at most: the
+    # rows between the two watermarks come from the backlog part (exact), not twice.
+    rows = fetch(ns, "blue sailboat", old, limit=40)
+    assert len({i for i, _ in rows}) == len(rows)
+    exact = fetch(ns, "blue sailboat", None, limit=40)
+    assert [r for r in rows if r[0] in late] == [r for r in exact if r[0] in late]
+    qvec = get_embedder().embed(["blue sailboat"])[0]
+    with db.connection() as conn:
+        conn.execute("SET LOCAL enable_seqscan = off")
+        conn.execute("SET LOCAL enable_bitmapscan = off")
+        plan = conn.execute(
+            f"EXPLAIN SELECT id FROM memories WHERE namespace = '{ns}' AND {ann_store.in_graph_sql(old)}"
+            " ORDER BY embedding <=> %s LIMIT 10",
+            (qvec,),
+        ).fetchall()
+        conn.rollback()
+    assert any(new.name in r["QUERY PLAN"] for r in plan)

@@ -31,8 +31,9 @@ _cache: dict[
 
 def uses_index(conn: psycopg.Connection[Any], namespace: str) -> ann.Graph | None:
     """The namespace's index (None: exact search). A watermark cached across a rebuild is older
-    than the new one: the query's walk still matches the new index, and its backlog part reads the
-    rows between the two as well (found twice at worst, never missed)."""
+    than the new one: the query's walk still matches the new index (its condition implies the new
+    predicate) and its backlog part reads the rows between the two by exact distance; the two parts
+    stay complementary, so no row is missed or found twice."""
     hit = _cache.get(namespace)
     if hit and hit[0] > time.monotonic():
         return hit[1]
