@@ -123,3 +123,35 @@ def test_part_similarities_read_only_the_asked_namespace(api, ns):
         rows = expansion.part_similarities(conn, ns, [*mine, *theirs], [vec, vec])
         assert expansion.part_similarities(conn, ns, [], [vec]) == []
     assert sorted((r["id"], r["probe"]) for r in rows) == [(mine[0], 0), (mine[0], 1)]
+
+
+def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api, ns, db_conn):
+    import numpy as np
+
+    ids = ingest(api, ns, [COUSIN, MIA, TEACH, PARROT, *FILLER])
+    probes = ["Where does Mia live now?", "Who is visiting soon?", "what is our parrot named?"]
+    vecs = get_embedder().embed(probes)
+    stored = {
+        r["id"]: np.asarray(r["v"], dtype=np.float64)
+        for r in db_conn.execute(
+            "SELECT id, embedding::float4[] AS v FROM memories WHERE namespace = %s", (ns,)
+        )
+    }
+
+    def cos(mid, vec):
+        a, b = stored[mid], np.asarray(vec, dtype=np.float64)
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    req = QueryRequest(namespace=ns, query=probes[0])
+    with db.connection() as conn:  # several vectors in one statement (arrays of vectors, sent in binary)
+        rows = expansion.probe_candidates(
+            conn, req, vecs[0], [(vecs[0], "mia"), (vecs[1], None), (vecs[2], None)], 5
+        )
+        parts = expansion.part_similarities(conn, ns, ids, vecs)
+    assert {r["probe"] for r in rows} == {0, 1, 2}
+    for r in rows:
+        assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5
+        assert abs(float(r["vsim"]) - cos(r["id"], vecs[0])) < 1e-5
+    assert len(parts) == len(ids) * len(vecs)
+    for r in parts:
+        assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5

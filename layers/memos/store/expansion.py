@@ -48,7 +48,7 @@ def probe_candidates(
     ranked = f"SELECT {kept}, 1 - y.d AS psim, 1 - (y.embedding <=> %(qvec)s) AS vsim FROM (SELECT {_COLUMNS}, embedding"
     if free:
         parts.append(
-            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
+            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)b::vector[], %(free_ids)s::int[])"
             f" AS p(vec, probe) CROSS JOIN LATERAL ({ranked}, embedding <=> p.vec AS d"
             f"  FROM memories WHERE {nearest_filter(conn, req, ann_index)}"
             "   ORDER BY d LIMIT %(n)s) y) x"
@@ -61,7 +61,7 @@ def probe_candidates(
         # each memory read by its primary key (OFFSET 0 keeps it so: with a wrong row estimate for
         # the namespace, an ``id = ANY(list)`` filter was applied to a scan of the whole namespace).
         parts.append(
-            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)s::vector[], %(named_ids)s::int[],"
+            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)b::vector[], %(named_ids)s::int[],"
             f" %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ({ranked}, (embedding <=> p.vec) + 0 AS d"
             "  FROM (SELECT unnest(e.evidence) AS evidence_id FROM entities e WHERE e.namespace = %(ns)s"
             "     AND e.normalized = p.name UNION SELECT unnest(e.evidence) FROM entities e"
@@ -96,7 +96,7 @@ def part_similarities(
         return []
     return conn.execute(
         "SELECT m.id, p.probe::int - 1 AS probe, 1 - (m.embedding <=> p.vec) AS psim"
-        " FROM unnest(%(vecs)s::vector[], %(probes)s::int[]) AS p(vec, probe)"
+        " FROM unnest(%(vecs)b::vector[], %(probes)s::int[]) AS p(vec, probe)"
         " CROSS JOIN memories m WHERE m.namespace = %(ns)s AND m.id = ANY(%(ids)s)",
         {"vecs": list(vecs), "probes": list(range(1, len(vecs) + 1)), "ns": namespace, "ids": list(ids)},
     ).fetchall()
