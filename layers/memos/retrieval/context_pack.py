@@ -82,13 +82,14 @@ def _group_header(session_id: str, when: Any) -> str:
 
 def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidates: list[Candidate]) -> int:
     """Tokens of everything retrieval considered, rendered as the pack renders it: the raw context."""
-    seen = {str(c.id) for c in candidates}
     total = count_tokens(summary) if summary else 0
-    total += sum(
-        count_tokens(_line(t["occurred_at"], t["role"], t["text"]))
-        for t in window
-        if t["memory_id"] not in seen
-    )
+    if window:
+        seen = {str(c.id) for c in candidates}
+        total += sum(
+            count_tokens(_line(t["occurred_at"], t["role"], t["text"]))
+            for t in window
+            if t["memory_id"] not in seen
+        )
     # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here,
     # once per (day, role, session): candidates share most of them.
     prefixes: dict[tuple[str, str, str | None], int] = {}

@@ -175,16 +175,20 @@ def score_candidates(
 
 
 def cut(
-    ranked: list[Candidate], min_score: float, top_k: int
+    ranked: list[Candidate], min_score: float, top_k: int, *, explain: bool = True
 ) -> tuple[list[Candidate], list[FilteredCandidate]]:
-    """The best ``top_k`` at or above ``min_score`` (in rank order), and why each other one is out."""
-    kept: list[Candidate] = []
+    """The best ``top_k`` at or above ``min_score`` (in rank order), and why each other one is out
+    (``explain``; without it the second list is empty: a response that does not show them)."""
+    kept = [c for c in ranked if c.score >= min_score][:top_k]
+    if not explain:
+        return kept, []
     filtered: list[FilteredCandidate] = []
+    n = 0
     for c in ranked:
         if c.score < min_score:
             filtered.append(FilteredCandidate(memory_id=c.id, reason="below_threshold", score=c.score))
-        elif len(kept) >= top_k:
+        elif n >= top_k:
             filtered.append(FilteredCandidate(memory_id=c.id, reason="not_in_top_k", score=c.score))
         else:
-            kept.append(c)
+            n += 1
     return kept, filtered

@@ -123,9 +123,10 @@ def query(
         for row in rows:
             unique.setdefault(row["id"], Candidate(row))
         window_ids = {w["memory_id"] for w in window}
-        for c in unique.values():
-            if str(c.id) in window_ids:
-                c.layer = "L1"
+        if window_ids:
+            for c in unique.values():
+                if str(c.id) in window_ids:
+                    c.layer = "L1"
         cands = list(unique.values())
         t = time.perf_counter()
         overlap = entities.memory_entity_overlap(
@@ -148,15 +149,15 @@ def query(
             )
             timings["rerank"] = _ms(t)
 
-        kept, filtered = cut(cands, policy.min_score, req.top_k)
+        kept, filtered = cut(cands, policy.min_score, req.top_k, explain=bool(req.include_filtered))
 
         t = time.perf_counter()
         pack, over_budget, usage = context_pack.build(
             req, summary, window if req.session_id else [], kept, budget, all_candidates=cands
         )
         pack.entities = [{"name": e} for e in sorted(q_entities)]
-        filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
-        if req.include_filtered:
+        if req.include_filtered:  # why the others are out, only for a response that shows them
+            filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
             filtered.extend(kept_out_by_governance(conn, req, qvec))
         query_id = uuid.uuid4()
         timings["pack"] = _ms(t)
