@@ -202,3 +202,14 @@ def test_what_someone_did_prefers_the_turns_saying_what_they_did():
     # Another question about Ana leaves events alone.
     score_candidates([did, chat], req("Where does Ana live?"), Policy(), stats, None, {})
     assert did.components["lexical"] == chat.components["lexical"]
+
+
+def test_a_uuids_int_orders_as_its_text_so_ties_break_the_same_either_way():
+    import uuid
+
+    ids = [uuid.uuid4() for _ in range(500)] + [
+        uuid.UUID(int=0),
+        uuid.UUID(int=2**128 - 1),
+        uuid.UUID(int=255),
+    ]
+    assert sorted(ids, key=lambda u: u.int) == sorted(ids, key=str)

@@ -133,7 +133,7 @@ def query(
             conn, req.namespace, q_entities, [c.id for c in cands], counted=evidence
         )
         score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
-        cands.sort(key=lambda c: (-c.score, str(c.id)))
+        cands.sort(key=lambda c: (-c.score, c.id.int))  # ties by id (a UUID's int orders as its text)
         timings["rank"] = _ms(t)
         reranker = reranker or rerank.get_reranker()
         if reranker is not None:
