@@ -148,6 +148,10 @@ def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api
             conn, req, vecs[0], [(vecs[0], "mia"), (vecs[1], None), (vecs[2], None)], 5
         )
         parts = expansion.part_similarities(conn, ns, ids, vecs)
+        # The same in one round trip: probe rows measured against every part, and the listed memories.
+        both, listed = expansion.probes_and_parts(
+            conn, req, vecs[0], [(vecs[1], None), (vecs[2], "mia")], 5, part_ids=ids[:2], part_vecs=vecs
+        )
     assert {r["probe"] for r in rows} == {0, 1, 2}
     for r in rows:
         assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5
@@ -155,3 +159,12 @@ def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api
     assert len(parts) == len(ids) * len(vecs)
     for r in parts:
         assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5
+    assert sorted((r["id"], r["probe"]) for r in listed) == sorted((i, p) for i in ids[:2] for p in range(3))
+    for r in listed:
+        assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5
+    assert both and {r["probe"] for r in both} == {0, 1}
+    for r in both:
+        assert len(r["part_psims"]) == 3
+        for i, psim in enumerate(r["part_psims"]):
+            assert abs(float(psim) - cos(r["id"], vecs[i])) < 1e-5
+        assert r["terms"] is not None  # stored terms come with the row (scoring tokenises nothing)
