@@ -150,8 +150,24 @@ def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api
         parts = expansion.part_similarities(conn, ns, ids, vecs)
         # The same in one round trip: probe rows measured against every part, and the listed memories.
         both, listed = expansion.probes_and_parts(
-            conn, req, vecs[0], [(vecs[1], None), (vecs[2], "mia")], 5, part_ids=ids[:2], part_vecs=vecs
+            conn,
+            req,
+            vecs[0],
+            [(vecs[1], None), (vecs[2], "mia")],
+            5,
+            part_ids=ids[:2],
+            part_vecs=vecs,
+            entity_names=["mia", "lisbon"],
         )
+    evidence: dict = {}  # read by the test from L3
+    for r in db_conn.execute(
+        "SELECT evidence FROM entities WHERE namespace = %s AND normalized = ANY(%s)", (ns, ["mia", "lisbon"])
+    ):
+        for mid in r["evidence"]:
+            evidence[mid] = evidence.get(mid, 0) + 1
+    assert evidence.get(ids[1]) == 2  # "Mia has lived in Lisbon since last month."
+    assert all(r["entity_n"] == evidence.get(r["id"], 0) for r in both)
+    assert any(r["entity_n"] for r in both)
     assert {r["probe"] for r in rows} == {0, 1, 2}
     for r in rows:
         assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5

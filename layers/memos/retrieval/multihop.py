@@ -32,7 +32,7 @@ measurements: docs/RETRIEVAL.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from memos.embeddings.calibration import scale_of
@@ -90,9 +90,11 @@ def expand(
     embedder: Embedder,
     *,
     ann_index: bool = False,
+    entity_names: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Extra candidate rows for a multi-part or relational question (empty when not needed);
-    ``ann_index``: the namespace has its own HNSW index (``memos.retrieval.ann``).
+    ``ann_index``: the namespace has its own HNSW index (``memos.retrieval.ann``); ``entity_names``:
+    the query's known entities, whose evidence counts come with the rows (``entity_n``).
 
     Rows for memories already in ``rows`` come back too when a probe finds them closer (placed
     before ``rows``, the caller's first-seen-wins merge keeps the better similarity)."""
@@ -131,6 +133,7 @@ def expand(
         ann_index=ann_index,
         part_ids=list(dict.fromkeys(row["id"] for row in rows)) if len(part_vecs) else [],
         part_vecs=list(part_vecs),
+        entity_names=entity_names,
     )
     probe_scales = [scale.for_query(vec) for vec in vecs]
     a, b = scale.affine(qvec)

@@ -101,9 +101,14 @@ def query(
             entity_names=sorted(q_entities),
             ef_search=ann.ef_search_for(first.counts[0]),
         )
-        evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         # The second round for multi-part and relational questions (see retrieval/multihop.py).
-        rows = multihop.expand(conn, req, qvec, rows, stats, embedder, ann_index=indexed) + rows
+        rows = (
+            multihop.expand(
+                conn, req, qvec, rows, stats, embedder, ann_index=indexed, entity_names=sorted(q_entities)
+            )
+            + rows
+        )
+        evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
         if req.session_id:

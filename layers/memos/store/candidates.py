@@ -178,19 +178,21 @@ def fetch(
     return by_index.fetchall() + (rest.fetchall() if rest is not None else [])
 
 
+# How many of the query's known entities (parameter ``entities``) each memory is L3 evidence for,
+# computed once (MATERIALIZED) whatever the planner expects of the rows joined to it.
+EVIDENCE_COUNTS = (
+    "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
+    " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
+)
+
+
 def _with_scoring_inputs(parts: Sequence[str], entity_names: Sequence[str]) -> str:
     """The retrievers' rows (``parts``, UNION ALL), each with its stored terms and, with
     ``entity_names`` (parameter ``entities``), its entity evidence count. Rows come in no set order
     (the caller keeps the first row of each memory, and a memory's rows are alike but for ``src``)."""
-    # The evidence counts are computed once (MATERIALIZED), whatever the planner expects of the rows;
-    # the stored terms by primary key per row (a join and a window keeping the retrievers' order
+    # The stored terms by primary key per row (a join and a window keeping the retrievers' order
     # cost 0.4-0.8 ms a statement at 5k memories; bench/profile_query.py, docs/BENCHMARKS.md).
-    ev = (
-        "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
-        " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
-        if entity_names
-        else ""
-    )
+    ev = EVIDENCE_COUNTS if entity_names else ""
     return (
         ev
         + "SELECT u.*, (SELECT t.terms FROM memory_terms t WHERE t.memory_id = u.id) AS terms"

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
+from memos.store.candidates import EVIDENCE_COUNTS, filters_sql, is_selective, nearest_filter
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
-from memos.store.candidates import filters_sql, is_selective, nearest_filter
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -50,10 +50,13 @@ def probes_and_parts(
     ann_index: bool = False,
     part_ids: Sequence[Any] = (),
     part_vecs: Sequence[Any] = (),
+    entity_names: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``probe_candidates``' rows and, in the same round trip, ``part_similarities`` of the memories
     ``part_ids`` to ``part_vecs``; with ``part_vecs``, each probe row also carries ``part_psims``:
-    its cosine to each of them (so every memory either list names is measured against every part)."""
+    its cosine to each of them (so every memory either list names is measured against every part);
+    with ``entity_names`` (the query's known entities), ``entity_n``: how many of them it is L3
+    evidence for (as the first round's rows, ``memos.store.candidates.fetch``)."""
     if not probes:
         return [], part_similarities(conn, req.namespace, part_ids, part_vecs)
     where, params = filters_sql(req)
@@ -108,6 +111,12 @@ def probes_and_parts(
         params["names"] = [name for _, _, name in named]
     params.update(n=limit, qvec=qvec)
     statement = " UNION ALL ".join(sql_parts)
+    if entity_names:
+        params["entities"] = list(entity_names)
+        statement = (
+            f"{EVIDENCE_COUNTS}SELECT x.*, coalesce(ev.n, 0) AS entity_n FROM ({statement}) x"
+            " LEFT JOIN ev ON ev.memory_id = x.id"
+        )
     # As in the first round (memos.store.candidates.fetch): planned without sorts, so the free probes
     # walk the namespace's index whatever the planner's row estimate (a named probe still sorts its
     # evidence list, which has no other plan); sorting is back on after it, in the same round trip.
