@@ -330,3 +330,28 @@ def test_candidate_rows_carry_stored_terms_and_evidence_counts_and_stay_the_same
     )  # the nearest by exact distance come (the graph walk may differ at the tail)
     amber = {UUID(ids[i]) for i in range(150) if i % 4 == 3}
     assert found & amber  # the lexical branch's rare word
+
+
+def test_a_query_embedded_with_an_embedder_the_space_does_not_hold_is_embedded_again(api, ns, monkeypatch):
+    from memos.embeddings import HashingEmbedder, space
+
+    ingest(api, ns, ["The green folder holds invoice 17", "Lunch is at noon", "Zoe moved to Berlin"])
+    question = "which folder holds the invoice"
+    before = query(api, ns, question, include_filtered=True)
+    # What a process resolving another dimension would embed with (around a dimension change).
+    wrong = HashingEmbedder(get_dim(api, ns) + 16)
+    monkeypatch.setattr(space, "expected", lambda: wrong)
+    after = query(api, ns, question, include_filtered=True)
+
+    def ranking(body):
+        return [(r["memory_id"], r["score"], r["components"]) for r in body["results"]], body["filtered"]
+
+    assert ranking(after) == ranking(before)
+    assert before["results"] and before["results"][0]["text"] == "The green folder holds invoice 17"
+
+
+def get_dim(api, ns):
+    from memos.store import db
+
+    with db.connection() as conn:
+        return conn.execute("SELECT dim FROM embedding_space").fetchone()["dim"]

@@ -75,18 +75,21 @@ def query(
     with db.connection() as conn:
         # First in the transaction: the embedder of the stored vectors (its lock), and in the same
         # round trip the namespace's statistics of the query's terms, the entities it names and the
-        # session's latest summary.
+        # session's latest summary. The query is embedded while they are read, with the embedder
+        # this process last resolved; again only if the space names another one (a switch).
+        expected = space.expected()
         first = first_reads.read(
             conn,
             req.namespace,
             content_terms(req.query),
             entities.names_to_look_up(req.query),
             req.session_id,
+            meanwhile=lambda: expected.embed([req.query])[0],
         )
         embedder = space.resolved(conn, first.space)
         stats = lexical.stats_of(*first.counts)
         q_entities = set(first.known.values())
-        qvec = embedder.embed([req.query])[0]
+        qvec = first.meanwhile if embedder is expected else embedder.embed([req.query])[0]
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
         indexed = ann.uses_index(conn, req.namespace)
