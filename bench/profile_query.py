@@ -11,7 +11,7 @@ load). Then per size, over the same questions (``bench_query_ab.py``'s), each qu
 
 - total p50/p95 and the median of each step of ``timings_ms``, for all queries and for the slowest
   5 % (what the p95 is made of), with the share of queries that took a multi-hop second round;
-- round trips per query (psycopg's waits on the server) and statements per query;
+- psycopg waits per query (each round trip is one or more) and statements per query;
 - ``--cprofile``: the 25 functions with the most own time and the query path's cumulative times;
 - ``--explain N``: every statement of N queries replayed under ``EXPLAIN (ANALYZE, BUFFERS)`` (in
   a transaction with the same ``SET LOCAL``s), the median execution time and buffers per statement.
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             p = pct(totals)
             print(f"\n=== {n} memories, {len(totals)} queries: p50 {p['p50_ms']} p95 {p['p95_ms']} ms")
             print(
-                f"round trips/query: median {statistics.median(waits)} mean {statistics.mean(waits):.2f};"
+                f"psycopg waits/query (a round trip is one or more): median {statistics.median(waits)} mean {statistics.mean(waits):.2f};"
                 f" statements/query: mean {statistics.mean(stmts):.2f}; multi-hop: {sum(hops)}/{len(hops)}"
             )
             slow = sorted(range(len(totals)), key=lambda i: -totals[i])[: max(1, len(totals) // 20)]
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{k:<12} {statistics.median(every):10.3f} {statistics.median(worst):18.3f}")
             print(
                 f"slowest 5%: multi-hop {sum(hops[i] for i in slow)}/{len(slow)},"
-                f" round trips median {statistics.median([waits[i] for i in slow])}"
+                f" psycopg waits median {statistics.median([waits[i] for i in slow])}"
             )
             hop_t = [totals[i] * 1000 for i in range(len(totals)) if hops[i]]
             flat_t = [totals[i] * 1000 for i in range(len(totals)) if not hops[i]]
