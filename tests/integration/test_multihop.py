@@ -123,3 +123,64 @@ def test_part_similarities_read_only_the_asked_namespace(api, ns):
         rows = expansion.part_similarities(conn, ns, [*mine, *theirs], [vec, vec])
         assert expansion.part_similarities(conn, ns, [], [vec]) == []
     assert sorted((r["id"], r["probe"]) for r in rows) == [(mine[0], 0), (mine[0], 1)]
+
+
+def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api, ns, db_conn):
+    import numpy as np
+
+    ids = ingest(api, ns, [COUSIN, MIA, TEACH, PARROT, *FILLER])
+    probes = ["Where does Mia live now?", "Who is visiting soon?", "what is our parrot named?"]
+    vecs = get_embedder().embed(probes)
+    stored = {
+        r["id"]: np.asarray(r["v"], dtype=np.float64)
+        for r in db_conn.execute(
+            "SELECT id, embedding::float4[] AS v FROM memories WHERE namespace = %s", (ns,)
+        )
+    }
+
+    def cos(mid, vec):
+        a, b = stored[mid], np.asarray(vec, dtype=np.float64)
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    req = QueryRequest(namespace=ns, query=probes[0])
+    with db.connection() as conn:  # several vectors in one statement (arrays of vectors, sent in binary)
+        rows = expansion.probe_candidates(
+            conn, req, vecs[0], [(vecs[0], "mia"), (vecs[1], None), (vecs[2], None)], 5
+        )
+        parts = expansion.part_similarities(conn, ns, ids, vecs)
+        # The same in one round trip: probe rows measured against every part, and the listed memories.
+        both, listed = expansion.probes_and_parts(
+            conn,
+            req,
+            vecs[0],
+            [(vecs[1], None), (vecs[2], "mia")],
+            5,
+            part_ids=ids[:2],
+            part_vecs=vecs,
+            entity_names=["mia", "lisbon"],
+        )
+    evidence: dict = {}  # read by the test from L3
+    for r in db_conn.execute(
+        "SELECT evidence FROM entities WHERE namespace = %s AND normalized = ANY(%s)", (ns, ["mia", "lisbon"])
+    ):
+        for mid in r["evidence"]:
+            evidence[mid] = evidence.get(mid, 0) + 1
+    assert evidence.get(ids[1]) == 2  # "Mia has lived in Lisbon since last month."
+    assert all(r["entity_n"] == evidence.get(r["id"], 0) for r in both)
+    assert any(r["entity_n"] for r in both)
+    assert {r["probe"] for r in rows} == {0, 1, 2}
+    for r in rows:
+        assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5
+        assert abs(float(r["vsim"]) - cos(r["id"], vecs[0])) < 1e-5
+    assert len(parts) == len(ids) * len(vecs)
+    for r in parts:
+        assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5
+    assert sorted((r["id"], r["probe"]) for r in listed) == sorted((i, p) for i in ids[:2] for p in range(3))
+    for r in listed:
+        assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5
+    assert both and {r["probe"] for r in both} == {0, 1}
+    for r in both:
+        assert len(r["part_psims"]) == 3
+        for i, psim in enumerate(r["part_psims"]):
+            assert abs(float(psim) - cos(r["id"], vecs[i])) < 1e-5
+        assert r["terms"] is not None  # stored terms come with the row (scoring tokenises nothing)

@@ -441,6 +441,7 @@ def test_include_pack_toggles_the_stored_pack(api, ns, db_conn):
         "SELECT pack FROM context_packs WHERE id = %s", (q1["context_pack"]["id"],)
     ).fetchone()
     assert full[1]["pack"] == stored["pack"] and full[1]["pack"]["text"] == q1["context_pack"]["text"]
+    assert stored["pack"] == q1["context_pack"]  # stored as the response gave it, window and items too
     assert (
         ok(api, "/v1/ops/context_packs", namespace=ns, include_pack="false")["context_packs"][0]["pack"]
         is None

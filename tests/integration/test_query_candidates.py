@@ -3,6 +3,8 @@ namespace's own HNSW index (vector), and access feedback applied after the answe
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 
 from memos.retrieval import ann
@@ -283,3 +285,82 @@ def test_scoring_reads_stored_terms_that_equal_the_tokenised_text_and_give_the_s
     for a, b in zip(with_stored, tokenised, strict=True):
         assert ranking(a) == ranking(b)
     assert any(r["components"]["lexical"] > 0 for body in with_stored for r in body["results"])
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_candidate_rows_carry_stored_terms_and_evidence_counts_and_stay_the_same_once_prepared(
+    api, big_ns, db_conn, indexed
+):
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, ids = big_ns
+    ingest(api, ns, ["Zoe keeps the amber folder in Berlin", "Zoe and Mia moved the green folder to Berlin"])
+    if indexed:
+        ann.maintain(min_memories=100)
+    question = "where does Zoe keep the amber folder in Berlin"
+    qvec = get_embedder().embed([question])[0]
+    req = QueryRequest(namespace=ns, query=question)
+    # Expected values read from the tables by the test itself.
+    terms = {r["memory_id"]: r["terms"] for r in db_conn.execute("SELECT memory_id, terms FROM memory_terms")}
+    evidence: dict = {}
+    for r in db_conn.execute(
+        "SELECT evidence FROM entities WHERE namespace = %s AND normalized = ANY(%s)", (ns, ["zoe", "berlin"])
+    ):
+        for mid in r["evidence"]:
+            evidence[mid] = evidence.get(mid, 0) + 1
+    assert evidence, "the entities the question names have evidence"
+    nearest = [
+        r["id"]
+        for r in db_conn.execute(
+            "SELECT id FROM memories WHERE namespace = %s ORDER BY embedding <=> %s::float8[]::vector, id LIMIT 10",
+            (ns, [float(x) for x in qvec]),
+        )
+    ]
+    runs = []
+    with db.connection() as conn:
+        for _ in range(8):  # psycopg prepares a statement at its 6th run: then its generic plan serves
+            rows = candidates.fetch(
+                conn, req, qvec, 10, [("amber", 2.0), ("berlin", 3.0)], None,
+                ann_index=ann_store.graph_of(conn, ns) if indexed else None,
+                entity_names=["berlin", "zoe"], ef_search=80,
+            )  # fmt: skip
+            runs.append(sorted((str(r["id"]), r["vsim"], tuple(r["terms"]), r["entity_n"]) for r in rows))
+            assert conn.execute("SHOW plan_cache_mode").fetchone()["plan_cache_mode"] == "auto"
+            conn.commit()
+    assert all(run == runs[0] for run in runs[1:])
+    for mid, _vsim, row_terms, entity_n in runs[0]:
+        assert list(row_terms) == terms[UUID(mid)]
+        assert entity_n == evidence.get(UUID(mid), 0)
+    found = {UUID(mid) for mid, *_ in runs[0]}
+    assert (
+        set(nearest[:5]) <= found
+    )  # the nearest by exact distance come (the graph walk may differ at the tail)
+    amber = {UUID(ids[i]) for i in range(150) if i % 4 == 3}
+    assert found & amber  # the lexical branch's rare word
+
+
+def test_a_query_embedded_with_an_embedder_the_space_does_not_hold_is_embedded_again(api, ns, monkeypatch):
+    from memos.embeddings import HashingEmbedder, space
+
+    ingest(api, ns, ["The green folder holds invoice 17", "Lunch is at noon", "Zoe moved to Berlin"])
+    question = "which folder holds the invoice"
+    before = query(api, ns, question, include_filtered=True)
+    # What a process resolving another dimension would embed with (around a dimension change).
+    wrong = HashingEmbedder(get_dim(api, ns) + 16)
+    monkeypatch.setattr(space, "expected", lambda: wrong)
+    after = query(api, ns, question, include_filtered=True)
+
+    def ranking(body):
+        return [(r["memory_id"], r["score"], r["components"]) for r in body["results"]], body["filtered"]
+
+    assert ranking(after) == ranking(before)
+    assert before["results"] and before["results"][0]["text"] == "The green folder holds invoice 17"
+
+
+def get_dim(api, ns):
+    from memos.store import db
+
+    with db.connection() as conn:
+        return conn.execute("SELECT dim FROM embedding_space").fetchone()["dim"]

@@ -1,6 +1,6 @@
 """Packing without a database: section order, budget fitting, grouping and token counts."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 from memos.kernel.tokens import count_tokens
@@ -140,6 +140,9 @@ def test_candidate_tokens_count_each_candidate_line_prefix_and_its_stored_text_t
         chosen("雨が降った", session="s-long-session-name", day=12),
     ]
     cands[2].row["role"] = "assistant"
+    late = chosen("a late call", day=12)  # 23:30 at UTC-5: its line says the 12th, as stored
+    late.row["occurred_at"] = datetime(2024, 5, 12, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+    cands.append(late)
     expected = 0
     for c in cands:
         day = c.row["occurred_at"].strftime("%Y-%m-%d")

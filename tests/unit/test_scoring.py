@@ -140,6 +140,12 @@ def test_cut_keeps_top_k_above_min_score_and_says_why_the_rest_are_out():
         (ranked[2].id, "not_in_top_k", 0.4),
         (ranked[3].id, "below_threshold", 0.01),
     ]
+    # A response that does not show the others keeps the same ones and builds no explanation.
+    unexplained, none = cut(ranked, min_score=0.05, top_k=2, explain=False)
+    assert unexplained == kept and none == []
+    below = [cand(), cand()]
+    below[0].score, below[1].score = 0.01, 0.9  # ranked lists are sorted, but kept follows their order
+    assert cut(below, 0.05, 2, explain=False)[0] == cut(below, 0.05, 2)[0] == [below[1]]
 
 
 @pytest.mark.parametrize(
@@ -196,3 +202,14 @@ def test_what_someone_did_prefers_the_turns_saying_what_they_did():
     # Another question about Ana leaves events alone.
     score_candidates([did, chat], req("Where does Ana live?"), Policy(), stats, None, {})
     assert did.components["lexical"] == chat.components["lexical"]
+
+
+def test_a_uuids_int_orders_as_its_text_so_ties_break_the_same_either_way():
+    import uuid
+
+    ids = [uuid.uuid4() for _ in range(500)] + [
+        uuid.UUID(int=0),
+        uuid.UUID(int=2**128 - 1),
+        uuid.UUID(int=255),
+    ]
+    assert sorted(ids, key=lambda u: u.int) == sorted(ids, key=str)

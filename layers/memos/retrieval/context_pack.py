@@ -8,6 +8,7 @@ repeated. What does not fit is reported as ``over_budget``.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -82,20 +83,26 @@ def _group_header(session_id: str, when: Any) -> str:
 
 def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidates: list[Candidate]) -> int:
     """Tokens of everything retrieval considered, rendered as the pack renders it: the raw context."""
-    seen = {str(c.id) for c in candidates}
     total = count_tokens(summary) if summary else 0
-    total += sum(
-        count_tokens(_line(t["occurred_at"], t["role"], t["text"]))
-        for t in window
-        if t["memory_id"] not in seen
-    )
+    if window:
+        seen = {str(c.id) for c in candidates}
+        total += sum(
+            count_tokens(_line(t["occurred_at"], t["role"], t["text"]))
+            for t in window
+            if t["memory_id"] not in seen
+        )
     # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here,
     # once per (day, role, session): candidates share most of them.
-    prefixes: dict[tuple[str, str, str | None], int] = {}
+    prefixes: dict[tuple[Any, str, str | None], int] = {}
     for c in candidates:
-        key = (str(c.row["occurred_at"])[:10], c.row["role"], c.row["session_id"])
+        when = c.row["occurred_at"]  # its day as the line writes it (str(when)[:10]), computed once per key
+        key = (
+            when.date() if isinstance(when, datetime) else str(when)[:10],
+            c.row["role"],
+            c.row["session_id"],
+        )
         if key not in prefixes:
-            prefixes[key] = count_tokens(_line(key[0], key[1], "", key[2]))
+            prefixes[key] = count_tokens(_line(when, key[1], "", key[2]))
         total += prefixes[key] + int(c.row["tokens"])
     return total
 

@@ -32,7 +32,7 @@ measurements: docs/RETRIEVAL.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from memos.embeddings.calibration import scale_of
@@ -90,9 +90,11 @@ def expand(
     embedder: Embedder,
     *,
     ann_index: ann.Graph | None = None,
+    entity_names: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Extra candidate rows for a multi-part or relational question (empty when not needed);
-    ``ann_index``: the namespace's own HNSW index (``memos.retrieval.ann``), if it has one.
+    ``ann_index``: the namespace's own HNSW index (``memos.retrieval.ann``), if it has one;
+    ``entity_names``: the query's known entities, whose evidence counts come with the rows (``entity_n``).
 
     Rows for memories already in ``rows`` come back too when a probe finds them closer (placed
     before ``rows``, the caller's first-seen-wins merge keeps the better similarity)."""
@@ -119,13 +121,30 @@ def expand(
     if not texts:
         return []
     vecs = embedder.embed(texts)
-    found = expansion.probe_candidates(
-        conn, req, qvec, list(zip(vecs, names, strict=True)), PROBE_LIMIT, ann_index=ann_index
+    part_vecs = vecs[: len(parts)] if len(parts) >= 2 else vecs[:0]
+    # With parts, every candidate is measured against each part in the same round trip: the first
+    # round's rows by primary key, the probes' rows as they are found (``part_psims``).
+    found, first_sims = expansion.probes_and_parts(
+        conn,
+        req,
+        qvec,
+        list(zip(vecs, names, strict=True)),
+        PROBE_LIMIT,
+        ann_index=ann_index,
+        part_ids=list(dict.fromkeys(row["id"] for row in rows)) if len(part_vecs) else [],
+        part_vecs=list(part_vecs),
+        entity_names=entity_names,
     )
     probe_scales = [scale.for_query(vec) for vec in vecs]
     a, b = scale.affine(qvec)
     best: dict[Any, dict[str, Any]] = {}
     bridged: dict[Any, float] = {}  # a bridged row's value on the question's cosine scale
+    sims = [{"id": r["id"], "probe": r["probe"], "psim": r["psim"]} for r in first_sims]
+    sims += [
+        {"id": row["id"], "probe": i, "psim": psim}
+        for row in found
+        for i, psim in enumerate(row.get("part_psims") or ())
+    ]
     for row in found:
         probe, vsim = row["probe"], float(row["vsim"])
         # The probe's calibrated value, put back on the question's cosine scale (both affine).
@@ -135,31 +154,32 @@ def expand(
         vsim = max(vsim, (value - b) / (a or 1.0))
         prev = best.get(row["id"])
         if prev is None or vsim > prev["vsim"]:
-            best[row["id"]] = {k: v for k, v in row.items() if k not in ("probe", "psim")} | {"vsim": vsim}
+            best[row["id"]] = {k: v for k, v in row.items() if k not in ("probe", "psim", "part_psims")} | {
+                "vsim": vsim
+            }
     if len(parts) >= 2:
-        _by_best_part(conn, req.namespace, rows, best, bridged, vecs[: len(parts)], probe_scales, (a, b))
+        _by_best_part(rows, best, bridged, sims, probe_scales, (a, b))
     return sorted(best.values(), key=lambda r: -r["vsim"])
 
 
 def _by_best_part(
-    conn: psycopg.Connection[Any],
-    namespace: str,
     rows: list[dict[str, Any]],
     best: dict[Any, dict[str, Any]],
     bridged: dict[Any, float],
-    part_vecs: Any,
+    sims: list[dict[str, Any]],
     part_scales: list[Callable[[float], float]],
     question_affine: tuple[float, float],
 ) -> None:
     """A question with parts: every candidate's similarity becomes that of the part it is closest
     to (put on the question's scale), in place of its similarity to the whole question, whose vector
     sits between the parts and so near small talk that answers none of them. A bridged row keeps its
-    bridge's value when that is higher. Adds the first round's rows to ``best``."""
+    bridge's value when that is higher. Adds the first round's rows to ``best``. ``sims``: each
+    candidate's cosine to each part (id, probe = the part's index, psim)."""
     a, b = question_affine
     for row in rows:
         best.setdefault(row["id"], dict(row))
     part_value: dict[Any, float] = {}
-    for sim in expansion.part_similarities(conn, namespace, list(best), part_vecs):
+    for sim in sims:
         value = part_scales[sim["probe"]](float(sim["psim"]))
         part_value[sim["id"]] = max(part_value.get(sim["id"], 0.0), value)
     for mid, row in best.items():

@@ -128,6 +128,9 @@ def score_candidates(
     rel_w = sum(w[k] for k in RELEVANCE if k in w)
     prior_w = sum(w[k] for k in PRIOR if k in w)
     share = prior_w / ((rel_w + prior_w) or 1.0)
+    rel_weights = [(k, w[k]) for k in RELEVANCE if k in w]  # in this order: the same sums as the formula's
+    prior_weights = [(k, w[k]) for k in PRIOR if k in w]
+    sure = [k for k in ("vector", "lexical") if w[k] > 0]
     lexical_of = lexical.Coverage(content_terms(req.query), stats)
     asks_activity = bool(_ACTIVITY_QUESTION.search(req.query))
     if asks_activity:  # "What did Zoe do last week?": something Zoe did counts like one more word
@@ -165,26 +168,30 @@ def score_candidates(
         if when is not None:
             comp["temporal"] = math.pow(2.0, -when.distance_days(c.row["occurred_at"]) / width)
         c.components = {k: round(v, 4) for k, v in comp.items()}
-        mean = sum(w[k] * comp[k] for k in RELEVANCE if k in w) / (rel_w or 1.0)
-        best = max((comp[k] for k in ("vector", "lexical") if w[k] > 0), default=mean)
+        mean = sum(wk * comp[k] for k, wk in rel_weights) / (rel_w or 1.0)
+        best = max((comp[k] for k in sure), default=mean)
         if "temporal" in w:  # outside the time the question names, no signal is sure
             best *= comp["temporal"]
         relevance = (1 - FUSE_MAX) * mean + FUSE_MAX * best
-        prior = sum(w[k] * comp[k] for k in PRIOR if k in w) / prior_w if prior_w else 1.0
+        prior = sum(wk * comp[k] for k, wk in prior_weights) / prior_w if prior_w else 1.0
         c.score = round(relevance * (1 - share + share * prior), 4)
 
 
 def cut(
-    ranked: list[Candidate], min_score: float, top_k: int
+    ranked: list[Candidate], min_score: float, top_k: int, *, explain: bool = True
 ) -> tuple[list[Candidate], list[FilteredCandidate]]:
-    """The best ``top_k`` at or above ``min_score`` (in rank order), and why each other one is out."""
-    kept: list[Candidate] = []
+    """The best ``top_k`` at or above ``min_score`` (in rank order), and why each other one is out
+    (``explain``; without it the second list is empty: a response that does not show them)."""
+    kept = [c for c in ranked if c.score >= min_score][:top_k]
+    if not explain:
+        return kept, []
     filtered: list[FilteredCandidate] = []
+    n = 0
     for c in ranked:
         if c.score < min_score:
             filtered.append(FilteredCandidate(memory_id=c.id, reason="below_threshold", score=c.score))
-        elif len(kept) >= top_k:
+        elif n >= top_k:
             filtered.append(FilteredCandidate(memory_id=c.id, reason="not_in_top_k", score=c.score))
         else:
-            kept.append(c)
+            n += 1
     return kept, filtered

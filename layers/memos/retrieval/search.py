@@ -75,18 +75,21 @@ def query(
     with db.connection() as conn:
         # First in the transaction: the embedder of the stored vectors (its lock), and in the same
         # round trip the namespace's statistics of the query's terms, the entities it names and the
-        # session's latest summary.
+        # session's latest summary. The query is embedded while they are read, with the embedder
+        # this process last resolved; again only if the space names another one (a switch).
+        expected = space.expected()
         first = first_reads.read(
             conn,
             req.namespace,
             content_terms(req.query),
             entities.names_to_look_up(req.query),
             req.session_id,
+            meanwhile=lambda: expected.embed([req.query])[0],
         )
         embedder = space.resolved(conn, first.space)
         stats = lexical.stats_of(*first.counts)
         q_entities = set(first.known.values())
-        qvec = embedder.embed([req.query])[0]
+        qvec = first.meanwhile if embedder is expected else embedder.embed([req.query])[0]
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
         indexed = ann.uses_index(conn, req.namespace)
@@ -101,9 +104,14 @@ def query(
             entity_names=sorted(q_entities),
             ef_search=ann.ef_search_for(first.counts[0]),
         )
-        evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         # The second round for multi-part and relational questions (see retrieval/multihop.py).
-        rows = multihop.expand(conn, req, qvec, rows, stats, embedder, ann_index=indexed) + rows
+        rows = (
+            multihop.expand(
+                conn, req, qvec, rows, stats, embedder, ann_index=indexed, entity_names=sorted(q_entities)
+            )
+            + rows
+        )
+        evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
         if req.session_id:
@@ -123,16 +131,17 @@ def query(
         for row in rows:
             unique.setdefault(row["id"], Candidate(row))
         window_ids = {w["memory_id"] for w in window}
-        for c in unique.values():
-            if str(c.id) in window_ids:
-                c.layer = "L1"
+        if window_ids:
+            for c in unique.values():
+                if str(c.id) in window_ids:
+                    c.layer = "L1"
         cands = list(unique.values())
         t = time.perf_counter()
         overlap = entities.memory_entity_overlap(
             conn, req.namespace, q_entities, [c.id for c in cands], counted=evidence
         )
         score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
-        cands.sort(key=lambda c: (-c.score, str(c.id)))
+        cands.sort(key=lambda c: (-c.score, c.id.int))  # ties by id (a UUID's int orders as its text)
         timings["rank"] = _ms(t)
         reranker = reranker or rerank.get_reranker()
         if reranker is not None:
@@ -148,15 +157,15 @@ def query(
             )
             timings["rerank"] = _ms(t)
 
-        kept, filtered = cut(cands, policy.min_score, req.top_k)
+        kept, filtered = cut(cands, policy.min_score, req.top_k, explain=bool(req.include_filtered))
 
         t = time.perf_counter()
         pack, over_budget, usage = context_pack.build(
             req, summary, window if req.session_id else [], kept, budget, all_candidates=cands
         )
         pack.entities = [{"name": e} for e in sorted(q_entities)]
-        filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
-        if req.include_filtered:
+        if req.include_filtered:  # why the others are out, only for a response that shows them
+            filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
             filtered.extend(kept_out_by_governance(conn, req, qvec))
         query_id = uuid.uuid4()
         timings["pack"] = _ms(t)

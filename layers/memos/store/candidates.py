@@ -20,6 +20,12 @@ ROW_COLUMNS = (
     " base_importance, access_count, created_at, last_accessed_at, decay_half_life, decay_floor, fact_key"
 )
 _COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
+# The candidate statements run many times with the same text and different values: once prepared
+# (psycopg, after 5 runs), their generic plan is reused instead of planning each run (0.3-0.6 ms
+# at 1k-5k memories). Their plans do not depend on the values: the namespace's own index is matched
+# through the literal namespace, the lexical branch reads its postings per term by the index.
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+DEFAULT_PLANS = "SET LOCAL plan_cache_mode TO DEFAULT"
 
 
 def filters_sql(
@@ -149,7 +155,11 @@ def fetch(
     if entity_names:
         params["entities"] = list(entity_names)
     if not ann_index or selective:
-        return conn.execute(_with_scoring_inputs([nearest, *parts], entity_names), params).fetchall()
+        with conn.pipeline():
+            conn.execute(GENERIC_PLANS)
+            cur = conn.execute(_with_scoring_inputs([nearest, *parts], entity_names), params)
+            conn.execute(DEFAULT_PLANS)
+        return cur.fetchall()
     # The namespace's own index serves the vector retriever. The planner would choose it from its
     # row estimate for the namespace, which can be far off (a namespace outside the column's most
     # common values, or a table not analyzed yet: then it sorted all of a 5k namespace by exact
@@ -159,33 +169,38 @@ def fetch(
     with conn.pipeline():
         if ef_search is not None:
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        conn.execute(GENERIC_PLANS)
         conn.execute("SET LOCAL enable_sort = off")
         by_index = conn.execute(_with_scoring_inputs([nearest], entity_names), params)
         conn.execute("SET LOCAL enable_sort TO DEFAULT")
         rest = conn.execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
+        conn.execute(DEFAULT_PLANS)
     return by_index.fetchall() + (rest.fetchall() if rest is not None else [])
 
 
+# How many of the query's known entities (parameter ``entities``) each memory is L3 evidence for,
+# computed once (MATERIALIZED) whatever the planner expects of the rows joined to it.
+EVIDENCE_COUNTS = (
+    "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
+    " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
+)
+
+
 def _with_scoring_inputs(parts: Sequence[str], entity_names: Sequence[str]) -> str:
-    """The retrievers' rows (``parts``, UNION ALL) in their order, each with its stored terms and,
-    with ``entity_names`` (parameter ``entities``), its entity evidence count."""
-    # The evidence counts are computed once (MATERIALIZED), whatever the planner expects of the rows.
-    ev = (
-        "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
-        " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
-        if entity_names
-        else ""
-    )
-    evidence = " LEFT JOIN ev ON ev.memory_id = c.id" if entity_names else ""
+    """The retrievers' rows (``parts``, UNION ALL), each with its stored terms and, with
+    ``entity_names`` (parameter ``entities``), its entity evidence count. Rows come in no set order
+    (the caller keeps the first row of each memory, and a memory's rows are alike but for ``src``)."""
+    # The stored terms by primary key per row (a join and a window keeping the retrievers' order
+    # cost 0.4-0.8 ms a statement at 5k memories; bench/profile_query.py, docs/BENCHMARKS.md).
+    ev = EVIDENCE_COUNTS if entity_names else ""
     return (
         ev
-        + "SELECT c.*, t.terms"
+        + "SELECT u.*, (SELECT t.terms FROM memory_terms t WHERE t.memory_id = u.id) AS terms"
         + (", coalesce(ev.n, 0) AS entity_n" if entity_names else "")
-        + " FROM (SELECT u.*, row_number() OVER () AS ord FROM ("
+        + " FROM ("
         + " UNION ALL ".join(parts)
-        + ") u) c LEFT JOIN memory_terms t ON t.memory_id = c.id"
-        + evidence
-        + " ORDER BY c.ord"
+        + ") u"
+        + (" LEFT JOIN ev ON ev.memory_id = u.id" if entity_names else "")
     )
 
 

@@ -34,7 +34,7 @@ def insert(
             req.namespace,
             req.session_id,
             req.query,
-            db.jsonb(pack.model_dump(mode="json")),
+            db.jsonb_of_model(pack),
             usage.candidates,
             usage.packed,
             list(touched) or None,

