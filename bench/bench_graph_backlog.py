@@ -3,6 +3,7 @@ without the graph insert, how fast maintenance moves the backlog into the graph,
 backlog costs the query.
 
     python bench/bench_graph_backlog.py [--rows 100000] [--rounds 10] [--singles 200] [--queries 100]
+                                        [--drain-workers 1]
 
 Two namespaces of ROWS memories each are bulk-loaded (``bench_common.bulk_load``) into one store and
 get their HNSW index. Namespace A's index is rebuilt as before migration 0013 (predicate on the
@@ -14,7 +15,7 @@ the backlog). Then, alternating A and B in one run:
    concurrent rebuild of B's index (the other way to absorb a backlog: its cost per backlog row);
 3. the query over HTTP (p50/p95) and the vector retriever's statement alone (p50), with recall@10
    of that statement against exact distance, at B's backlog sizes 0 / 500 / 2,000 / 10,000
-   (A beside it: no backlog ever);
+   (A beside it: no backlog ever), then the drain of that backlog by DRAIN_WORKERS concurrent drains;
 4. the phases of in-process 500-item batches into B (what is left once the graph insert is gone).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import threading
 import time
 from typing import Any
 
@@ -155,6 +157,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--rounds", type=int, default=10, help="batches of 500 per namespace (step 1)")
     ap.add_argument("--singles", type=int, default=200, help="single-item ingests per namespace")
     ap.add_argument("--queries", type=int, default=100, help="queries per namespace per backlog size")
+    ap.add_argument(
+        "--drain-workers", type=int, default=1, help="concurrent drains of the 10,000-row backlog"
+    )
     args = ap.parse_args(argv)
     started = machine()
     texts = TextSource(seed=21)
@@ -306,16 +311,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         with admin_conn() as conn:
             pending = backlog(conn, B)
+        moved_by: list[int] = []
+        workers = [
+            threading.Thread(target=lambda: moved_by.append(ann.drain(B, budget_s=3600)))
+            for _ in range(args.drain_workers)
+        ]
         t = time.perf_counter()
-        moved = ann.drain(B, budget_s=3600)
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
         secs = time.perf_counter() - t
+        moved = sum(moved_by)
         out["drain_10k"] = {
             "rows": moved,
+            "workers": args.drain_workers,
             "backlog_before": pending,
             "seconds": round(secs, 2),
             "rows_per_s": round(moved / secs, 1),
         }
-        print(f"drain of that backlog: {moved:,} rows in {secs:.1f} s ({moved / secs:,.0f} rows/s)")
+        print(
+            f"drain of that backlog by {args.drain_workers} worker(s): {moved:,} rows in {secs:.1f} s"
+            f" ({moved / secs:,.0f} rows/s)"
+        )
 
         # 4. what is left of a 500-item batch without the graph insert
         from bench_ingest import batch_in_process
@@ -333,7 +351,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"\nin process, 4 batches of 500 into B: {4 * BATCH / secs:,.0f} memories/s; phases (s):")
         table(("step", "seconds"), [*phases.seconds.items(), ("(rest)", secs - sum(phases.seconds.values()))])
         http.close()
-    write_result("graph_backlog", f"ns{args.rows // 1000}k", out, started)
+    mode = f"ns{args.rows // 1000}k" + (f"-drain{args.drain_workers}" if args.drain_workers > 1 else "")
+    write_result("graph_backlog", mode, out, started)
     return out
 
 
