@@ -182,3 +182,55 @@ def test_a_fixed_batch_gives_the_same_outcomes_statuses_audit_and_entities(ns, d
         ).fetchall()
     }
     assert df == {"ana": 4, "porto": 3, "favourit": 3, "invoic": 1}
+
+
+def test_a_text_stored_by_a_concurrent_request_after_the_reads_is_reported_as_its_duplicate(
+    ns, db_conn, monkeypatch
+):
+    """The write of a session that has had turns goes with the commit, unread: when another request
+    stores the same namespace-wide text between this one's reads and its insert, nothing of the
+    first attempt stays and the answer is the one the in-transaction check gave (a duplicate of the
+    row that won), with the session's turns, the statistics and the audit counted once."""
+    import memos.memory.ingest as ingest_module
+
+    ingest(ns, _items([("s1", "user", "episodic", "Hello there.")]), actor="golden")
+    real = ingest_module._mark_near_duplicates
+    winner: list[Any] = []
+    calls: list[int] = []
+
+    def race(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if not winner:  # first attempt only: another request commits the same fact from session s2
+            winner.append(None)
+            winner[0] = ingest(ns, _items([("s2", "user", "semantic", "Customer prefers invoices by post")]))
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "_mark_near_duplicates", race)
+    out = ingest(
+        ns, _items([("s1", "user", "semantic", "Customer prefers invoices by post")]), actor="golden"
+    )
+
+    assert len(calls) == 3  # the first attempt, the concurrent request, the attempt again
+    won = winner[0].memories[0]
+    assert won.status == "created"
+    assert _statuses(out) == [("duplicate", won.memory_id, None)]
+    rows = db_conn.execute(
+        "SELECT id, session_id, seen_count FROM memories WHERE namespace = %s AND kind = 'semantic'", (ns,)
+    ).fetchall()
+    assert [(r["id"], r["session_id"], r["seen_count"]) for r in rows] == [(won.memory_id, "s2", 2)]
+    turns = db_conn.execute(
+        "SELECT session_id, turn_count FROM sessions WHERE namespace = %s ORDER BY session_id", (ns,)
+    ).fetchall()
+    # No turn is reserved for the row that lost (the check after the insert, kept for a session's
+    # first turns, leaves a gap: s1 at 2 with one turn stored).
+    assert [(t["session_id"], t["turn_count"]) for t in turns] == [("s1", 1), ("s2", 1)]
+    docs = db_conn.execute("SELECT docs FROM namespace_stats WHERE namespace = %s", (ns,)).fetchone()
+    assert docs["docs"] == 2  # "Hello there." and the winner
+    audit = db_conn.execute(
+        "SELECT action, session_id, memory_id FROM audit_events WHERE namespace = %s ORDER BY id", (ns,)
+    ).fetchall()
+    assert [(a["action"], a["session_id"], a["memory_id"]) for a in audit] == [
+        ("ingest", "s1", None),
+        ("ingest", "s2", None),
+        ("dedup", "s1", won.memory_id),
+    ]
