@@ -120,8 +120,8 @@ def _ingest_once(
     _prepare(originals, namespace, policy, now, guess)
 
     # One pipeline for the transaction: statements whose answer is not needed yet (BEGIN, the
-    # writes) travel with the next one that is, so the round trips are the reads.
-    with db.connection() as conn, conn.pipeline():
+    # writes, COMMIT) travel with the next one that is, so the round trips are the reads and the end.
+    with db.pipelined_transaction() as conn:
         # First in the transaction: the embedder of the stored vectors; in the same round trip, the
         # batch's sessions locked, the stored entities the batch's names resolve to, the namespace's
         # term totals, and the exact duplicates, current facts and near duplicates of the batch (read
@@ -150,17 +150,16 @@ def _ingest_once(
         audit.record_many(conn, events, actor, request_id)
         enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
         record_jobs(conn, namespace, enqueued)
-        # L1 is pushed while PostgreSQL commits (its WAL flush): a window is served only when its
-        # ids are L2's (``WorkingMemory.window``), so a push that lands first, or for a commit that
-        # fails, is rebuilt from L2, never served. The response still waits for both.
+        db.send_commit(conn)
+        # L1 is pushed while PostgreSQL writes and commits (the end of the block waits for the
+        # COMMIT): a window is served only when its ids are L2's (``WorkingMemory.window``), so a
+        # push that lands first, or for a commit that fails, is rebuilt from L2, never served. The
+        # response still waits for both.
         pushed = (
             _l1_pusher().submit(_push_l1, namespace, live, policy, l1 or WorkingMemory()) if live else None
         )
-        try:
-            conn.commit()
-        finally:
-            if pushed is not None:
-                pushed.result()
+    if pushed is not None:
+        pushed.result()
 
     send_after_response(enqueued)
     created = len(live)
