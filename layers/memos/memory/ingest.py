@@ -13,11 +13,9 @@ Outcomes per item, in item order:
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -151,15 +149,11 @@ def _ingest_once(
         enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
         record_jobs(conn, namespace, enqueued)
         db.send_commit(conn)
-        # L1 is pushed while PostgreSQL writes and commits (the end of the block waits for the
-        # COMMIT): a window is served only when its ids are L2's (``WorkingMemory.window``), so a
-        # push that lands first, or for a commit that fails, is rebuilt from L2, never served. The
-        # response still waits for both.
-        pushed = (
-            _l1_pusher().submit(_push_l1, namespace, live, policy, l1 or WorkingMemory()) if live else None
-        )
-    if pushed is not None:
-        pushed.result()
+        # The writes and the COMMIT are on their way (the end of the block waits for them): L1 is
+        # pushed while PostgreSQL runs them. A window is served only when its ids are L2's
+        # (``WorkingMemory.window``), so a push that lands first, or for a commit that fails, is
+        # rebuilt from L2, never served.
+        _push_l1(namespace, live, policy, l1 or WorkingMemory())
 
     send_after_response(enqueued)
     created = len(live)
@@ -466,20 +460,6 @@ def _outcome(p: _Planned) -> IngestedMemory:
     if p.duplicate_of is None:  # lost a race to a row that vanished before we could read it
         raise Conflict("a concurrent request changed this memory; retry")
     return IngestedMemory(memory_id=p.duplicate_of, status="duplicate", duplicate_of=p.duplicate_of)
-
-
-_pusher: ThreadPoolExecutor | None = None
-_pusher_lock = threading.Lock()
-
-
-def _l1_pusher() -> ThreadPoolExecutor:
-    """One thread pushes the windows, in commit order; made on first use (none in a SnapStart snapshot)."""
-    global _pusher
-    if _pusher is None:
-        with _pusher_lock:
-            if _pusher is None:
-                _pusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memos-l1-push")
-    return _pusher
 
 
 def _push_l1(namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingMemory) -> None:
