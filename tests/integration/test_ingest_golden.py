@@ -182,3 +182,150 @@ def test_a_fixed_batch_gives_the_same_outcomes_statuses_audit_and_entities(ns, d
         ).fetchall()
     }
     assert df == {"ana": 4, "porto": 3, "favourit": 3, "invoic": 1}
+
+
+def test_a_text_stored_by_a_concurrent_request_after_the_reads_is_reported_as_its_duplicate(
+    ns, db_conn, monkeypatch
+):
+    """The write of a session that has had turns goes with the commit, unread: when another request
+    stores the same namespace-wide text between this one's reads and its insert, nothing of the
+    first attempt stays and the answer is the one the in-transaction check gave (a duplicate of the
+    row that won), with the session's turns, the statistics and the audit counted once."""
+    import memos.memory.ingest as ingest_module
+
+    ingest(ns, _items([("s1", "user", "episodic", "Hello there.")]), actor="golden")
+    real = ingest_module._mark_near_duplicates
+    winner: list[Any] = []
+    calls: list[int] = []
+
+    def race(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if not winner:  # first attempt only: another request commits the same fact from session s2
+            winner.append(None)
+            winner[0] = ingest(ns, _items([("s2", "user", "semantic", "Customer prefers invoices by post")]))
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "_mark_near_duplicates", race)
+    out = ingest(
+        ns, _items([("s1", "user", "semantic", "Customer prefers invoices by post")]), actor="golden"
+    )
+
+    assert len(calls) == 3  # the first attempt, the concurrent request, the attempt again
+    won = winner[0].memories[0]
+    assert won.status == "created"
+    assert _statuses(out) == [("duplicate", won.memory_id, None)]
+    rows = db_conn.execute(
+        "SELECT id, session_id, seen_count FROM memories WHERE namespace = %s AND kind = 'semantic'", (ns,)
+    ).fetchall()
+    assert [(r["id"], r["session_id"], r["seen_count"]) for r in rows] == [(won.memory_id, "s2", 2)]
+    turns = db_conn.execute(
+        "SELECT session_id, turn_count FROM sessions WHERE namespace = %s ORDER BY session_id", (ns,)
+    ).fetchall()
+    # No turn is reserved for the row that lost (the check after the insert, kept for a session's
+    # first turns, leaves a gap: s1 at 2 with one turn stored).
+    assert [(t["session_id"], t["turn_count"]) for t in turns] == [("s1", 1), ("s2", 1)]
+    docs = db_conn.execute("SELECT docs FROM namespace_stats WHERE namespace = %s", (ns,)).fetchone()
+    assert docs["docs"] == 2  # "Hello there." and the winner
+    audit = db_conn.execute(
+        "SELECT action, session_id, memory_id FROM audit_events WHERE namespace = %s ORDER BY id", (ns,)
+    ).fetchall()
+    assert [(a["action"], a["session_id"], a["memory_id"]) for a in audit] == [
+        ("ingest", "s1", None),
+        ("ingest", "s2", None),
+        ("dedup", "s1", won.memory_id),
+    ]
+
+
+def test_the_same_items_one_at_a_time_give_the_batch_outcomes(ns, db_conn):
+    """One item per request: after a session's first turn its writes go with the commit, unread
+    (``_number_and_insert``). Statuses, links, turns, entities and statistics are those the batches
+    above give, except that each request counts its own exact repeat (a batch counts it once)."""
+    out = [ingest(ns, _items([row]), actor="golden").memories[0] for row in BATCH_1 + BATCH_2]
+    ids = [m.memory_id for m in out]
+    assert [(m.status, m.duplicate_of, m.supersedes) for m in out] == [
+        ("created", None, None),
+        ("created", None, None),
+        ("duplicate", ids[0], None),
+        ("created", None, None),
+        ("created", None, None),
+        ("duplicate", ids[4], None),
+        ("created", None, None),
+        ("duplicate", ids[6], None),
+        ("created", None, None),
+        ("superseded", None, ids[8]),
+        ("created", None, None),
+        ("duplicate", ids[1], None),  # batch 2 from here
+        ("superseded", None, ids[9]),
+        ("duplicate", ids[6], None),
+        ("created", None, None),
+        ("duplicate", ids[1], None),
+    ]
+    rows = db_conn.execute(
+        "SELECT id, session_id, turn_no, status, duplicate_of, superseded_by, seen_count FROM memories"
+        " WHERE namespace = %s",
+        (ns,),
+    ).fetchall()
+    assert {
+        r["id"]: (
+            r["session_id"],
+            r["turn_no"],
+            r["status"],
+            r["duplicate_of"],
+            r["superseded_by"],
+            r["seen_count"],
+        )
+        for r in rows
+    } == {
+        ids[0]: ("s1", 1, "active", None, None, 2),
+        ids[1]: ("s1", 2, "active", None, None, 3),  # seen again by two requests of batch 2
+        ids[3]: ("s2", 1, "active", None, None, 1),
+        ids[4]: ("s1", 3, "active", None, None, 1),
+        ids[5]: ("s1", 4, "duplicate", ids[4], None, 1),
+        ids[6]: ("s1", 5, "active", None, None, 3),
+        ids[8]: ("s1", 6, "superseded", None, ids[9], 1),
+        ids[9]: ("s1", 7, "superseded", None, ids[12], 1),
+        ids[10]: ("s1", 8, "active", None, None, 1),
+        ids[12]: ("s1", 9, "active", None, None, 1),
+        ids[14]: ("s3", 1, "active", None, None, 1),
+    }
+    audit = db_conn.execute(
+        "SELECT action, session_id, memory_id, details FROM audit_events WHERE namespace = %s ORDER BY id",
+        (ns,),
+    ).fetchall()
+    assert [
+        (a["action"], a["session_id"], a["details"].get("match"), a["memory_id"])
+        for a in audit
+        if a["action"] != "ingest"
+    ] == [
+        ("dedup", "s1", "exact", ids[0]),
+        ("dedup", "s1", "near", ids[5]),
+        ("dedup", "s2", "exact", ids[6]),
+        ("supersede", "s1", None, ids[8]),
+        ("dedup", "s1", "exact", ids[1]),
+        ("supersede", "s1", None, ids[9]),
+        ("dedup", "s3", "exact", ids[6]),
+        ("dedup", "s1", "exact", ids[1]),
+    ]
+    ingested = sorted(i for a in audit if a["action"] == "ingest" for i in a["details"]["memory_ids"])
+    assert ingested == sorted(str(ids[i]) for i in (0, 1, 3, 4, 6, 8, 9, 10, 12, 14))
+    entities = {
+        r["normalized"]: r
+        for r in db_conn.execute(
+            "SELECT normalized, type, aliases, evidence, mention_count FROM entities WHERE namespace = %s",
+            (ns,),
+        ).fetchall()
+    }
+    assert entities["ana silva"]["type"] == "person" and "ana" in entities["ana silva"]["aliases"]
+    assert sorted(entities["ana silva"]["evidence"]) == sorted([ids[0], ids[1], ids[3], ids[14]])
+    assert entities["ana silva"]["mention_count"] == 4
+    assert sorted(entities["porto"]["evidence"]) == sorted([ids[0], ids[3], ids[14]])
+    stats = db_conn.execute("SELECT docs FROM namespace_stats WHERE namespace = %s", (ns,)).fetchone()
+    assert stats["docs"] == 10
+    df = {
+        r["term"]: r["df"]
+        for r in db_conn.execute(
+            "SELECT term, df FROM term_stats WHERE namespace = %s AND term = ANY(%s)",
+            (ns, ["ana", "porto", "favourit", "invoic"]),
+        ).fetchall()
+    }
+    assert df == {"ana": 4, "porto": 3, "favourit": 3, "invoic": 1}

@@ -75,11 +75,11 @@ def active(conn: psycopg.Connection[Any]) -> Embedder:
 
 
 def active_and(conn: psycopg.Connection[Any], send: Callable[[], Callable[[], T]]) -> tuple[Embedder, T]:
-    """``active`` with other reads in the same round trip, behind the lock: ``send`` queues them and
-    returns what reads their answer (ingest's reads of the tables other than ``memories``)."""
-    with conn.pipeline():
-        space_cur = store.send_space_lock(conn)
-        read = send()
+    """``active`` with other reads in the same round trip, behind the lock, in the caller's pipeline
+    (``memos.store.db.pipelined_transaction``; a nested one would first wait for what is queued):
+    ``send`` queues them and returns what reads their answer (ingest's reads)."""
+    space_cur = store.send_space_lock(conn)
+    read = send()
     return resolved(conn, store.space_row(space_cur)), read()
 
 

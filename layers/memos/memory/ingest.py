@@ -75,6 +75,27 @@ def ingest(
     request_id: str | None = None,
     l1: WorkingMemory | None = None,
 ) -> IngestResponse:
+    import psycopg
+
+    try:
+        return _ingest_once(namespace, items, actor, request_id, l1)
+    except psycopg.errors.UniqueViolation:
+        # A concurrent writer stored one of these texts between this transaction's reads and its
+        # insert, sent with the writes (see ``_number_and_insert``): nothing was committed. Again:
+        # the winner is now an exact duplicate, as ``_resolve_lost_races`` would have reported it.
+        try:
+            return _ingest_once(namespace, items, actor, request_id, l1)
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict("a concurrent request changed this memory; retry") from exc
+
+
+def _ingest_once(
+    namespace: str,
+    items: list[IngestItem],
+    actor: str | None,
+    request_id: str | None,
+    l1: WorkingMemory | None,
+) -> IngestResponse:
     now = datetime.now(UTC)
     policy = policy_store.get_policy(namespace)
     planned = [_plan(item, policy) for item in items]
@@ -97,13 +118,13 @@ def ingest(
     _prepare(originals, namespace, policy, now, guess)
 
     # One pipeline for the transaction: statements whose answer is not needed yet (BEGIN, the
-    # writes) travel with the next one that is, so the round trips are the reads.
-    with db.connection() as conn, conn.pipeline():
+    # writes, COMMIT) travel with the next one that is, so the round trips are the reads and the end.
+    with db.pipelined_transaction() as conn:
         # First in the transaction: the embedder of the stored vectors; in the same round trip, the
-        # stored entities the batch's names resolve to, the namespace's term totals, and the exact
-        # duplicates, current facts and near duplicates of the batch (read before it is known which
-        # items are exact duplicates: their answers are dropped).
-        embedder, (lookups, totals, read_known) = space.active_and(
+        # batch's sessions locked, the stored entities the batch's names resolve to, the namespace's
+        # term totals, and the exact duplicates, current facts and near duplicates of the batch (read
+        # before it is known which items are exact duplicates: their answers are dropped).
+        embedder, (locked, lookups, totals, read_known) = space.active_and(
             conn,
             lambda: _send_reads(conn, namespace, extracted, originals, policy, supersede),
         )
@@ -115,7 +136,7 @@ def ingest(
         if supersede:
             _find_conflicts(fresh, known.facts)
         _mark_near_duplicates(fresh, originals, known.near, policy)
-        sessions, inserted = _number_and_insert(conn, namespace, fresh)
+        sessions, inserted = _number_and_insert(conn, namespace, fresh, locked)
         _resolve_lost_races(conn, namespace, planned, fresh, inserted)
         store.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
@@ -127,10 +148,14 @@ def ingest(
         audit.record_many(conn, events, actor, request_id)
         enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
         record_jobs(conn, namespace, enqueued)
-        conn.commit()
+        db.send_commit(conn)
+        # The writes and the COMMIT are on their way (the end of the block waits for them): L1 is
+        # pushed while PostgreSQL runs them. A window is served only when its ids are L2's
+        # (``WorkingMemory.window``), so a push that lands first, or for a commit that fails, is
+        # rebuilt from L2, never served.
+        _push_l1(namespace, live, policy, l1 or WorkingMemory())
 
     send_after_response(enqueued)
-    _push_l1(namespace, live, policy, l1 or WorkingMemory())
     created = len(live)
     metrics.add_metric(name="MemoriesIngested", unit="Count", value=created)
     metrics.add_metric(name="MemoriesDeduplicated", unit="Count", value=len(planned) - created)
@@ -147,13 +172,19 @@ def _send_reads(
     originals: list[_Planned],
     policy: Policy,
     supersede: bool,
-) -> Callable[[], tuple[entity_store.Lookups, tuple[int, int], Callable[[], store.BeforeWrite]]]:
-    """Queue the reads ingest needs before it writes: the stored entities of the batch's names (L3),
-    the namespace's term totals (BM25) and ``store.send_before_write``; returns what reads them."""
+) -> Callable[
+    [],
+    tuple[dict[str, dict[str, Any]], entity_store.Lookups, tuple[int, int], Callable[[], store.BeforeWrite]],
+]:
+    """Queue the reads ingest needs before it writes: the batch's session rows, locked before the
+    stored rows are read (a concurrent ingest into these sessions waits, then reads what this one
+    wrote), the stored entities of the batch's names (L3), the namespace's term totals (BM25) and
+    ``store.send_before_write``; returns what reads them."""
+    read_locked = session_store.send_lock_existing(conn, namespace, [p.item.session_id for p in originals])
     read_lookups = entities.send_lookups(conn, namespace, extracted)
     read_totals = term_store.send_totals(conn, namespace)
     read_known = _send_before_write(conn, namespace, originals, policy, supersede)
-    return lambda: (read_lookups(), read_totals(), read_known)
+    return lambda: (read_locked(), read_lookups(), read_totals(), read_known)
 
 
 def _send_before_write(
@@ -322,10 +353,14 @@ def _find_conflicts(fresh: list[_Planned], current: dict[str, UUID]) -> None:
 
 
 def _number_and_insert(
-    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned]
+    conn: psycopg.Connection[Any], namespace: str, fresh: list[_Planned], locked: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, dict[str, Any]], set[UUID]]:
-    """Reserve the sessions' turns and insert the rows in one round trip (the INSERT numbers each
-    row from its session's reserved count); returns the session rows and the ids inserted."""
+    """Reserve the sessions' turns and insert the rows; returns the session rows after the
+    reservation and the ids inserted. When every row's session was locked with the reads
+    (``locked``: a session that has had turns), its turns are known here: both statements go with
+    the writes and the commit, unread, and a row another writer stored first fails the transaction
+    (``ingest`` runs again). Otherwise (a session's first turns) one round trip now: the INSERT
+    numbers each row from its session's reserved count and skips a row that lost a race."""
     if not fresh:  # nothing to number (every item an exact duplicate)
         return {}, set()
     counts: dict[str, tuple[int, int]] = {}
@@ -337,6 +372,13 @@ def _number_and_insert(
         back.append(turns)  # its position in the session's new turns, turned around below
     rows = [p.memory for p in fresh if p.memory is not None]
     back = [counts[m.session_id][0] - 1 - k for m, k in zip(rows, back, strict=True)]
+    if all(sid in locked for sid in counts):
+        sessions = {sid: session_store.after_reserving(locked[sid], *counts[sid]) for sid in counts}
+        for m, k in zip(rows, back, strict=True):
+            m.turn_no = sessions[m.session_id]["turn_count"] - k
+        session_store.send_reserve_turns(conn, namespace, counts)
+        store.send_insert(conn, rows, strict=True)
+        return sessions, {m.id for m in rows}
     with conn.pipeline():
         read_sessions = session_store.send_reserve_turns(conn, namespace, counts)
         read_inserted = store.send_insert(conn, rows, back)

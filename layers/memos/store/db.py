@@ -126,6 +126,32 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
 
 
 @contextmanager
+def pipelined_transaction() -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    """A transaction sent in one pipeline, its BEGIN with the first statements and its COMMIT
+    (``send_commit``, the last statement) with the last: the round trips are the caller's reads and
+    the end of the block, which waits for the COMMIT. (psycopg's own BEGIN waits for its answer,
+    one round trip before the first statement, and a pipeline left after ``commit()`` syncs once
+    more.) Without a COMMIT, or when a statement failed, the transaction is rolled back."""
+    from psycopg.pq import TransactionStatus
+
+    with connection() as conn:
+        conn.autocommit = True  # the transaction is ours: BEGIN and COMMIT are statements
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                yield conn
+        finally:
+            if conn.pgconn.transaction_status != TransactionStatus.IDLE:
+                conn.rollback()
+            conn.autocommit = False
+
+
+def send_commit(conn: psycopg.Connection[Any]) -> None:
+    """Queue the COMMIT of a ``pipelined_transaction``: durable once the block has ended."""
+    conn.execute("COMMIT")
+
+
+@contextmanager
 def autocommit_connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """A pooled connection outside any transaction block (``CREATE INDEX CONCURRENTLY``)."""
     with connection() as conn:

@@ -155,13 +155,22 @@ _INSERT_NUMBERED = _INSERT.replace(
 ).replace("RETURNING id", "RETURNING id, turn_no")
 
 
+_INSERT_STRICT = _INSERT.replace(" ON CONFLICT DO NOTHING", "")
+
+
 def send_insert(
-    conn: psycopg.Connection[Any], memories: Sequence[NewMemory], turns_back: Sequence[int] | None = None
+    conn: psycopg.Connection[Any],
+    memories: Sequence[NewMemory],
+    turns_back: Sequence[int] | None = None,
+    *,
+    strict: bool = False,
 ) -> Callable[[], dict[UUID, int]]:
     """``insert_memories`` sent (in a pipeline, with the statements that follow it); the returned
     function reads the inserted ids with their turn numbers. With ``turns_back``, a row's turn is its
     session's ``turn_count`` (reserved earlier in the transaction: ``sessions.send_reserve_turns``,
-    possibly in the same pipeline) minus its entry; without, its ``turn_no``."""
+    possibly in the same pipeline) minus its entry; without, its ``turn_no``. ``strict``: a row
+    another live row has the key of is not skipped but fails the statement (``UniqueViolation``:
+    the transaction is lost), for a caller that sends what follows without reading the answer."""
     if not memories:
         return dict
     namespaces = {m.namespace for m in memories}
@@ -192,9 +201,14 @@ def send_insert(
         "from_ingest": [m.ttl_from_ingest for m in memories],
     }
     if turns_back is not None:
+        if strict:
+            raise ValueError("a strict insert takes its turn numbers on the rows")
         numbered = conn.execute(_INSERT_NUMBERED, params)
         return lambda: {r["id"]: r["turn_no"] for r in numbered.fetchall()}
-    cur, turns = conn.execute(_INSERT, params), {m.id: m.turn_no for m in memories}
+    cur, turns = (
+        conn.execute(_INSERT_STRICT if strict else _INSERT, params),
+        {m.id: m.turn_no for m in memories},
+    )
     return lambda: {r["id"]: turns[r["id"]] for r in cur.fetchall()}
 
 

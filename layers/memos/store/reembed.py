@@ -108,8 +108,11 @@ def space(conn: psycopg.Connection[Any]) -> dict[str, Any]:
 
 
 def deallocate_all(conn: psycopg.Connection[Any]) -> None:
-    """Forget prepared statements: after a switch, one that returns the old column would fail."""
-    conn.execute("DEALLOCATE ALL")
+    """Forget prepared statements: after a switch, one that returns the old column would fail. Its
+    answer is read before anything else is sent (psycopg forgets its prepared names when it reads
+    it; a statement queued behind it in the caller's pipeline would use a name already gone)."""
+    with conn.pipeline():
+        conn.execute("DEALLOCATE ALL")
 
 
 def most_common_embedder(conn: psycopg.Connection[Any], dim: int) -> str | None:

@@ -37,11 +37,32 @@ def send_reserve_turns(
         "   WITH ORDINALITY AS u(sid, turns, tokens, o) ORDER BY u.o"
         " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
         "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
-        " RETURNING session_id, turn_count, token_count, condensed_through_turn, condensed_token_count,"
-        " condense_enqueued_turn",
+        f" RETURNING {_ROW}",
         (namespace, order, [counts[sid][0] for sid in order], [counts[sid][1] for sid in order]),
     )
     return lambda: {r["session_id"]: r for r in cur.fetchall()}
+
+
+_ROW = "session_id, turn_count, token_count, condensed_through_turn, condensed_token_count, condense_enqueued_turn"
+
+
+def send_lock_existing(
+    conn: psycopg.Connection[Any], namespace: str, session_ids: list[str]
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """Lock the rows these sessions already have (sorted, as ``send_reserve_turns`` locks them), sent
+    in the caller's pipeline; the returned function reads them. A session without a row is not
+    locked (nothing to lock until its first turn inserts it)."""
+    cur = conn.execute(
+        f"SELECT {_ROW} FROM sessions WHERE namespace = %s AND session_id = ANY(%s)"
+        " ORDER BY session_id FOR UPDATE",
+        (namespace, sorted(set(session_ids))),
+    )
+    return lambda: {r["session_id"]: r for r in cur.fetchall()}
+
+
+def after_reserving(row: dict[str, Any], turns: int, tokens: int) -> dict[str, Any]:
+    """A session row locked by ``send_lock_existing`` as ``send_reserve_turns`` leaves it."""
+    return {**row, "turn_count": row["turn_count"] + turns, "token_count": row["token_count"] + tokens}
 
 
 def lock(conn: psycopg.Connection[Any], namespace: str, session_id: str) -> dict[str, Any] | None:

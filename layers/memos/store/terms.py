@@ -24,16 +24,23 @@ def add(
     earlier in the transaction (``send_totals``), computed from it without a round trip (a batch
     another writer commits in between is then not in the sum; it only feeds BM25's average length)."""
     terms_sorted = sorted(df)  # one lock order for every writer: concurrent batches never deadlock
-    conn.execute(
-        "INSERT INTO term_stats AS t (namespace, term, df) SELECT %s, u.term, u.n FROM unnest(%b::text[], %b::bigint[])"
-        " AS u(term, n) ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df",
-        (namespace, terms_sorted, [df[t] for t in terms_sorted]),
-    )
+    # One statement; the namespace's row is written after the terms' (its SELECT reads the CTE to
+    # the end first), the order ``remove`` takes them in.
     cur = conn.execute(
-        "INSERT INTO namespace_stats AS s (namespace, docs, total_terms) VALUES (%s, %s, %s)"
+        "WITH t AS (INSERT INTO term_stats AS t (namespace, term, df)"
+        "   SELECT %(ns)s, u.term, u.n FROM unnest(%(terms)b::text[], %(df)b::bigint[]) AS u(term, n)"
+        "   ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df RETURNING 1)"
+        " INSERT INTO namespace_stats AS s (namespace, docs, total_terms)"
+        " SELECT %(ns)s, %(docs)s, %(total)s FROM (SELECT count(*) FROM t) AS written"
         " ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + EXCLUDED.docs,"
         " total_terms = s.total_terms + EXCLUDED.total_terms RETURNING docs, total_terms",
-        (namespace, docs, total_terms),
+        {
+            "ns": namespace,
+            "terms": terms_sorted,
+            "df": [df[t] for t in terms_sorted],
+            "docs": docs,
+            "total": total_terms,
+        },
     )
     if before is not None:
         return before[0] + docs, before[1] + total_terms
