@@ -13,9 +13,9 @@ place of its OpenAI embedder, so neither side calls a model or the network. mem0
 Measured on each side, in process: adding N messages in calls of 20 (mem0 ``add(messages)``,
 MemOS ``ingest`` of 20 items), single adds (p50/p95), and searches (mem0 ``search(top_k=8)``,
 MemOS ``retrieval.query(top_k=8)``); the ratio is MemOS time / mem0 time (below 1: MemOS faster).
-The adds run one side after the other; the searches alternate query by query (the mem0 worker
-waits for each query on its stdin; which side goes first alternates too), so a shared machine's
-load falls on both sides of the search ratio alike. After its load MemOS's ``memories`` table is
+The loads in calls of 20 run one side after the other; the single adds and the searches alternate
+one by one (the mem0 worker waits for each on its stdin; which side goes first alternates too), so
+a shared machine's load falls on both sides of those ratios alike. After its load MemOS's ``memories`` table is
 analysed, as autovacuum does within a minute (``--fresh``: not, the store in that first minute).
 """
 
@@ -95,24 +95,23 @@ def mem0_worker(db_url: str, workload: dict[str, Any]) -> dict[str, Any]:
     for lo in range(0, len(msgs), CHUNK):
         m.add(msgs[lo : lo + CHUNK], user_id=user, infer=False)
     out["bulk_s"] = time.perf_counter() - t
-    lat = []
-    for msg in workload["singles"]:
-        t = time.perf_counter()
-        m.add([msg], user_id=user, infer=False)
-        lat.append(time.perf_counter() - t)
-    out["single"] = _pct(lat)
-    import psycopg
-
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute("SELECT count(*) FROM mem0_bench").fetchone()
-        out["rows_stored"] = row[0] if row else 0
-    # Searches alternate with MemOS's, one query at a time (the parent sends a query, gets its time):
-    # load on the shared machine falls on both sides alike.
+    # Single adds and searches alternate with MemOS's, one at a time (the parent sends an add or a
+    # query, gets its time): load on the shared machine falls on both sides alike.
     _say(out)
     for line in sys.stdin:
-        q = json.loads(line)
+        op = json.loads(line)
+        if op == "count":
+            import psycopg
+
+            with psycopg.connect(db_url) as conn:
+                row = conn.execute("SELECT count(*) FROM mem0_bench").fetchone()
+            _say(row[0] if row else 0)
+            continue
         t = time.perf_counter()
-        m.search(q, filters={"user_id": user}, top_k=8)
+        if "add" in op:
+            m.add([op["add"]], user_id=user, infer=False)
+        else:
+            m.search(op["search"], filters={"user_id": user}, top_k=8)
         _say(time.perf_counter() - t)
     return out
 
@@ -160,20 +159,27 @@ def memos_side(workload: dict[str, Any]) -> dict[str, Any]:
         with db.autocommit_connection() as conn:
             conn.execute("ANALYZE memories")
         out["analyze_s"] = round(time.perf_counter() - t, 3)
-    lat = []
-    for msg in workload["singles"]:
-        item = IngestItem(session_id="s2", role=msg["role"], text=msg["content"])
-        t = time.perf_counter()
-        ingest(ns, [item], actor="bench")
-        lat.append(time.perf_counter() - t)
-    out["single"] = _pct(lat)
+    return out
+
+
+def memos_add(msg: dict[str, Any]) -> float:
+    from memos.memory.ingest import ingest
+    from memos.models import IngestItem
+
+    item = IngestItem(session_id="s2", role=msg["role"], text=msg["content"])
+    t = time.perf_counter()
+    ingest("peer-user", [item], actor="bench")
+    return time.perf_counter() - t
+
+
+def memos_rows() -> int:
     from memos.store import db
 
     with db.connection() as conn:
-        out["rows_stored"] = conn.execute(
-            "SELECT count(*) AS n FROM memories WHERE namespace = %s", (ns,)
-        ).fetchone()["n"]
-    return out
+        row = conn.execute(
+            "SELECT count(*) AS n FROM memories WHERE namespace = %s", ("peer-user",)
+        ).fetchone()
+    return int(row["n"])
 
 
 def memos_search(q: str) -> float:
@@ -185,19 +191,24 @@ def memos_search(q: str) -> float:
     return time.perf_counter() - t
 
 
-def searches_side_by_side(queries: list[str], proc: Any) -> tuple[list[float], list[float]]:
-    """Each query on both sides, one after the other, the first side alternating."""
+def side_by_side(kind: str, inputs: list[Any], proc: Any) -> tuple[list[float], list[float]]:
+    """Each single add (``kind`` "add") or query ("search") on both sides, one after the other, the
+    first side alternating."""
     memos_lat: list[float] = []
     mem0_lat: list[float] = []
-    for i, q in enumerate(queries):
+    for i, x in enumerate(inputs):
         for side in ("memos", "mem0") if i % 2 == 0 else ("mem0", "memos"):
             if side == "memos":
-                memos_lat.append(memos_search(q))
+                memos_lat.append(memos_add(x) if kind == "add" else memos_search(x))
             else:
-                proc.stdin.write(json.dumps(q) + "\n")
-                proc.stdin.flush()
-                mem0_lat.append(float(_hear(proc)))
+                mem0_lat.append(float(_ask(proc, {kind: x})))
     return memos_lat, mem0_lat
+
+
+def _ask(proc: Any, op: Any) -> Any:
+    proc.stdin.write(json.dumps(op) + "\n")
+    proc.stdin.flush()
+    return _hear(proc)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -256,7 +267,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )  # fmt: skip
         try:
             mem0 = _hear(proc)
-            memos_lat, mem0_lat = searches_side_by_side(workload["queries"], proc)
+            memos_add_lat, mem0_add_lat = side_by_side("add", workload["singles"], proc)
+            memos["rows_stored"], mem0["rows_stored"] = memos_rows(), int(_ask(proc, "count"))
+            memos_lat, mem0_lat = side_by_side("search", workload["queries"], proc)
         except RuntimeError:
             stderr = (Path(tmp) / "mem0.err").read_text()[-3000:]
             print(stderr)
@@ -269,6 +282,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             proc.stdin.close()
             proc.wait(timeout=60)
             errors.close()
+        memos["single"], mem0["single"] = _pct(memos_add_lat), _pct(mem0_add_lat)
         memos["search"], mem0["search"] = _pct(memos_lat), _pct(mem0_lat)
     rows = [
         ("add N in calls of 20 (s)", n, memos["bulk_s"], mem0["bulk_s"], memos["bulk_s"] / mem0["bulk_s"]),
