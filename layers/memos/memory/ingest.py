@@ -1,6 +1,7 @@
 """Ingest: redact (if the policy says so), dedup (exact and near), resolve conflicts, number,
-embed, store in L2 in one transaction (with the condensation jobs it triggers, in an outbox); then
-push to L1 and send the jobs in the background.
+embed, store in L2 in one transaction (with the condensation jobs it triggers, in an outbox), two
+round trips for a session that has had turns (the reads; the writes with the COMMIT); push to L1
+while the COMMIT runs, then send the jobs in the background.
 
 Outcomes per item, in item order:
 - ``created``: a new live memory.
