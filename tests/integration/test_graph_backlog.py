@@ -217,42 +217,69 @@ def test_another_namespace_backlog_never_reaches_the_query(api, indexed_ns):
     assert mine in found and theirs not in found
 
 
-def test_a_condensation_job_drains_its_namespace_backlog_once_it_passes_the_threshold(
-    api, indexed_ns, db_conn, monkeypatch
-):
+def _condense_event(ns: str, through_turn: int, *bodies: str) -> dict:
+    """An SQS event of the condensation job of session s1 through ``through_turn``, after ``bodies``."""
     import json
     import uuid
 
+    job = json.dumps(
+        {
+            "job_id": f"{ns}/s1/{through_turn}",
+            "namespace": ns,
+            "session_id": "s1",
+            "through_turn": through_turn,
+        }
+    )
+    return {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "rh", "body": body,
+                         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "t"},
+                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:memos-condense",
+                         "awsRegion": "us-east-1"} for body in (*bodies, job)]}  # fmt: skip
+
+
+def _turns(db_conn, ns: str) -> int:
+    row = db_conn.execute(
+        "SELECT turn_count FROM sessions WHERE namespace = %s AND session_id = 's1'", (ns,)
+    ).fetchone()
+    return int(row["turn_count"])
+
+
+def test_a_condensation_job_drains_its_namespace_backlog_once_it_passes_the_threshold(
+    api, indexed_ns, db_conn, monkeypatch
+):
     from functions.condense.handler import handler
     from infra.local.server import lambda_context
 
     ns = indexed_ns
     late = set(ingest(api, ns, [f"Condense-time row {i}: the {COLOURS[i % 4]} ladder" for i in range(12)]))
-    session = db_conn.execute(
-        "SELECT turn_count FROM sessions WHERE namespace = %s AND session_id = 's1'", (ns,)
-    ).fetchone()
-
-    def run_job() -> None:
-        body = json.dumps(
-            {
-                "job_id": f"{ns}/s1/{session['turn_count']}",
-                "namespace": ns,
-                "session_id": "s1",
-                "through_turn": session["turn_count"],
-            }
-        )
-        event = {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "rh", "body": body,
-                              "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "t"},
-                              "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                              "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:memos-condense",
-                              "awsRegion": "us-east-1"}]}  # fmt: skip
-        assert handler(event, lambda_context("condense")) == {"batchItemFailures": []}
+    event = _condense_event(ns, _turns(db_conn, ns))
 
     monkeypatch.setattr(ann, "DRAIN_AT", 13)  # one row short: the job leaves the backlog alone
-    run_job()
+    assert handler(event, lambda_context("condense")) == {"batchItemFailures": []}
     assert backlog_ids(db_conn, ns) == late
     monkeypatch.setattr(ann, "DRAIN_AT", 12)
-    run_job()  # the same job again (a redelivery): already done, the drain still runs
+    # The same job again (a redelivery): already done, the drain still runs.
+    assert handler(event, lambda_context("condense")) == {"batchItemFailures": []}
+    assert backlog_ids(db_conn, ns) == set()
+
+
+def test_the_condensation_drain_keeps_out_of_the_invocation_s_last_seconds(
+    api, indexed_ns, db_conn, monkeypatch
+):
+    from functions.condense.handler import handler
+    from infra.local.server import lambda_context
+
+    ns = indexed_ns
+    late = set(ingest(api, ns, [f"Late-evening row {i}: the {COLOURS[i % 4]} kettle" for i in range(12)]))
+    # A bad record beside the job fails alone; its body names no namespace to drain.
+    event = _condense_event(ns, _turns(db_conn, ns), "not json")
+    monkeypatch.setattr(ann, "DRAIN_AT", 12)
+    short = lambda_context("condense")
+    short.get_remaining_time_in_millis = lambda: 9_000  # less than the 10 s kept back
+    out = handler(event, short)
+    assert out == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert backlog_ids(db_conn, ns) == late  # no time to drain: the scheduled job will
+    assert handler(event, lambda_context("condense")) == out
     assert backlog_ids(db_conn, ns) == set()
 
 

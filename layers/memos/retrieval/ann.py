@@ -98,12 +98,12 @@ def drain(namespace: str, budget_s: float = 10.0) -> int:
     return moved
 
 
-def drain_if_due(namespace: str) -> int:
+def drain_if_due(namespace: str, budget_s: float = DRAIN_BUDGET_S) -> int:
     """After a write-heavy stretch (the condensation worker calls it after each job): move the
     namespace's backlog into its graph if it holds at least ``DRAIN_AT`` rows, for up to
-    ``DRAIN_BUDGET_S``. Never rebuilds (that is the scheduled job's, which has the time). Returns
-    the rows moved."""
-    at, budget_s = DRAIN_AT, DRAIN_BUDGET_S
+    ``DRAIN_BUDGET_S`` (or the caller's ``budget_s``, if less). Never rebuilds (that is the
+    scheduled job's, which has the time). Returns the rows moved."""
+    at, budget_s = DRAIN_AT, min(budget_s, DRAIN_BUDGET_S)
     moved = 0
     with db.autocommit_connection() as conn:
         graph = ann.graph_of(conn, namespace)  # not the cached one: a rebuild moves the watermark
