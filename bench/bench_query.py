@@ -36,12 +36,11 @@ from bench_common import (
 
 TARGET = "bench-q-main"
 _LIVE = "status = 'active' AND (expires_at IS NULL OR expires_at > now())"
-# The vector retriever's statement (memos.store.candidates), with the namespace as a literal.
-_NEAREST = (
-    "SELECT id FROM memories WHERE namespace = {ns} AND "
-    + _LIVE
-    + " ORDER BY embedding <=> %(qvec)s LIMIT %(n)s"
-)
+# The vector retriever's statement as the query path builds it (``memos.store.ann.nearest_sql``,
+# called by ``memos.store.candidates.fetch``): the namespace's graph walk (its partial index, the
+# namespace as a literal) with the exact nearest of its backlog, or exact distance without a graph.
+# Run like the query path runs it: planned without sorts, so only the index can order the walk.
+UNSORTED, SORTED = "SET enable_sort = off", "SET enable_sort TO DEFAULT"
 _EXACT = (
     "WITH ns AS MATERIALIZED (SELECT id, embedding FROM memories WHERE namespace = %(ns)s AND " + _LIVE + ")"
     " SELECT id FROM ns ORDER BY embedding <=> %(qvec)s LIMIT %(n)s"
@@ -54,6 +53,21 @@ def _literal(conn: Any, value: str) -> str:
     return sql.Literal(value).as_string(conn)
 
 
+def nearest_statement(conn: Any, namespace: str) -> str:
+    from memos.store import ann
+
+    where = "namespace = {} AND " + _LIVE
+    return ann.nearest_sql(
+        "id, embedding <=> %(qvec)s AS d",
+        "embedding <=> %(qvec)s",
+        "%(n)s",
+        ann.graph_of(conn, namespace),
+        where.format(_literal(conn, namespace)),
+        where.format("%(ns)s"),
+        "d",
+    )
+
+
 def vector_recall(conn: Any, namespace: str, queries: list[str], embedder: Any, k: int = 10) -> float:
     """Mean share of the exact top ``k`` (distance over every row of the namespace) that the query
     path's statement returns (the namespace's HNSW index when it has one, with the session's
@@ -62,13 +76,14 @@ def vector_recall(conn: Any, namespace: str, queries: list[str], embedder: Any, 
 
     for statement in SEARCH_SETTINGS:
         conn.execute(statement)
+    nearest = nearest_statement(conn, namespace)
     shares = []
     for q in queries:
         params = {"qvec": embedder.embed([q])[0], "n": k, "ns": namespace}
         exact = {r["id"] for r in conn.execute(_EXACT, params).fetchall()}
-        got = {
-            r["id"] for r in conn.execute(_NEAREST.format(ns=_literal(conn, namespace)), params).fetchall()
-        }
+        conn.execute(UNSORTED)
+        got = {r["id"] for r in conn.execute(nearest, params).fetchall()}
+        conn.execute(SORTED)
         shares.append(len(exact & got) / max(1, len(exact)))
     return round(statistics.mean(shares), 4)
 
@@ -173,13 +188,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 TARGET: vector_recall(conn, TARGET, queries[:50], get_embedder()),
                 small: vector_recall(conn, small, queries[:50], get_embedder()),
             }
+            conn.execute(UNSORTED)
             out["vector_query_plan"] = [
                 r["QUERY PLAN"]
                 for r in conn.execute(
-                    "EXPLAIN (ANALYZE, COSTS OFF) " + _NEAREST.format(ns=_literal(conn, TARGET)),
-                    {"qvec": get_embedder().embed([queries[0]])[0], "n": 40},
+                    "EXPLAIN (ANALYZE, COSTS OFF) " + nearest_statement(conn, TARGET),
+                    {"qvec": get_embedder().embed([queries[0]])[0], "n": 40, "ns": TARGET},
                 ).fetchall()
             ]
+            conn.execute(SORTED)
         print(f"vector recall@10 vs exact: {out['vector_recall_at_10']}")
 
     out["latency"] = results

@@ -4,8 +4,8 @@
 
 Loads ROWS memories into one namespace (``bench_common.bulk_load``: the same rows as
 ``bench_query.py``; the decay job's index maintenance builds the namespace's partial HNSW index),
-then for each ef_search runs the query path's vector statement (``bench_query._NEAREST``, the
-namespace as a literal so its index serves) and an exact scan of the namespace, and reports the
+then for each ef_search runs the query path's vector statement (``bench_query.nearest_statement``:
+the namespace's graph walk, the namespace as a literal so its index serves, with its backlog) and an exact scan of the namespace, and reports the
 mean share of the exact top 10 found, with the statement's p50/p95.
 """
 
@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from bench_common import TextSource, admin_conn, bulk_load, local_stack, machine, table, write_result
-from bench_query import _EXACT, _NEAREST, _literal
+from bench_query import _EXACT, SORTED, UNSORTED, nearest_statement
 
 NS = "bench-recall"
 
@@ -39,14 +39,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             {r["id"] for r in conn.execute(_EXACT, {"qvec": v, "n": 10, "ns": NS}).fetchall()} for v in vecs
         ]
         conn.execute("SET hnsw.iterative_scan = relaxed_order")
-        nearest = _NEAREST.format(ns=_literal(conn, NS))
+        nearest = nearest_statement(conn, NS)
         for ef in (40, 80, 100, 160, 240, 400):
             conn.execute(f"SET hnsw.ef_search = {ef}")
             shares, lat = [], []
             for v, want in zip(vecs, exact, strict=True):
+                conn.execute(UNSORTED)
                 t = time.perf_counter()
-                got = {r["id"] for r in conn.execute(nearest, {"qvec": v, "n": 40}).fetchall()[:10]}
+                got = {r["id"] for r in conn.execute(nearest, {"qvec": v, "n": 40, "ns": NS}).fetchall()[:10]}
                 lat.append(time.perf_counter() - t)
+                conn.execute(SORTED)
                 shares.append(len(got & want) / max(1, len(want)))
             lat.sort()
             out["by_ef_search"][ef] = {
