@@ -337,6 +337,21 @@ COPY_TYPES = [
 ]  # fmt: skip
 
 
+def ingest_conversation(namespace: str, n: int, seed: int = 41, chunk: int = 20) -> None:
+    """``n`` turns of one session (user and assistant alternating, ``TextSource(seed)``) ingested
+    through ``memos.memory.ingest`` in calls of ``chunk``: the peer benchmark's shape."""
+    from memos.memory.ingest import ingest
+    from memos.models import IngestItem
+
+    texts = TextSource(seed=seed)
+    items = [
+        IngestItem(session_id="s1", role="user" if i % 2 == 0 else "assistant", text=texts.text())
+        for i in range(n)
+    ]
+    for lo in range(0, n, chunk):
+        ingest(namespace, items[lo : lo + chunk], actor="bench")
+
+
 def bulk_load(
     conn: Any,
     namespaces: dict[str, int],

@@ -62,25 +62,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ap.error("--base is required")
     base = Path(args.base).resolve()
 
-    from bench_common import TextSource, local_stack, machine, pct, table, write_result
+    from bench_common import TextSource, ingest_conversation, local_stack, machine, pct, table, write_result
 
     started = machine()
     sizes = [int(x) for x in args.memories.split(",")]
     out: dict[str, Any] = {"base": str(base.name), "queries": args.queries, "by_size": {}}
     with local_stack():
-        from memos.memory.ingest import ingest
-        from memos.models import IngestItem, QueryRequest
+        from memos.models import QueryRequest
         from memos.retrieval import ann
         from memos.retrieval.search import query
 
         for n in sizes:
-            texts = TextSource(seed=41)
-            items = [
-                IngestItem(session_id="s1", role="user" if i % 2 == 0 else "assistant", text=texts.text())
-                for i in range(n)
-            ]
-            for lo in range(0, n, 20):
-                ingest(f"ab-{n}", items[lo : lo + 20], actor="bench")
+            ingest_conversation(f"ab-{n}", n)
         ann.maintain()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(base / "layers"), str(base)]))
         proc = subprocess.Popen(

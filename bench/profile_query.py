@@ -29,7 +29,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from bench_common import TextSource, admin_conn, local_stack, machine, pct
+from bench_common import TextSource, admin_conn, ingest_conversation, local_stack, machine, pct
 
 
 def _key(query: Any) -> str:
@@ -50,19 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     with local_stack():
         import psycopg
 
-        from memos.memory.ingest import ingest
-        from memos.models import IngestItem, QueryRequest
+        from memos.models import QueryRequest
         from memos.retrieval import ann, multihop
         from memos.retrieval.search import query
 
         for n in sizes:
-            texts = TextSource(seed=41)
-            items = [
-                IngestItem(session_id="s1", role="user" if i % 2 == 0 else "assistant", text=texts.text())
-                for i in range(n)
-            ]
-            for lo in range(0, n, 20):
-                ingest(f"ab-{n}", items[lo : lo + 20], actor="bench")
+            ingest_conversation(f"ab-{n}", n)
         ann.maintain()
         if args.analyze:
             with admin_conn() as c:
