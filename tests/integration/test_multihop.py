@@ -29,9 +29,9 @@ def test_a_named_probe_returns_only_that_entitys_evidence_in_the_namespace(api, 
     ingest(api, other, ["Mia adopted a cat in Lisbon."])
     qvec = get_embedder().embed(["Where does my cousin live?"])[0]
     with db.connection() as conn:
-        rows = expansion.probe_candidates(
+        rows = expansion.probes_and_parts(
             conn, QueryRequest(namespace=ns, query="Where does my cousin live?"), qvec, [(qvec, "mia")], 10
-        )
+        )[0]
     assert {r["id"] for r in rows} == {ids[0], ids[1]}  # the two memories that name Mia, no filler
     assert all(r["probe"] == 0 and -1 <= r["vsim"] <= 1 for r in rows)
 
@@ -42,7 +42,7 @@ def test_the_second_hop_is_found_and_never_put_above_the_hop_that_named_it(api, 
     embedder = get_embedder()
     qvec = embedder.embed([req.query])[0]
     with db.connection() as conn:
-        free = expansion.probe_candidates(conn, req, qvec, [(qvec, None)], 20)
+        free = expansion.probes_and_parts(conn, req, qvec, [(qvec, None)], 20)[0]
         first = [r for r in free if r["id"] == ids[0]]
         stats = lexical.load_stats(conn, ns, ["cousin", "live"])
         extra = multihop.expand(conn, req, qvec, first, stats, embedder)
@@ -92,7 +92,7 @@ def test_with_parts_each_candidate_is_as_close_as_its_closest_part(api, ns):
     scale = scale_of(embedder)
     qvec, *pvecs = embedder.embed([question, *parts])
     with db.connection() as conn:
-        first = expansion.probe_candidates(conn, req, qvec, [(qvec, None)], 20)  # a first round
+        first = expansion.probes_and_parts(conn, req, qvec, [(qvec, None)], 20)[0]  # a first round
         stats = lexical.load_stats(conn, ns, ["subject", "teach", "parrot", "named"])
         extra = multihop.expand(conn, req, qvec, first, stats, embedder)
         cos = {
@@ -144,9 +144,9 @@ def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api
 
     req = QueryRequest(namespace=ns, query=probes[0])
     with db.connection() as conn:  # several vectors in one statement (arrays of vectors, sent in binary)
-        rows = expansion.probe_candidates(
+        rows = expansion.probes_and_parts(
             conn, req, vecs[0], [(vecs[0], "mia"), (vecs[1], None), (vecs[2], None)], 5
-        )
+        )[0]
         parts = expansion.part_similarities(conn, ns, ids, vecs)
         # The same in one round trip: probe rows measured against every part, and the listed memories.
         both, listed = expansion.probes_and_parts(

@@ -20,27 +20,6 @@ if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
 
-def probe_candidates(
-    conn: psycopg.Connection[Any],
-    req: QueryRequest,
-    qvec: Any,
-    probes: Sequence[tuple[Any, str | None]],
-    limit: int,
-    *,
-    ann_index: ann.Graph | None = None,
-) -> list[dict[str, Any]]:
-    """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
-    ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector), ``vsim``
-    (cosine to the question's vector ``qvec``) and ``terms`` (its stored content terms,
-    ``memory_terms``; NULL for a memory stored without them).
-
-    Unnamed probes use the HNSW index (iterative scan, like the first round); named probes rank
-    only the entity's evidence memories by exact distance (a few hundred at most: an evidence list
-    is capped, ``memos.store.entities.MAX_EVIDENCE``), so they never scan the namespace.
-    """
-    return probes_and_parts(conn, req, qvec, probes, limit, ann_index=ann_index)[0]
-
-
 def probes_and_parts(
     conn: psycopg.Connection[Any],
     req: QueryRequest,
@@ -53,8 +32,17 @@ def probes_and_parts(
     part_vecs: Sequence[Any] = (),
     entity_names: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``probe_candidates``' rows and, in the same round trip, ``part_similarities`` of the memories
-    ``part_ids`` to ``part_vecs``; with ``part_vecs``, each probe row also carries ``part_psims``:
+    """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
+    ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector), ``vsim``
+    (cosine to the question's vector ``qvec``) and ``terms`` (its stored content terms,
+    ``memory_terms``; NULL for a memory stored without them); and, in the same round trip,
+    ``part_similarities`` of the memories ``part_ids`` to ``part_vecs``.
+
+    Unnamed probes walk the namespace's graph (iterative scan, like the first round) with the exact
+    nearest of its backlog (``memos.store.ann.nearest_sql``); named probes rank only the entity's
+    evidence memories by exact distance (a few hundred at most: an evidence list is capped,
+    ``memos.store.entities.MAX_EVIDENCE``), so they never scan the namespace. With ``part_vecs``,
+    each probe row also carries ``part_psims``:
     its cosine to each of them (so every memory either list names is measured against every part);
     with ``entity_names`` (the query's known entities), ``entity_n``: how many of them it is L3
     evidence for (as the first round's rows, ``memos.store.candidates.fetch``)."""
