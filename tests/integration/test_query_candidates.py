@@ -364,3 +364,53 @@ def get_dim(api, ns):
 
     with db.connection() as conn:
         return conn.execute("SELECT dim FROM embedding_space").fetchone()["dim"]
+
+
+def test_the_exact_retrievers_return_the_nearest_rows_whole_with_their_similarity(api, big_ns, db_conn):
+    """The exact vector retriever (a namespace without its own index) and the temporal one compute
+    distances in a narrow pass and read the chosen rows by primary key: the same rows, columns and
+    similarities as exact distance over whole rows (computed here by the test)."""
+    from datetime import UTC, datetime, timedelta
+
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, ids = big_ns
+    earlier = ids[::3]  # a third of the namespace happened ten days ago
+    db_conn.execute(
+        "UPDATE memories SET occurred_at = now() - interval '10 days' WHERE id = ANY(%s::uuid[])", (earlier,)
+    )
+    question = "which amber folder holds invoice 42"
+    qvec = get_embedder().embed([question])[0]
+    period = (datetime.now(UTC) - timedelta(days=11), datetime.now(UTC) - timedelta(days=9))
+    columns = candidates.ROW_COLUMNS
+
+    def expected(extra: str, params: tuple) -> list[dict]:
+        return db_conn.execute(
+            f"SELECT {columns}, 1 - (embedding <=> %s::float8[]::vector) AS vsim FROM memories"
+            f" WHERE namespace = %s AND status = 'active'{extra} ORDER BY vsim DESC LIMIT 10",
+            ([float(x) for x in qvec], ns, *params),
+        ).fetchall()
+
+    want = {
+        "vector": expected("", ()),
+        "temporal": expected(" AND occurred_at >= %s AND occurred_at < %s", period),
+    }
+    assert {r["id"] for r in want["temporal"]} <= {UUID(i) for i in earlier}
+    with db.connection() as conn:
+        rows = candidates.fetch(
+            conn, QueryRequest(namespace=ns, query=question), qvec, 10, [], period, ann_index=None
+        )
+        conn.rollback()
+    for src, rows_wanted in want.items():
+        got = sorted((r for r in rows if r["src"] == src), key=lambda r: -r["vsim"])
+        assert [r["vsim"] for r in got] == pytest.approx([r["vsim"] for r in rows_wanted], abs=1e-9)
+        by_id = {
+            r["id"]: r
+            for r in db_conn.execute(
+                f"SELECT {columns} FROM memories WHERE id = ANY(%s::uuid[])", ([r["id"] for r in got],)
+            )
+        }
+        for r in got:  # every column of the row, as stored
+            assert {k: r[k] for k in by_id[r["id"]]} == by_id[r["id"]]

@@ -117,8 +117,11 @@ def fetch(
     params.update(qvec=qvec, n=limit)
     graph = ann_index if not selective else None
     vector_where = nearest_filter(conn, req, graph)
-    select, order = _COLUMNS + ", 'vector' AS src", "embedding <=> %(qvec)s"
-    nearest = "(" + ann.nearest_sql(select, order, "%(n)s", graph, vector_where, where, "vsim DESC") + ")"
+    if graph is None:
+        nearest = _exact_nearest(where, "vector")
+    else:
+        select, order = _COLUMNS + ", 'vector' AS src", "embedding <=> %(qvec)s"
+        nearest = "(" + ann.nearest_sql(select, order, "%(n)s", graph, vector_where, where, "vsim DESC") + ")"
     parts: list[str] = []
     if lexical_terms:
         params.update(
@@ -149,8 +152,7 @@ def fetch(
     if period is not None:
         params.update(t0=period[0], t1=period[1])
         parts.append(
-            f"(SELECT {_COLUMNS}, 'temporal' FROM memories WHERE {where}"
-            " AND occurred_at >= %(t0)s AND occurred_at < %(t1)s ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"
+            _exact_nearest(f"{where} AND occurred_at >= %(t0)s AND occurred_at < %(t1)s", "temporal")
         )
     if entity_names:
         params["entities"] = list(entity_names)
@@ -176,6 +178,18 @@ def fetch(
         rest = conn.execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
         conn.execute(DEFAULT_PLANS)
     return by_index.fetchall() + (rest.fetchall() if rest is not None else [])
+
+
+def _exact_nearest(where: str, src: str) -> str:
+    """The ``n`` nearest rows under ``where`` by exact distance, as a retriever's part (``src``): the
+    distances in a narrow pass (id and embedding), then only the chosen rows' columns by primary key.
+    Carrying every column of every scanned row into the sort cost 20 % more: 6.5 against 5.3 ms for
+    a 4,600-row time range, 1.0 against 0.8 ms for a 1k namespace (docs/BENCHMARKS.md)."""
+    return (
+        f"(SELECT m.*, 1 - d.dist AS vsim, '{src}' AS src FROM (SELECT id, embedding <=> %(qvec)s AS dist"
+        f" FROM memories WHERE {where} ORDER BY dist LIMIT %(n)s) d"
+        f" CROSS JOIN LATERAL (SELECT {ROW_COLUMNS} FROM memories m0 WHERE m0.id = d.id OFFSET 0) m)"
+    )
 
 
 # How many of the query's known entities (parameter ``entities``) each memory is L3 evidence for,
