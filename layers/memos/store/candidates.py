@@ -182,13 +182,14 @@ def fetch(
 
 def _exact_nearest(where: str, src: str) -> str:
     """The ``n`` nearest rows under ``where`` by exact distance, as a retriever's part (``src``): the
-    distances in a narrow pass (id and embedding), then only the chosen rows' columns by primary key.
-    Carrying every column of every scanned row into the sort cost 20 % more: 6.5 against 5.3 ms for
-    a 4,600-row time range, 1.0 against 0.8 ms for a 1k namespace (docs/BENCHMARKS.md)."""
+    distances in a narrow pass (each row's address and distance), then only the chosen rows' columns,
+    by address (the same statement, so the same snapshot and row versions). Carrying every column of
+    every scanned row into the sort cost 20-30 % more: 10.6 against 7.5 ms for a 4,600-row time
+    range, 1.06 against 0.82 ms for a 1k namespace (docs/BENCHMARKS.md, "Query path, fifth round")."""
     return (
-        f"(SELECT m.*, 1 - d.dist AS vsim, '{src}' AS src FROM (SELECT id, embedding <=> %(qvec)s AS dist"
+        f"(SELECT m.*, 1 - d.dist AS vsim, '{src}' AS src FROM (SELECT ctid AS at, embedding <=> %(qvec)s AS dist"
         f" FROM memories WHERE {where} ORDER BY dist LIMIT %(n)s) d"
-        f" CROSS JOIN LATERAL (SELECT {ROW_COLUMNS} FROM memories m0 WHERE m0.id = d.id OFFSET 0) m)"
+        f" CROSS JOIN LATERAL (SELECT {ROW_COLUMNS} FROM memories m0 WHERE m0.ctid = d.at OFFSET 0) m)"
     )
 
 
