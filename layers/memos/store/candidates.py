@@ -183,9 +183,10 @@ def fetch(
 def _exact_nearest(where: str, src: str) -> str:
     """The ``n`` nearest rows under ``where`` by exact distance, as a retriever's part (``src``): the
     distances in a narrow pass (each row's address and distance), then only the chosen rows' columns,
-    by address (the same statement, so the same snapshot and row versions). Carrying every column of
-    every scanned row into the sort cost 20-30 % more: 10.6 against 7.5 ms for a 4,600-row time
-    range, 1.06 against 0.82 ms for a 1k namespace (docs/BENCHMARKS.md, "Query path, fifth round")."""
+    by address (a TID scan; the same statement, so the same snapshot and row versions; ``memories``
+    is one table, so an address names one row). Carrying every column of every scanned row into the
+    sort cost 20-30 % more: 10.6 against 7.5 ms for a 4,600-row time range, 1.06 against 0.82 ms for
+    a 1k namespace (docs/BENCHMARKS.md, "Query path, fifth round")."""
     return (
         f"(SELECT m.*, 1 - d.dist AS vsim, '{src}' AS src FROM (SELECT ctid AS at, embedding <=> %(qvec)s AS dist"
         f" FROM memories WHERE {where} ORDER BY dist LIMIT %(n)s) d"
