@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import boto3
 from botocore.stub import ANY, Stubber
 
 from memos.kernel.config import Settings
 from memos.models import QueryRequest
 from memos.retrieval import rerank, search
+from memos.store import db
 
 
 def seed(api, ns):
@@ -78,3 +81,38 @@ def test_a_failing_reranker_leaves_the_fused_ranking(api, ns, env):
     assert [r.memory_id for r in resp.results] == [r.memory_id for r in fused.results]
     assert [r.score for r in resp.results] == [r.score for r in fused.results]
     assert all("rerank" not in r.components for r in resp.results)
+
+
+class PoolWatchingReranker:
+    """Scores the texts in reverse order of arrival (the last sent gets 0.9, each earlier one 0.1
+    less) and notes, while "the remote call" runs, how many pooled connections are checked out."""
+
+    name = "watching"
+
+    def __init__(self) -> None:
+        self.in_use: list[int] = []
+        self.sent = 0
+
+    def relevance(self, query: str, texts: Sequence[str]) -> list[float]:
+        stats = db.get_pool().get_stats()
+        self.in_use.append(stats["pool_size"] - stats["pool_available"])
+        self.sent = len(texts)
+        return [round(0.9 - 0.1 * i, 4) for i in range(len(texts))][::-1]
+
+
+def test_the_rerankers_call_holds_no_pooled_connection_and_the_answer_is_still_written(api, ns, env):
+    seed(api, ns)
+    req = QueryRequest(namespace=ns, query="Tell me about Lisbon", top_k=3)
+    fused = search.query(req)
+    watcher = PoolWatchingReranker()
+    resp = search.query(req, reranker=watcher)
+    assert watcher.in_use == [0]  # nothing checked out while the reranker runs (no other request here)
+    assert watcher.sent >= 2
+    # The fused best was sent first, so it got the lowest relevance.
+    best = next(r for r in resp.results if r.memory_id == fused.results[0].memory_id)
+    assert best.components["rerank"] == round(0.9 - 0.1 * (watcher.sent - 1), 4)
+    with db.connection() as conn:  # the pack of the reranked answer was written once
+        stored = conn.execute(
+            "SELECT count(*) AS n FROM context_packs WHERE query_id = %s", (resp.query_id,)
+        ).fetchone()
+    assert stored["n"] == 1

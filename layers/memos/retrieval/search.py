@@ -71,6 +71,7 @@ def query(
     budget = req.token_budget or policy.default_token_budget
     when = parse_time_range(req.query)
     l1 = l1 or WorkingMemory()
+    reranker = reranker or rerank.get_reranker()
 
     with db.connection() as conn:
         # First in the transaction: the embedder of the stored vectors (its lock), and in the same
@@ -143,51 +144,78 @@ def query(
         score_candidates(cands, req, policy, stats, when, overlap, scale_of(embedder).for_query(qvec))
         cands.sort(key=lambda c: (-c.score, c.id.int))  # ties by id (a UUID's int orders as its text)
         timings["rank"] = _ms(t)
-        reranker = reranker or rerank.get_reranker()
-        if reranker is not None:
-            t = time.perf_counter()
-            settings = get_settings()
-            rerank.rerank(
-                req.query,
-                cands,
-                reranker,
-                depth=settings.rerank_depth,
-                weight=settings.rerank_weight,
-                min_score=policy.min_score,
+        governance_out = kept_out_by_governance(conn, req, qvec) if req.include_filtered else []
+        if reranker is None:
+            resp = _answer(
+                conn, req, policy, budget, cands, window, summary, q_entities, governance_out, reader, timings
             )
-            timings["rerank"] = _ms(t)
-
-        kept, filtered = cut(cands, policy.min_score, req.top_k, explain=bool(req.include_filtered))
-
+    if reranker is not None:
+        # The remote call holds no pooled connection, transaction, snapshot or embedding-space
+        # lock: the reads ended with the block above, the answer is written in a transaction of its own.
         t = time.perf_counter()
-        pack, over_budget, usage = context_pack.build(
-            req, summary, window if req.session_id else [], kept, budget, all_candidates=cands
+        settings = get_settings()
+        rerank.rerank(
+            req.query,
+            cands,
+            reranker,
+            depth=settings.rerank_depth,
+            weight=settings.rerank_weight,
+            min_score=policy.min_score,
         )
-        pack.entities = [{"name": e} for e in sorted(q_entities)]
-        if req.include_filtered:  # why the others are out, only for a response that shows them
-            filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
-            filtered.extend(kept_out_by_governance(conn, req, qvec))
-        query_id = uuid.uuid4()
-        timings["pack"] = _ms(t)
-        resp = _response(req, query_id, kept, filtered, pack, usage, timings)
-        t = time.perf_counter()
-        with conn.pipeline():  # one round trip: the statements and the commit are sent together
-            audit.commit_without_flush_wait(conn)  # bookkeeping: a PostgreSQL crash may lose the last instant
-            context_packs.insert(conn, query_id, req, pack, usage, touched=[c.id for c in kept])
-            if reader is not None:
-                access_audit.record(
-                    conn,
-                    reader,
-                    namespace=req.namespace,
-                    session_id=req.session_id,
-                    memory_ids=access_audit.returned_ids(resp),
-                    details={"query_id": str(query_id)},
-                )
-            conn.commit()
-        resp.timings_ms["write"] = _ms(t)
+        timings["rerank"] = _ms(t)
+        with db.connection() as conn:
+            resp = _answer(
+                conn, req, policy, budget, cands, window, summary, q_entities, governance_out, reader, timings
+            )
 
     resp.timings_ms["total"] = _ms(t0)
     metrics.add_metric(name="Queries", unit="Count", value=1)
+    return resp
+
+
+def _answer(
+    conn: psycopg.Connection[Any],
+    req: QueryRequest,
+    policy: Any,
+    budget: int,
+    cands: list[Candidate],
+    window: list[dict[str, Any]],
+    summary: Any,
+    q_entities: set[str],
+    governance_out: list[FilteredCandidate],
+    reader: access_audit.Reader | None,
+    timings: dict[str, float],
+) -> QueryResponse:
+    """Cut the ranked candidates, pack them and write what the query leaves behind (the stored
+    pack and the access-audit row, one pipelined round trip with the commit) before answering."""
+    kept, filtered = cut(cands, policy.min_score, req.top_k, explain=bool(req.include_filtered))
+
+    t = time.perf_counter()
+    pack, over_budget, usage = context_pack.build(
+        req, summary, window if req.session_id else [], kept, budget, all_candidates=cands
+    )
+    pack.entities = [{"name": e} for e in sorted(q_entities)]
+    if req.include_filtered:  # why the others are out, only for a response that shows them
+        filtered.extend(FilteredCandidate(memory_id=mid, reason="over_budget") for mid in over_budget)
+        filtered.extend(governance_out)
+    query_id = uuid.uuid4()
+    timings["pack"] = _ms(t)
+    resp = _response(req, query_id, kept, filtered, pack, usage, timings)
+    t = time.perf_counter()
+    with conn.pipeline():  # one round trip: the statements and the commit are sent together
+        audit.commit_without_flush_wait(conn)  # bookkeeping: a PostgreSQL crash may lose the last instant
+        context_packs.insert(conn, query_id, req, pack, usage, touched=[c.id for c in kept])
+        if reader is not None:
+            access_audit.record(
+                conn,
+                reader,
+                namespace=req.namespace,
+                session_id=req.session_id,
+                memory_ids=access_audit.returned_ids(resp),
+                details={"query_id": str(query_id)},
+            )
+        conn.commit()
+    resp.timings_ms["write"] = _ms(t)
     return resp
 
 
