@@ -48,16 +48,16 @@ def record_terms(
         return
     n, all_terms = terms.add(conn, namespace, df, len(docs), total, before=before)
     avgdl = max(1.0, all_terms / max(n, 1))
-    postings.add(
+    # The postings and each memory's terms (their distinct terms, in order of first use) in one
+    # statement.
+    postings.add_with_terms(
         conn,
         namespace,
         [
-            p
+            (memory_id, [(t, i) for _, t, i in postings.of_terms(memory_id, words, avgdl)])
             for (memory_id, _), words in zip(docs, found, strict=True)
-            for p in postings.of_terms(memory_id, words, avgdl)
         ],
     )
-    memory_terms.put(conn, [(memory_id, words) for (memory_id, _), words in zip(docs, found, strict=True)])
 
 
 def forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> None:
