@@ -12,7 +12,7 @@ shares say which statements cost. ``--cprofile`` adds the 30 functions with the 
 ``--pipelined`` leaves the pipeline on (as ingest runs) and prints the ingest time with the time
 spent waiting for PostgreSQL and the number of waits (round trips and syncs) instead of statements.
 ``--ns-rows N`` first bulk-loads N memories into the namespace (``bench_common.bulk_load``, with its
-HNSW index) beside 100 namespaces of 1,000, so the batches meet a large namespace in a larger store.
+HNSW index) beside OTHERS namespaces of 1,000 (``--others``, 100 by default), so the batches meet a large namespace in a larger store.
 ``--explain MS`` prints EXPLAIN (ANALYZE, BUFFERS) of each statement taking MS ms or more per ingest
 (run once, at its first timed run, in a savepoint rolled back before the statement itself runs).
 ``--steps`` times ingest's Python steps (``bench_ingest.instrument``) with the pipeline on.
@@ -68,8 +68,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--explain", type=float, default=None, metavar="MS")
     ap.add_argument("--steps", action="store_true")
     ap.add_argument("--namespace", default="ns")
+    ap.add_argument("--others", type=int, default=100, help="with --ns-rows: namespaces of 1,000 beside it")
+    ap.add_argument(
+        "--seed", type=int, default=11, help="of the texts (another one for new texts in a kept store)"
+    )
     args = ap.parse_args(argv)
-    texts = TextSource(seed=11)
+    texts = TextSource(seed=args.seed)
     with local_stack():
         import psycopg
 
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
             from bench_common import admin_conn, bulk_load
 
             with admin_conn() as conn:
-                others = {f"other-{i}": 1000 for i in range(100)}
+                others = {f"other-{i}": 1000 for i in range(args.others)}
                 print(
                     bulk_load(
                         conn,
