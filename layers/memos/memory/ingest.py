@@ -144,7 +144,13 @@ def _ingest_once(
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
         entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups))
-        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live], totals)
+        record_terms(
+            conn,
+            namespace,
+            [(m.id, indexed_text(m.text, m.metadata)) for m in live],
+            totals,
+            new_memories=True,
+        )
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
         enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]

@@ -33,10 +33,13 @@ def record_terms(
     namespace: str,
     docs: Iterable[tuple[UUID, str]],
     before: tuple[int, int] | None = None,
+    *,
+    new_memories: bool = False,
 ) -> None:
     """Add live memories, as (memory id, ``indexed_text``), to the namespace's statistics and postings
     (in the caller's transaction); each distinct word of the batch is stemmed once. ``before``: the
-    namespace's (documents, total terms) read earlier in the transaction (``terms.send_totals``)."""
+    namespace's (documents, total terms) read earlier in the transaction (``terms.send_totals``).
+    ``new_memories``: inserted in this transaction (``postings.add_with_terms``)."""
     docs = list(docs)
     found = content_terms_many(text for _, text in docs)
     df: Counter[str] = Counter()
@@ -57,6 +60,7 @@ def record_terms(
             (memory_id, [(t, i) for _, t, i in postings.of_terms(memory_id, words, avgdl)])
             for (memory_id, _), words in zip(docs, found, strict=True)
         ],
+        new_memories=new_memories,
     )
 
 
