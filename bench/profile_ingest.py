@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         ingest("warm", [IngestItem.model_validate(i) for i in texts.items(20, 2)])
         for _ in range(3):
             ingest(args.namespace, [IngestItem.model_validate(i) for i in texts.items(500, 50)])
+        from functions.shared.entry import settle_heap
+
+        settle_heap()  # what a function does once its code is loaded
         if args.singles:
             work = [[IngestItem.model_validate(i)] for i in texts.items(args.singles, 20)]
         else:

@@ -64,9 +64,9 @@ def send_known(conn: psycopg.Connection[Any], namespace: str, names: list[str]) 
     """``known``'s statement (queued, in a pipeline); ``read_known`` reads its result."""
     # By name through the unique key, by alias among the namespace's aliased entities (migration 0011).
     return conn.execute(
-        "SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND normalized = ANY(%(names)s)"
+        "SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND normalized = ANY(%(names)b::text[])"
         " UNION ALL SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND aliases <> '{}'"
-        " AND aliases && %(names)s::text[]",
+        " AND aliases && %(names)b::text[]",
         {"ns": namespace, "names": names},
     )
 
@@ -124,7 +124,7 @@ def _send_persons_with_first_names(
     if not names:
         return dict
     cur = conn.execute(
-        "SELECT f.first, p.normalized FROM unnest(%s::text[]) AS f(first)"
+        "SELECT f.first, p.normalized FROM unnest(%b::text[]) AS f(first)"
         " CROSS JOIN LATERAL (SELECT normalized FROM entities WHERE namespace = %s AND type = 'person'"
         f"   AND {_STARTS_WITH_FIRST} LIMIT 2) p",
         (names, namespace),
@@ -148,7 +148,7 @@ def _send_first_name_entries(
     if not names:
         return dict
     cur = conn.execute(
-        "SELECT f.first, e.id, e.normalized FROM unnest(%s::text[]) AS f(first)"
+        "SELECT f.first, e.id, e.normalized FROM unnest(%b::text[]) AS f(first)"
         " CROSS JOIN LATERAL (SELECT id, normalized FROM entities WHERE namespace = %s"
         f"   AND (normalized = f.first OR ({_STARTS_WITH_FIRST} AND type = 'person')) LIMIT 3) e",
         (names, namespace),
