@@ -143,7 +143,9 @@ def _ingest_once(
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
-        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups))
+        entities.record_mentions(
+            conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
+        )
         record_terms(
             conn,
             namespace,

@@ -39,6 +39,17 @@ _UPSERT_ENTITIES = (
     "  type = CASE WHEN e.type = 'thing' THEN EXCLUDED.type ELSE e.type END,"
     "  last_seen = now()"
 )
+# Evidence that cannot be stored yet (memories inserted in this transaction: ingest): appended as is,
+# counted as is, without comparing each new id with every stored one (up to MAX_EVIDENCE a row).
+_UPSERT_ENTITIES_NEW_EVIDENCE = _UPSERT_ENTITIES.replace(
+    "    + cardinality(ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))),",
+    "    + cardinality(EXCLUDED.evidence),",
+).replace(
+    _MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t="e"),
+    _MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t="e").replace(
+        "ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))", "EXCLUDED.evidence"
+    ),
+)
 _UPSERT_RELATION_BY_NAME = (
     "INSERT INTO relations AS r (id, namespace, subject_id, predicate, object_id, evidence)"
     " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)s FROM entities s, entities o"
@@ -178,15 +189,19 @@ def upsert(
     conn: psycopg.Connection[Any],
     namespace: str,
     entities: Sequence[tuple[str, str, str, list[str], list[UUID]]],
+    *,
+    new_evidence: bool = False,
 ) -> None:
     """Upsert (normalized, name, type, aliases, evidence) rows, normalized names distinct, in one
-    statement; nothing is read back (no round trip of its own).
+    statement; nothing is read back (no round trip of its own). ``new_evidence``: the evidence ids
+    are memories inserted in this transaction, so no stored row holds them yet (the same rows as
+    without it, without the comparisons).
 
     Pass them in one order everywhere (sorted names), so concurrent writers never deadlock.
     """
     if entities:
         conn.execute(
-            _UPSERT_ENTITIES,
+            _UPSERT_ENTITIES_NEW_EVIDENCE if new_evidence else _UPSERT_ENTITIES,
             {
                 "ns": namespace,
                 "id": [uuid.uuid4() for _ in entities],
