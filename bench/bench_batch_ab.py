@@ -57,6 +57,11 @@ def worker(root: str) -> None:
             )
 
 
+def _head(root: str) -> str:
+    done = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="the other checkout (its root directory)")
@@ -121,7 +126,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     p.stdin.close()
             for p in procs.values():
                 p.wait(timeout=60)
-    out["sides"] = sides
+    # Each side by its commit, not its directory (results never name a local path).
+    out["sides"] = {side: _head(root) for side, root in sides.items()}
+    sys.argv = ["<before checkout>" if a == args.before else a for a in sys.argv]
     out["batch_http"] = {
         side: {
             "batches": len(s),
