@@ -52,7 +52,7 @@ _UPSERT_ENTITIES_NEW_EVIDENCE = _UPSERT_ENTITIES.replace(
 )
 _UPSERT_RELATION_BY_NAME = (
     "INSERT INTO relations AS r (id, namespace, subject_id, predicate, object_id, evidence)"
-    " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)s FROM entities s, entities o"
+    " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)b::uuid[] FROM entities s, entities o"
     " WHERE s.namespace = %(ns)s AND s.normalized = %(s)s AND o.namespace = %(ns)s AND o.normalized = %(o)s"
     "   AND s.id <> o.id"
     " ON CONFLICT (namespace, subject_id, predicate, object_id) DO UPDATE SET"
