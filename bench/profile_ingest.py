@@ -1,6 +1,7 @@
 """Where an ingest's database time goes, statement by statement (in process).
 
     python bench/profile_ingest.py [--singles N | --batches N] [--cprofile] [--pipelined]
+                                   [--ns-rows N] [--explain MS] [--steps]
 
 Ingests 3 batches of 500 (50 sessions) to warm up, then times every statement of N more batches of
 500 (or N single-item ingests with ``--singles``) with psycopg's pipeline mode switched off, so each
@@ -10,6 +11,11 @@ it ran. The totals are larger than a pipelined ingest's (one round trip per stat
 shares say which statements cost. ``--cprofile`` adds the 30 functions with the most own time;
 ``--pipelined`` leaves the pipeline on (as ingest runs) and prints the ingest time with the time
 spent waiting for PostgreSQL and the number of waits (round trips and syncs) instead of statements.
+``--ns-rows N`` first bulk-loads N memories into the namespace (``bench_common.bulk_load``, with its
+HNSW index) beside OTHERS namespaces of 1,000 (``--others``, 100 by default), so the batches meet a large namespace in a larger store.
+``--explain MS`` prints EXPLAIN (ANALYZE, BUFFERS) of each statement taking MS ms or more per ingest
+(run once, at its first timed run, in a savepoint rolled back before the statement itself runs).
+``--steps`` times ingest's Python steps (``bench_ingest.instrument``) with the pipeline on.
 """
 
 from __future__ import annotations
@@ -30,23 +36,73 @@ def _key(query: Any) -> str:
     return " ".join(str(query).split())[:90]
 
 
+def _explainable(query: Any) -> bool:
+    head = str(query).lstrip().split(" ", 1)[0].upper()
+    return head in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
+def _explain(cur: Any, execute: Any, query: Any, *a: Any, **k: Any) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statement, in a savepoint rolled back (nothing it writes stays)."""
+    from psycopg import sql
+
+    conn = cur.connection
+    explain = sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + (sql.SQL(query) if isinstance(query, str) else query)
+    execute(cur, "SAVEPOINT profile_explain")
+    try:
+        execute(cur, explain, *a, **k)
+        return "\n".join(next(iter(r.values())) if isinstance(r, dict) else r[0] for r in cur.fetchall())
+    except Exception as exc:  # a plan that cannot be had is reported, not fatal
+        return f"(no plan: {exc})"
+    finally:
+        execute(cur, "ROLLBACK TO SAVEPOINT profile_explain")
+        del conn
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batches", type=int, default=5)
     ap.add_argument("--singles", type=int, default=0)
     ap.add_argument("--cprofile", action="store_true")
     ap.add_argument("--pipelined", action="store_true")
+    ap.add_argument("--ns-rows", type=int, default=0)
+    ap.add_argument("--explain", type=float, default=None, metavar="MS")
+    ap.add_argument("--steps", action="store_true")
+    ap.add_argument("--namespace", default="ns")
+    ap.add_argument("--others", type=int, default=100, help="with --ns-rows: namespaces of 1,000 beside it")
+    ap.add_argument(
+        "--seed", type=int, default=11, help="of the texts (another one for new texts in a kept store)"
+    )
     args = ap.parse_args(argv)
-    texts = TextSource(seed=11)
+    texts = TextSource(seed=args.seed)
     with local_stack():
         import psycopg
 
         from memos.memory.ingest import ingest
         from memos.models import IngestItem
 
+        if args.ns_rows:
+            from bench_common import admin_conn, bulk_load
+
+            with admin_conn() as conn:
+                others = {f"other-{i}": 1000 for i in range(args.others)}
+                print(
+                    bulk_load(
+                        conn,
+                        {args.namespace: args.ns_rows, **others},
+                        TextSource(seed=23),
+                        log=lambda _: None,
+                    )
+                )
+        plans: dict[str, str] = {}
         ingest("warm", [IngestItem.model_validate(i) for i in texts.items(20, 2)])
         for _ in range(3):
-            ingest("ns", [IngestItem.model_validate(i) for i in texts.items(500, 50)])
+            ingest(args.namespace, [IngestItem.model_validate(i) for i in texts.items(500, 50)])
+        try:  # what a function does once its code is loaded (older checkouts: nothing)
+            from functions.shared.entry import settle_heap
+        except ImportError:
+            pass
+        else:
+            settle_heap()
         if args.singles:
             work = [[IngestItem.model_validate(i)] for i in texts.items(args.singles, 20)]
         else:
@@ -63,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         def timed(name: str, fn: Any) -> Any:
             def run(self: Any, query: Any = None, *a: Any, **k: Any) -> Any:
                 label = name + _key(query) if query is not None else name
+                if explaining and name == "" and label not in plans and _explainable(query):
+                    plans[label] = _explain(self, fn, query, *a, **k)
                 t = time.perf_counter()
                 try:
                     return fn(self, query, *a, **k) if query is not None else fn(self)
@@ -72,6 +130,20 @@ def main(argv: list[str] | None = None) -> None:
 
             return run
 
+        if args.steps:
+            from bench_ingest import Phases, instrument
+
+            phases = Phases()
+            instrument(phases)
+            t = time.perf_counter()
+            for items in work:
+                ingest(args.namespace, items, actor="bench")
+            total = time.perf_counter() - t
+            n = len(work)
+            print(f"{n} ingests: {total / n * 1000:.1f} ms each; steps (ms per ingest):")
+            for name, secs in sorted(phases.seconds.items(), key=lambda kv: -kv[1]):
+                print(f"{secs / n * 1000:9.2f}  {name}")
+            return
         if args.pipelined:  # the time in psycopg's waits (send, server, receive), as ingest runs
             wait = psycopg.Connection.wait
 
@@ -92,11 +164,12 @@ def main(argv: list[str] | None = None) -> None:
             psycopg.Connection.commit = timed("COMMIT", commit)  # type: ignore[method-assign]
             psycopg.Connection.pipeline = lambda self: contextlib.nullcontext()  # type: ignore[method-assign,assignment,return-value]
         profile = cProfile.Profile() if args.cprofile else None
+        explaining = args.explain is not None
         t = time.perf_counter()
         if profile:
             profile.enable()
         for items in work:
-            ingest("ns", items, actor="bench")
+            ingest(args.namespace, items, actor="bench")
         if profile:
             profile.disable()
         total = time.perf_counter() - t
@@ -105,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'ms/ingest':>9}  {'runs':>5}  statement")
     for label, secs in sorted(seconds.items(), key=lambda kv: -kv[1])[:25]:
         print(f"{secs / n * 1000:9.2f}  {counts[label] / n:5.1f}  {label}")
+    for label, text in plans.items():
+        if args.explain is not None and seconds[label] / n * 1000 >= args.explain:
+            print(f"\n{label}\n{text}")
     if profile:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(30)

@@ -143,8 +143,16 @@ def _ingest_once(
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
-        entities.record_mentions(conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups))
-        record_terms(conn, namespace, [(m.id, indexed_text(m.text, m.metadata)) for m in live], totals)
+        entities.record_mentions(
+            conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
+        )
+        record_terms(
+            conn,
+            namespace,
+            [(m.id, indexed_text(m.text, m.metadata)) for m in live],
+            totals,
+            new_memories=True,
+        )
         events += _audit_events(namespace, planned)
         audit.record_many(conn, events, actor, request_id)
         enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]

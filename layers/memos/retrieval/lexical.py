@@ -33,10 +33,13 @@ def record_terms(
     namespace: str,
     docs: Iterable[tuple[UUID, str]],
     before: tuple[int, int] | None = None,
+    *,
+    new_memories: bool = False,
 ) -> None:
     """Add live memories, as (memory id, ``indexed_text``), to the namespace's statistics and postings
     (in the caller's transaction); each distinct word of the batch is stemmed once. ``before``: the
-    namespace's (documents, total terms) read earlier in the transaction (``terms.send_totals``)."""
+    namespace's (documents, total terms) read earlier in the transaction (``terms.send_totals``).
+    ``new_memories``: inserted in this transaction (``postings.add_with_terms``)."""
     docs = list(docs)
     found = content_terms_many(text for _, text in docs)
     df: Counter[str] = Counter()
@@ -48,16 +51,17 @@ def record_terms(
         return
     n, all_terms = terms.add(conn, namespace, df, len(docs), total, before=before)
     avgdl = max(1.0, all_terms / max(n, 1))
-    postings.add(
+    # The postings and each memory's terms (their distinct terms, in order of first use) in one
+    # statement.
+    postings.add_with_terms(
         conn,
         namespace,
         [
-            p
+            (memory_id, [(t, i) for _, t, i in postings.of_terms(memory_id, words, avgdl)])
             for (memory_id, _), words in zip(docs, found, strict=True)
-            for p in postings.of_terms(memory_id, words, avgdl)
         ],
+        new_memories=new_memories,
     )
-    memory_terms.put(conn, [(memory_id, words) for (memory_id, _), words in zip(docs, found, strict=True)])
 
 
 def forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> None:

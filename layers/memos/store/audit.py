@@ -62,13 +62,22 @@ def record_many(
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         rows.append((action, namespace, session_id, actor, memory_id, request_id, jsonb(details)))
-    if rows:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO audit_events (action, namespace, session_id, actor, memory_id, request_id, details)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
+    if rows:  # one statement, rows (and their ids) in the given order
+        conn.execute(
+            "INSERT INTO audit_events (action, namespace, session_id, actor, memory_id, request_id, details)"
+            " SELECT u.a, u.ns, u.sid, %(actor)s, u.m, %(rid)s, u.d FROM unnest(%(a)b::text[], %(ns)b::text[],"
+            " %(sid)b::text[], %(m)b::uuid[], %(d)b::jsonb[]) WITH ORDINALITY AS u(a, ns, sid, m, d, o)"
+            " ORDER BY u.o",
+            {
+                "actor": actor,
+                "rid": request_id,
+                "a": [r[0] for r in rows],
+                "ns": [r[1] for r in rows],
+                "sid": [r[2] for r in rows],
+                "m": [r[4] for r in rows],
+                "d": [r[6] for r in rows],
+            },
+        )
 
 
 def reads_of(conn: psycopg.Connection[Any], memory_id: UUID, limit: int = 100) -> list[dict[str, Any]]:

@@ -106,7 +106,7 @@ def mark_enqueued(conn: psycopg.Connection[Any], namespace: str, jobs: list[tupl
         conn.execute(
             "UPDATE sessions AS s SET condense_enqueued_turn = u.turn,"
             " condense_unsent_since = coalesce(s.condense_unsent_since, now())"
-            " FROM unnest(%s::text[], %s::bigint[]) AS u(sid, turn)"
+            " FROM unnest(%b::text[], %b::int8[]) AS u(sid, turn)"
             " WHERE s.namespace = %s AND s.session_id = u.sid",
             ([sid for sid, _ in jobs], [turn for _, turn in jobs], namespace),
         )
@@ -118,7 +118,7 @@ def mark_sent(conn: psycopg.Connection[Any], jobs: list[tuple[str, str, int]]) -
     if jobs:
         conn.execute(
             "UPDATE sessions AS s SET condense_unsent_since = NULL"
-            " FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS u(ns, sid, turn)"
+            " FROM unnest(%b::text[], %b::text[], %b::int8[]) AS u(ns, sid, turn)"
             " WHERE s.namespace = u.ns AND s.session_id = u.sid AND s.condense_enqueued_turn = u.turn"
             " AND s.condense_unsent_since IS NOT NULL",
             ([j[0] for j in jobs], [j[1] for j in jobs], [j[2] for j in jobs]),

@@ -39,9 +39,20 @@ _UPSERT_ENTITIES = (
     "  type = CASE WHEN e.type = 'thing' THEN EXCLUDED.type ELSE e.type END,"
     "  last_seen = now()"
 )
+# Evidence that cannot be stored yet (memories inserted in this transaction: ingest): appended as is,
+# counted as is, without comparing each new id with every stored one (up to MAX_EVIDENCE a row).
+_UPSERT_ENTITIES_NEW_EVIDENCE = _UPSERT_ENTITIES.replace(
+    "    + cardinality(ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))),",
+    "    + cardinality(EXCLUDED.evidence),",
+).replace(
+    _MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t="e"),
+    _MERGE_EVIDENCE.format(cap=MAX_EVIDENCE, t="e").replace(
+        "ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))", "EXCLUDED.evidence"
+    ),
+)
 _UPSERT_RELATION_BY_NAME = (
     "INSERT INTO relations AS r (id, namespace, subject_id, predicate, object_id, evidence)"
-    " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)s FROM entities s, entities o"
+    " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)b::uuid[] FROM entities s, entities o"
     " WHERE s.namespace = %(ns)s AND s.normalized = %(s)s AND o.namespace = %(ns)s AND o.normalized = %(o)s"
     "   AND s.id <> o.id"
     " ON CONFLICT (namespace, subject_id, predicate, object_id) DO UPDATE SET"
@@ -64,9 +75,9 @@ def send_known(conn: psycopg.Connection[Any], namespace: str, names: list[str]) 
     """``known``'s statement (queued, in a pipeline); ``read_known`` reads its result."""
     # By name through the unique key, by alias among the namespace's aliased entities (migration 0011).
     return conn.execute(
-        "SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND normalized = ANY(%(names)s)"
+        "SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND normalized = ANY(%(names)b::text[])"
         " UNION ALL SELECT normalized, aliases FROM entities WHERE namespace = %(ns)s AND aliases <> '{}'"
-        " AND aliases && %(names)s::text[]",
+        " AND aliases && %(names)b::text[]",
         {"ns": namespace, "names": names},
     )
 
@@ -124,7 +135,7 @@ def _send_persons_with_first_names(
     if not names:
         return dict
     cur = conn.execute(
-        "SELECT f.first, p.normalized FROM unnest(%s::text[]) AS f(first)"
+        "SELECT f.first, p.normalized FROM unnest(%b::text[]) AS f(first)"
         " CROSS JOIN LATERAL (SELECT normalized FROM entities WHERE namespace = %s AND type = 'person'"
         f"   AND {_STARTS_WITH_FIRST} LIMIT 2) p",
         (names, namespace),
@@ -148,7 +159,7 @@ def _send_first_name_entries(
     if not names:
         return dict
     cur = conn.execute(
-        "SELECT f.first, e.id, e.normalized FROM unnest(%s::text[]) AS f(first)"
+        "SELECT f.first, e.id, e.normalized FROM unnest(%b::text[]) AS f(first)"
         " CROSS JOIN LATERAL (SELECT id, normalized FROM entities WHERE namespace = %s"
         f"   AND (normalized = f.first OR ({_STARTS_WITH_FIRST} AND type = 'person')) LIMIT 3) e",
         (names, namespace),
@@ -178,15 +189,19 @@ def upsert(
     conn: psycopg.Connection[Any],
     namespace: str,
     entities: Sequence[tuple[str, str, str, list[str], list[UUID]]],
+    *,
+    new_evidence: bool = False,
 ) -> None:
     """Upsert (normalized, name, type, aliases, evidence) rows, normalized names distinct, in one
-    statement; nothing is read back (no round trip of its own).
+    statement; nothing is read back (no round trip of its own). ``new_evidence``: the evidence ids
+    are memories inserted in this transaction, so no stored row holds them yet (the same rows as
+    without it, without the comparisons).
 
     Pass them in one order everywhere (sorted names), so concurrent writers never deadlock.
     """
     if entities:
         conn.execute(
-            _UPSERT_ENTITIES,
+            _UPSERT_ENTITIES_NEW_EVIDENCE if new_evidence else _UPSERT_ENTITIES,
             {
                 "ns": namespace,
                 "id": [uuid.uuid4() for _ in entities],

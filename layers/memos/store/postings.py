@@ -41,6 +41,42 @@ def add(conn: psycopg.Connection[Any], namespace: str, rows: Sequence[tuple[UUID
     )
 
 
+def add_with_terms(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    docs: Sequence[tuple[UUID, list[tuple[str, float]]]],
+    *,
+    new_memories: bool = False,
+) -> None:
+    """``add`` and ``memory_terms.put`` in one statement, for memories given as (id, its (term, impact)
+    postings, distinct terms in order of first use: ``of_terms``' order): the postings, and each
+    memory's terms in that order (``memory_terms``; a memory's earlier row is replaced). The ids
+    travel once per memory, its rows refer to them by position. ``new_memories``: the memories were
+    inserted in this transaction (ingest), so neither table can hold a row of theirs: plain inserts,
+    without the conflict checks (a speculative insert per row cost ~40 % more on a 100k namespace's
+    postings), postings in index order; a conflict would fail the transaction, not pass silently."""
+    if not docs:
+        return
+    flat = [(k, term, imp) for k, (_, found) in enumerate(docs, start=1) for term, imp in found]
+    conn.execute(
+        "WITH u AS (SELECT (%(ids)b::uuid[])[u.k] AS m, u.k, u.t, u.i, u.o"
+        "   FROM unnest(%(k)b::int[], %(t)b::text[], %(i)b::real[]) WITH ORDINALITY AS u(k, t, i, o)),"
+        " p AS (INSERT INTO postings (namespace, memory_id, term, impact) SELECT %(ns)s, m, t, i FROM u"
+        + (" ORDER BY t, i DESC, m)" if new_memories else " ON CONFLICT DO NOTHING)")
+        + " INSERT INTO memory_terms (memory_id, terms)"
+        " SELECT d.m, coalesce(array_agg(u.t ORDER BY u.o) FILTER (WHERE u.t IS NOT NULL), '{}')"
+        " FROM unnest(%(ids)b::uuid[]) WITH ORDINALITY AS d(m, k) LEFT JOIN u ON u.k = d.k GROUP BY d.k, d.m"
+        + ("" if new_memories else " ON CONFLICT (memory_id) DO UPDATE SET terms = EXCLUDED.terms"),
+        {
+            "ns": namespace,
+            "ids": [memory_id for memory_id, _ in docs],
+            "k": [f[0] for f in flat],
+            "t": [f[1] for f in flat],
+            "i": [f[2] for f in flat],
+        },
+    )
+
+
 def remove(
     conn: psycopg.Connection[Any], namespace: str, memory_ids: Collection[UUID], terms: Collection[str]
 ) -> None:

@@ -33,7 +33,7 @@ def send_reserve_turns(
     order = sorted(counts)  # rows are upserted (and locked) in this order
     cur = conn.execute(
         "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count)"
-        " SELECT %s, u.sid, u.turns, u.tokens FROM unnest(%s::text[], %s::int[], %s::int[])"
+        " SELECT %s, u.sid, u.turns, u.tokens FROM unnest(%b::text[], %b::int8[], %b::int8[])"
         "   WITH ORDINALITY AS u(sid, turns, tokens, o) ORDER BY u.o"
         " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
         "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
@@ -53,7 +53,7 @@ def send_lock_existing(
     in the caller's pipeline; the returned function reads them. A session without a row is not
     locked (nothing to lock until its first turn inserts it)."""
     cur = conn.execute(
-        f"SELECT {_ROW} FROM sessions WHERE namespace = %s AND session_id = ANY(%s)"
+        f"SELECT {_ROW} FROM sessions WHERE namespace = %s AND session_id = ANY(%b::text[])"
         " ORDER BY session_id FOR UPDATE",
         (namespace, sorted(set(session_ids))),
     )

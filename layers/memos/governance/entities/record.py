@@ -111,10 +111,13 @@ def record_mentions(
     namespace: str,
     items: list[tuple[UUID, str]],
     prepared: tuple[Extracted, store.Lookups] | None = None,
+    *,
+    new_memories: bool = False,
 ) -> None:
     """Upsert the entities and relations mentioned in ``items`` (memory id, text), with evidence.
     ``prepared``: the texts' extraction and lookups read earlier in the transaction (``extract_all``,
-    ``send_lookups``, covering at least these texts); else they are made here (one round trip)."""
+    ``send_lookups``, covering at least these texts); else they are made here (one round trip).
+    ``new_memories``: the items were inserted in this transaction (ingest; ``store.upsert``)."""
     if prepared is None:
         extracted = extract_all(text for _, text in items)
         with conn.pipeline():
@@ -163,6 +166,7 @@ def record_mentions(
         conn,
         namespace,
         [(n, p.name, p.type, sorted(p.aliases), p.evidence) for n, p in sorted(merged.items())],
+        new_evidence=new_memories,
     )
     store.upsert_relations(
         conn,

@@ -1,0 +1,160 @@
+"""Batch ingest over HTTP into a large namespace, two checkouts side by side on one store.
+
+    python bench/bench_batch_ab.py --before <checkout> [--rows 100000] [--others 100] [--rounds 10]
+
+One store: a namespace of ROWS memories bulk-loaded with its HNSW index (``bench_common.bulk_load``)
+beside OTHERS namespaces of 1,000. Two local servers on that store, one running the code of the
+checkout given with ``--before`` (its ``layers``, ``functions`` and ``infra``), one this checkout's;
+then ROUNDS batches of 500 (50 sessions, the namespace's existing ones) over HTTP to each,
+alternating batch by batch into the same namespace, each batch's condensation jobs sent before the
+next (``trigger.flush``). Prints memories/s and p50/p95 per batch for each side, and the load. The
+before side only has to have ``infra.local.stack.LocalStack`` and ``memos.governance.trigger``; this
+checkout's migrations are applied first (an older checkout ignores migrations it does not know).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BATCH = 500
+HERE = Path(__file__).resolve()
+
+
+def worker(root: str) -> None:
+    """One side: a local stack on MEMOS_DATABASE_URL with ``root``'s code; a batch per stdin line."""
+    import bench_common
+
+    sys.path[:0] = [root, str(Path(root) / "layers")]  # ahead of this checkout's (bench_common's)
+    from bench_common import Http, TextSource
+
+    with bench_common.local_stack() as stack:  # the store is MEMOS_DATABASE_URL's: nothing loaded
+        from memos.governance import trigger
+
+        http = Http(stack.url, stack.api_key or "")
+        import memos
+
+        print(json.dumps({"code": str(Path(memos.__file__).parents[2])}), flush=True)
+        for line in sys.stdin:
+            ns, seed = line.split()
+            items = TextSource(seed=int(seed)).items(BATCH, 50)
+            t = time.perf_counter()
+            status, body = http.post("/v1/ingest", {"namespace": ns, "items": items})
+            answered = time.perf_counter() - t
+            trigger.flush()
+            secs = time.perf_counter() - t
+            created = sum(1 for m in body["memories"] if m["status"] == "created") if status == 200 else 0
+            print(
+                json.dumps({"status": status, "s": secs, "answered_s": answered, "created": created}),
+                flush=True,
+            )
+
+
+def _head(root: str) -> str:
+    done = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", required=True, help="the other checkout (its root directory)")
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--others", type=int, default=100, help="namespaces of 1,000 beside it")
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(args.worker)
+        return {}
+    from bench_common import (
+        ROOT,
+        TextSource,
+        admin_conn,
+        bulk_load,
+        local_stack,
+        machine,
+        table,
+        write_result,
+    )
+
+    started = machine()
+    ns = "bench-ab"
+    out: dict[str, Any] = {"rows": args.rows, "others": args.others, "batch_size": BATCH}
+    with local_stack():
+        with admin_conn() as conn:
+            loads = {ns: args.rows, **{f"bench-other-{i}": 1000 for i in range(args.others)}}
+            out["load_s"] = bulk_load(conn, loads, TextSource(seed=23), log=lambda _: None)
+        sides = {"before": str(Path(args.before).resolve()), "after": str(ROOT)}
+        procs = {
+            side: subprocess.Popen(
+                [sys.executable, str(HERE), "--before", "-", "--worker", root],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": f"{root}/layers:{root}"},
+            )
+            for side, root in sides.items()
+        }
+        try:
+            for side, p in procs.items():
+                assert p.stdout is not None
+                code = json.loads(p.stdout.readline())["code"]  # ready
+                assert code == sides[side], (side, code)
+            secs: dict[str, list[float]] = {s: [] for s in procs}
+            answered: dict[str, list[float]] = {s: [] for s in procs}
+            seed = 1000
+            for _ in range(args.rounds):
+                for side, p in procs.items():
+                    assert p.stdin is not None and p.stdout is not None
+                    seed += 1
+                    p.stdin.write(f"{ns} {seed}\n")
+                    p.stdin.flush()
+                    r = json.loads(p.stdout.readline())
+                    assert r["status"] == 200, r
+                    secs[side].append(r["s"])
+                    answered[side].append(r["answered_s"])
+        finally:
+            for p in procs.values():
+                if p.stdin is not None:
+                    p.stdin.close()
+            for p in procs.values():
+                p.wait(timeout=60)
+    # Each side by its commit, not its directory (results never name a local path).
+    out["sides"] = {side: _head(root) for side, root in sides.items()}
+    sys.argv = ["<before checkout>" if a == args.before else a for a in sys.argv]
+    out["batch_http"] = {
+        side: {
+            "batches": len(s),
+            "per_s": round(BATCH * len(s) / sum(s), 1),
+            "p50_batch_ms": round(statistics.median(s) * 1000, 1),
+            "p95_batch_ms": round(sorted(s)[max(0, round(0.95 * len(s)) - 1)] * 1000, 1),
+            "batches_ms": [round(x * 1000, 1) for x in s],
+            "p50_answered_ms": round(statistics.median(answered[side]) * 1000, 1),
+        }
+        for side, s in secs.items()
+    }
+    b, a = out["batch_http"]["before"], out["batch_http"]["after"]
+    print(
+        f"\nbatches of {BATCH} over HTTP into a {args.rows:,}-memory namespace, alternating, {args.rounds} each"
+    )
+    table(
+        ("side", "memories/s", "p50 ms/batch", "p95 ms/batch", "p50 ms to the response"),
+        [
+            (s, r["per_s"], r["p50_batch_ms"], r["p95_batch_ms"], r["p50_answered_ms"])
+            for s, r in out["batch_http"].items()
+        ],
+    )
+    print(f"after / before throughput: {a['per_s'] / b['per_s']:.2f}x; load {os.getloadavg()}")
+    write_result("batch-ab", f"{args.rows}", out, started)
+    return out
+
+
+if __name__ == "__main__":
+    main()
