@@ -24,13 +24,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-# HNSW build parameters of the per-namespace indexes: pgvector's defaults. Each graph holds one
-# namespace, so its inserts cost what that namespace's size costs, never the store's.
-HNSW_WITH = "m = 16, ef_construction = 64"
+# HNSW build parameters of the per-namespace indexes. Each graph holds one namespace, so its inserts
+# cost what that namespace's size costs, never the store's. ef_construction 128 (pgvector's default is
+# 64) builds a graph whose walk finds as much with a shorter list: in a 100k namespace recall@10
+# against exact distance 0.96 at ef_search 120 where the default's graph needs 160, the walk in
+# 0.6-0.7x the time, for a build about 2x as long (background work; docs/BENCHMARKS.md, "Query at SPEC
+# size, fifth round").
+BUILD_EF_CONSTRUCTION = 128
+HNSW_WITH = f"m = 16, ef_construction = {BUILD_EF_CONSTRUCTION}"
 # Session settings of every pooled connection. ef_search 160: recall@10 0.963 against exact distance
-# in a 100k namespace (100: 0.938, 240: 0.977 at 1.4x the time; bench/bench_recall.py). The iterative
+# in a 100k namespace with a graph built at ef_construction 64 (100: 0.938, 240: 0.977 at 1.4x the
+# time; bench/bench_recall.py): what an index built before BUILD_EF_CONSTRUCTION needs. The iterative
 # scan keeps walking the graph while the status filter removes rows.
 SEARCH_SETTINGS = ("SET hnsw.ef_search = 160", "SET hnsw.iterative_scan = relaxed_order")
+# The walk of a graph built with BUILD_EF_CONSTRUCTION (``Graph.ef_search``), set for the query's
+# transaction.
+BUILT_EF_SEARCH = 120
 # A smaller graph needs a shorter walk: up to SMALL_INDEX live memories the query sets ef_search 80
 # for its transaction (recall@10 against exact distance 0.996 at 5k and 0.986 at 10k, against 0.997
 # and 0.995 at 160, in 0.7x the time; bench/bench_recall.py --rows 5000 / 10000).
@@ -38,8 +47,8 @@ SMALL_INDEX, SMALL_INDEX_EF_SEARCH = 10_000, 80
 
 
 def ef_search_for(live_memories: int) -> int | None:
-    """The query's ``hnsw.ef_search`` for a namespace of this many live memories (None: the
-    session's, 160)."""
+    """The query's ``hnsw.ef_search`` for a namespace of this many live memories (None: its graph's,
+    ``Graph.ef_search``)."""
     return SMALL_INDEX_EF_SEARCH if live_memories <= SMALL_INDEX else None
 
 
@@ -61,6 +70,13 @@ class Graph:
 
     name: str
     through: datetime | None
+    ef_construction: int = 64  # its build's (pgvector's default for an index built before it was set)
+
+    @property
+    def ef_search(self) -> int | None:
+        """The walk this graph needs for the recall of the session's default (None: the session's
+        160, for a graph built with pgvector's default ef_construction)."""
+        return BUILT_EF_SEARCH if self.ef_construction >= BUILD_EF_CONSTRUCTION else None
 
 
 def index_name(namespace: str) -> str:
@@ -70,10 +86,17 @@ def index_name(namespace: str) -> str:
 
 
 def graph_of(conn: psycopg.Connection[Any], namespace: str) -> Graph | None:
+    """The namespace's registered index, with its build's ef_construction (from the index's storage
+    options)."""
     row = conn.execute(
-        "SELECT index_name, graph_through FROM ann_indexes WHERE namespace = %s", (namespace,)
+        "SELECT a.index_name, a.graph_through, (SELECT o.option_value::int FROM pg_class c,"
+        " pg_options_to_table(c.reloptions) o WHERE c.oid = to_regclass(quote_ident(a.index_name))"
+        " AND o.option_name = 'ef_construction') AS ef_construction FROM ann_indexes a WHERE a.namespace = %s",
+        (namespace,),
     ).fetchone()
-    return Graph(row["index_name"], row["graph_through"]) if row else None
+    if row is None:
+        return None
+    return Graph(row["index_name"], row["graph_through"], row["ef_construction"] or 64)
 
 
 def has_index(conn: psycopg.Connection[Any], namespace: str) -> bool:
