@@ -57,14 +57,16 @@ def nearest_statement(conn: Any, namespace: str) -> str:
     from memos.store import ann
 
     where = "namespace = {} AND " + _LIVE
+    graph = ann.graph_of(conn, namespace)
     return ann.nearest_sql(
         "id, embedding <=> %(qvec)s AS d",
         "embedding <=> %(qvec)s",
         "%(n)s",
-        ann.graph_of(conn, namespace),
+        graph,
         where.format(_literal(conn, namespace)),
         where.format("%(ns)s"),
         "d",
+        walk_order=ann.walk_order(graph, "%(qvec)s"),
     )
 
 

@@ -141,7 +141,7 @@ def test_the_query_uses_the_namespace_index_once_built(api, big_ns, db_conn):
         plan = conn.execute(
             "EXPLAIN SELECT id FROM memories WHERE namespace = %s"
             f" AND {ann_store.in_graph_sql(ann_store.graph_of(conn, ns))}"
-            " ORDER BY embedding <=> %s LIMIT 10",
+            f" ORDER BY {ann_store.walk_order(ann_store.graph_of(conn, ns), '%s') or 'embedding <=> %s'} LIMIT 10",
             (ns, qvec),
         ).fetchall()
         conn.rollback()

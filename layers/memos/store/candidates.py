@@ -120,7 +120,20 @@ def fetch(
     graph = ann_index if not selective else None
     vector_where = nearest_filter(conn, req, graph)
     select, order = _COLUMNS + ", 'vector' AS src", "embedding <=> %(qvec)s"
-    nearest = "(" + ann.nearest_sql(select, order, "%(n)s", graph, vector_where, where, "vsim DESC") + ")"
+    nearest = (
+        "("
+        + ann.nearest_sql(
+            select,
+            order,
+            "%(n)s",
+            graph,
+            vector_where,
+            where,
+            "vsim DESC",
+            walk_order=ann.walk_order(graph, "%(qvec)s"),
+        )
+        + ")"
+    )
     parts: list[str] = []
     if lexical_terms:
         params.update(
