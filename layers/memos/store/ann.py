@@ -266,10 +266,11 @@ def build(conn: psycopg.Connection[Any], namespace: str, memories: int) -> str:
         "SELECT atttypmod AS dim FROM pg_attribute WHERE attrelid = 'memories'::regclass"
         " AND attname = 'embedding'"
     ).fetchone()
-    # The declared dimension (a vector column without one, -1, keeps full-precision vectors).
+    # The declared dimension (a vector column without one, -1, keeps full-precision vectors; an HNSW
+    # index holds halfvec of at most 4,000 dimensions).
     column = (
         f"(embedding::halfvec({int(dim['dim'])})) halfvec_cosine_ops"
-        if BUILD_HALFVEC and dim and int(dim["dim"]) > 0
+        if BUILD_HALFVEC and dim and 0 < int(dim["dim"]) <= 4000
         else "embedding vector_cosine_ops"
     )
     conn.execute(
