@@ -57,14 +57,16 @@ def nearest_statement(conn: Any, namespace: str) -> str:
     from memos.store import ann
 
     where = "namespace = {} AND " + _LIVE
+    graph = ann.graph_of(conn, namespace)
     return ann.nearest_sql(
         "id, embedding <=> %(qvec)s AS d",
         "embedding <=> %(qvec)s",
         "%(n)s",
-        ann.graph_of(conn, namespace),
+        graph,
         where.format(_literal(conn, namespace)),
         where.format("%(ns)s"),
         "d",
+        walk_order=ann.walk_order(graph, "%(qvec)s"),
     )
 
 
@@ -72,10 +74,17 @@ def vector_recall(conn: Any, namespace: str, queries: list[str], embedder: Any, 
     """Mean share of the exact top ``k`` (distance over every row of the namespace) that the query
     path's statement returns (the namespace's HNSW index when it has one, with the session's
     ``hnsw.*`` settings of the service)."""
-    from memos.store.ann import SEARCH_SETTINGS
+    from memos.store import ann
 
-    for statement in SEARCH_SETTINGS:
+    for statement in ann.SEARCH_SETTINGS:
         conn.execute(statement)
+    graph = ann.graph_of(conn, namespace)
+    live = conn.execute("SELECT count(*) AS n FROM memories WHERE namespace = %s AND " + _LIVE, (namespace,))
+    # The walk's length as the query sets it (memos.store.candidates.fetch): the small-graph rule,
+    # else the graph's own (a graph built with ann.BUILD_EF_CONSTRUCTION needs a shorter walk).
+    ef = ann.ef_search_for(live.fetchone()["n"]) or (graph.ef_search if graph else None)
+    if graph is not None and ef is not None:
+        conn.execute(f"SET hnsw.ef_search = {int(ef)}")
     nearest = nearest_statement(conn, namespace)
     shares = []
     for q in queries:
@@ -85,6 +94,7 @@ def vector_recall(conn: Any, namespace: str, queries: list[str], embedder: Any, 
         got = {r["id"] for r in conn.execute(nearest, params).fetchall()}
         conn.execute(SORTED)
         shares.append(len(exact & got) / max(1, len(exact)))
+    conn.execute("SET hnsw.ef_search TO DEFAULT")
     return round(statistics.mean(shares), 4)
 
 

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ]
         conn.execute("SET hnsw.iterative_scan = relaxed_order")
         nearest = nearest_statement(conn, NS)
-        for ef in (40, 80, 100, 160, 240, 400):
+        for ef in (40, 80, 100, 120, 160, 240, 400):
             conn.execute(f"SET hnsw.ef_search = {ef}")
             shares, lat = [], []
             for v, want in zip(vecs, exact, strict=True):

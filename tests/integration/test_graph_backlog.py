@@ -36,10 +36,7 @@ def backlog_ids(db_conn, ns):
 
 
 def _graph(db_conn, ns):
-    row = db_conn.execute(
-        "SELECT index_name, graph_through FROM ann_indexes WHERE namespace = %s", (ns,)
-    ).fetchone()
-    return ann_store.Graph(row["index_name"], row["graph_through"])
+    return ann_store.graph_of(db_conn, ns)  # with how its index holds the vectors (halfvec or not)
 
 
 @pytest.fixture
@@ -339,7 +336,7 @@ def test_a_watermark_cached_from_before_a_rebuild_still_walks_the_new_index_and_
         conn.execute("SET LOCAL enable_bitmapscan = off")
         plan = conn.execute(
             f"EXPLAIN SELECT id FROM memories WHERE namespace = '{ns}' AND {ann_store.in_graph_sql(old)}"
-            " ORDER BY embedding <=> %s LIMIT 10",
+            f" ORDER BY {ann_store.walk_order(old, '%s') or 'embedding <=> %s'} LIMIT 10",
             (qvec,),
         ).fetchall()
         conn.rollback()

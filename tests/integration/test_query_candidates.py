@@ -141,7 +141,7 @@ def test_the_query_uses_the_namespace_index_once_built(api, big_ns, db_conn):
         plan = conn.execute(
             "EXPLAIN SELECT id FROM memories WHERE namespace = %s"
             f" AND {ann_store.in_graph_sql(ann_store.graph_of(conn, ns))}"
-            " ORDER BY embedding <=> %s LIMIT 10",
+            f" ORDER BY {ann_store.walk_order(ann_store.graph_of(conn, ns), '%s') or 'embedding <=> %s'} LIMIT 10",
             (ns, qvec),
         ).fetchall()
         conn.rollback()
@@ -173,6 +173,59 @@ def test_a_small_indexed_namespace_is_walked_with_a_shorter_ef_search_for_its_tr
         assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
         conn.rollback()
     assert len(rows) == 10
+
+
+def test_a_halfvec_graph_built_with_the_longer_construction_walk_is_searched_with_a_shorter_walk(
+    api, big_ns, db_conn
+):
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, _ = big_ns
+    ann.maintain(min_memories=100)
+    name = _registered(db_conn, ns)
+    definition = db_conn.execute("SELECT pg_get_indexdef(%s::regclass) AS d", (name,)).fetchone()["d"]
+    declared = db_conn.execute(
+        "SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute"
+        " WHERE attrelid = 'memories'::regclass AND attname = 'embedding'"
+    ).fetchone()["t"]  # vector(<dim>)
+    dim = int(declared.split("(")[1].rstrip(")"))
+    assert "ef_construction='128'" in definition.replace(" ", "")
+    assert f"halfvec({dim})" in definition and "halfvec_cosine_ops" in definition
+    req = QueryRequest(namespace=ns, query="green folder")
+    qvec = get_embedder().embed([req.query])[0]
+    with db.connection() as conn:
+        exact = conn.execute(
+            "SELECT id FROM memories WHERE namespace = %s ORDER BY embedding <=> %s LIMIT 10", (ns, qvec)
+        ).fetchall()
+        graph = ann_store.graph_of(conn, ns)
+        assert graph is not None and graph.ef_construction == 128 and graph.half_dim == dim
+        assert graph.ef_search == 140
+        # No size rule given (a namespace past SMALL_INDEX): the graph's own walk, for the transaction.
+        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=graph)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "140"
+        conn.rollback()
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
+    # 150 memories: the walk over 16-bit floats returns the exact nearest, ranked by exact distance.
+    assert [r["id"] for r in rows] == [r["id"] for r in exact]
+    # An index built before (pgvector's default ef_construction, the full vector) keeps the exact
+    # expression and the session's walk.
+    db_conn.execute(f'DROP INDEX "{name}"')
+    db_conn.execute(
+        f'CREATE INDEX "{name}" ON memories USING hnsw (embedding vector_cosine_ops) WHERE namespace = %s'.replace(
+            "%s", f"'{ns}'"
+        )
+    )
+    db_conn.execute("UPDATE ann_indexes SET graph_through = NULL WHERE namespace = %s", (ns,))
+    with db.connection() as conn:
+        graph = ann_store.graph_of(conn, ns)
+        assert graph is not None and graph.ef_construction == 64 and graph.half_dim is None
+        assert graph.ef_search is None and ann_store.walk_order(graph, "%(qvec)s") is None
+        rows = candidates.fetch(conn, req, qvec, 10, [], None, ann_index=graph)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "160"
+        conn.rollback()
+    assert [r["id"] for r in rows] == [r["id"] for r in exact]
 
 
 def test_deleting_the_namespace_lets_maintenance_drop_its_index(api, big_ns, db_conn):

@@ -24,13 +24,27 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-# HNSW build parameters of the per-namespace indexes: pgvector's defaults. Each graph holds one
-# namespace, so its inserts cost what that namespace's size costs, never the store's.
-HNSW_WITH = "m = 16, ef_construction = 64"
+# HNSW build parameters of the per-namespace indexes. Each graph holds one namespace, so its inserts
+# cost what that namespace's size costs, never the store's. ef_construction 128 (pgvector's default is
+# 64) builds a graph whose walk finds as much with a shorter list, and halfvec halves the bytes each
+# distance reads: in a 100k namespace of a 1M store, recall@10 against exact distance 0.969 at
+# ef_search 140 against 0.970 for the default's graph at 160, the walk in 0.74x the time; builds and
+# drains cost more (docs/BENCHMARKS.md, "Query at SPEC size, fifth round").
+BUILD_EF_CONSTRUCTION = 128
+HNSW_WITH = f"m = 16, ef_construction = {BUILD_EF_CONSTRUCTION}"
+# The graph holds each vector as ``halfvec`` (16-bit floats: half the bytes per distance, the index
+# 0.6x the size): the walk orders by the same expression (``walk_order``) and the rows it returns
+# are ranked by their exact distance.
+BUILD_HALFVEC = True
 # Session settings of every pooled connection. ef_search 160: recall@10 0.963 against exact distance
-# in a 100k namespace (100: 0.938, 240: 0.977 at 1.4x the time; bench/bench_recall.py). The iterative
+# in a 100k namespace with a graph built at ef_construction 64 (100: 0.938, 240: 0.977 at 1.4x the
+# time; bench/bench_recall.py): what an index built before BUILD_EF_CONSTRUCTION needs. The iterative
 # scan keeps walking the graph while the status filter removes rows.
 SEARCH_SETTINGS = ("SET hnsw.ef_search = 160", "SET hnsw.iterative_scan = relaxed_order")
+# The walk of a graph built with BUILD_EF_CONSTRUCTION (``Graph.ef_search``), set for the query's
+# transaction. 120 was 0.5 points of recall@10 below the old graph at 160 over four query sets
+# (0.952-0.967), 140 within 0.3 (0.969 against 0.970) for 0.3 ms more.
+BUILT_EF_SEARCH = 140
 # A smaller graph needs a shorter walk: up to SMALL_INDEX live memories the query sets ef_search 80
 # for its transaction (recall@10 against exact distance 0.996 at 5k and 0.986 at 10k, against 0.997
 # and 0.995 at 160, in 0.7x the time; bench/bench_recall.py --rows 5000 / 10000).
@@ -38,8 +52,8 @@ SMALL_INDEX, SMALL_INDEX_EF_SEARCH = 10_000, 80
 
 
 def ef_search_for(live_memories: int) -> int | None:
-    """The query's ``hnsw.ef_search`` for a namespace of this many live memories (None: the
-    session's, 160)."""
+    """The query's ``hnsw.ef_search`` for a namespace of this many live memories (None: its graph's,
+    ``Graph.ef_search``)."""
     return SMALL_INDEX_EF_SEARCH if live_memories <= SMALL_INDEX else None
 
 
@@ -61,6 +75,14 @@ class Graph:
 
     name: str
     through: datetime | None
+    ef_construction: int = 64  # its build's (pgvector's default for an index built before it was set)
+    half_dim: int | None = None  # the graph holds ``embedding::halfvec(half_dim)`` (None: the vector)
+
+    @property
+    def ef_search(self) -> int | None:
+        """The walk this graph needs for the recall of the session's default (None: the session's
+        160, for a graph built with pgvector's default ef_construction)."""
+        return BUILT_EF_SEARCH if self.ef_construction >= BUILD_EF_CONSTRUCTION else None
 
 
 def index_name(namespace: str) -> str:
@@ -70,10 +92,27 @@ def index_name(namespace: str) -> str:
 
 
 def graph_of(conn: psycopg.Connection[Any], namespace: str) -> Graph | None:
+    """The namespace's registered index, with its build's ef_construction (from the index's storage
+    options)."""
     row = conn.execute(
-        "SELECT index_name, graph_through FROM ann_indexes WHERE namespace = %s", (namespace,)
+        "SELECT a.index_name, a.graph_through, (SELECT o.option_value::int FROM pg_class c,"
+        " pg_options_to_table(c.reloptions) o WHERE c.oid = to_regclass(quote_ident(a.index_name))"
+        " AND o.option_name = 'ef_construction') AS ef_construction,"
+        " substring(pg_get_indexdef(to_regclass(quote_ident(a.index_name))) FROM 'halfvec\\((\\d+)\\)')::int"
+        " AS half_dim FROM ann_indexes a WHERE a.namespace = %s",
+        (namespace,),
     ).fetchone()
-    return Graph(row["index_name"], row["graph_through"]) if row else None
+    if row is None:
+        return None
+    return Graph(row["index_name"], row["graph_through"], row["ef_construction"] or 64, row["half_dim"])
+
+
+def walk_order(graph: Graph | None, vec: str) -> str | None:
+    """The distance of ``memories.embedding`` to the vector ``vec`` (SQL) as ``graph``'s index orders
+    by it when that is not the exact distance (a ``halfvec`` graph; None: the exact distance)."""
+    if graph is None or graph.half_dim is None:
+        return None
+    return f"embedding::halfvec({graph.half_dim}) <=> ({vec})::halfvec({graph.half_dim})"
 
 
 def has_index(conn: psycopg.Connection[Any], namespace: str) -> bool:
@@ -108,6 +147,7 @@ def nearest_sql(
     where: str,
     outer_order: str,
     namespace_sql: str = "%(ns)s",
+    walk_order: str | None = None,
 ) -> str:
     """The vector retriever: ``SELECT select FROM memories`` the ``limit`` nearest rows by ``order``.
 
@@ -116,13 +156,17 @@ def nearest_sql(
     unless the index predates the backlog, the exact nearest of the backlog (``where``), merged by
     ``outer_order`` (the same order, written over the selected columns). The backlog part is exact,
     so a row not yet in the graph ranks as exact search would rank it. ``namespace_sql``: how
-    ``where`` writes the namespace.
+    ``where`` writes the namespace. ``walk_order``: the walk's order when the graph orders by
+    another expression than ``order`` (``walk_order()``: a ``halfvec`` graph); the rows it returns
+    are then ranked by ``outer_order``.
     """
     if graph is None:
         return f"SELECT {select} FROM memories WHERE {where} ORDER BY {order} LIMIT {limit}"
     walk = f"SELECT {select} FROM memories WHERE {walk_where}"
-    if graph.through is None:
+    if graph.through is None and walk_order is None:
         return f"{walk} ORDER BY {order} LIMIT {limit}"
+    if graph.through is None:
+        return f"SELECT * FROM ({walk} ORDER BY {walk_order} LIMIT {limit}) nearest ORDER BY {outer_order}"
     # The backlog's rows first, the filters after them (OFFSET 0 keeps the two steps apart): no
     # index of live rows can serve the first, so it reads the backlog index. With the filters in
     # it and stale statistics (e.g. right after a bulk ingest) the planner read the whole namespace
@@ -132,7 +176,7 @@ def nearest_sql(
         f" AND {backlog_sql(graph)} OFFSET 0) memories WHERE {where} ORDER BY {order} LIMIT {limit}"
     )
     return (
-        f"SELECT * FROM (({walk} AND {in_graph_sql(graph)} ORDER BY {order} LIMIT {limit})"
+        f"SELECT * FROM (({walk} AND {in_graph_sql(graph)} ORDER BY {walk_order or order} LIMIT {limit})"
         f" UNION ALL ({backlog})) nearest ORDER BY {outer_order} LIMIT {limit}"
     )
 
@@ -219,9 +263,20 @@ def build(conn: psycopg.Connection[Any], namespace: str, memories: int) -> str:
     through = conn.execute("SELECT date_trunc('milliseconds', clock_timestamp()) AS t").fetchone()
     assert through is not None
     graph = Graph(f"{prefix}_{int(through['t'].timestamp() * 1000):x}", through["t"])
+    dim = conn.execute(
+        "SELECT atttypmod AS dim FROM pg_attribute WHERE attrelid = 'memories'::regclass"
+        " AND attname = 'embedding'"
+    ).fetchone()
+    # The declared dimension (a vector column without one, -1, keeps full-precision vectors; an HNSW
+    # index holds halfvec of at most 4,000 dimensions).
+    column = (
+        f"(embedding::halfvec({int(dim['dim'])})) halfvec_cosine_ops"
+        if BUILD_HALFVEC and dim and 0 < int(dim["dim"]) <= 4000
+        else "embedding vector_cosine_ops"
+    )
     conn.execute(
         sql.SQL(
-            "CREATE INDEX CONCURRENTLY {} ON memories USING hnsw (embedding vector_cosine_ops)"
+            "CREATE INDEX CONCURRENTLY {} ON memories USING hnsw (" + column + ")"
             " WITH (" + HNSW_WITH + ") WHERE namespace = {} AND " + in_graph_sql(graph)
         ).format(sql.Identifier(graph.name), sql.Literal(namespace))
     )

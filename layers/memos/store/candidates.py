@@ -102,7 +102,9 @@ def fetch(
       has its own partial HNSW index (``ann_index``, ``memos.store.ann``) and no selective filter,
       that index with an iterative scan (the namespace is written as a literal so the planner can
       match the index's predicate), walked with ``ef_search`` for the rest of the transaction when
-      given (``memos.store.ann.ef_search_for``; sent in the same round trip), merged with the exact
+      given (``memos.store.ann.ef_search_for``), else with the graph's own (``Graph.ef_search``: a
+      graph built with a longer construction walk needs a shorter search; sent in the same round
+      trip), merged with the exact
       nearest of the rows not in the graph yet (``memos.store.ann.nearest_sql``).
     - lexical: BM25 over impact-ordered postings: at most ``per_term`` postings per query term (the
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
@@ -121,7 +123,20 @@ def fetch(
         nearest = _exact_nearest(where, "vector")
     else:
         select, order = _COLUMNS + ", 'vector' AS src", "embedding <=> %(qvec)s"
-        nearest = "(" + ann.nearest_sql(select, order, "%(n)s", graph, vector_where, where, "vsim DESC") + ")"
+        nearest = (
+            "("
+            + ann.nearest_sql(
+                select,
+                order,
+                "%(n)s",
+                graph,
+                vector_where,
+                where,
+                "vsim DESC",
+                walk_order=ann.walk_order(graph, "%(qvec)s"),
+            )
+            + ")"
+        )
     parts: list[str] = []
     if lexical_terms:
         params.update(
@@ -168,6 +183,8 @@ def fetch(
     # distance, 10 ms): that statement is planned without sorts, so only the index can order it.
     # The other retrievers (the temporal one is exact on purpose) follow with sorting back on; all
     # in one round trip.
+    if ef_search is None and graph is not None:
+        ef_search = graph.ef_search  # the walk its build needs (ann.BUILD_EF_CONSTRUCTION)
     with conn.pipeline():
         if ef_search is not None:
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")

@@ -82,6 +82,7 @@ def probes_and_parts(
             nearest_filter(conn, req, graph),
             where,
             "d",
+            walk_order=ann.walk_order(graph, "p.vec"),
         )
         sql_parts.append(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(free_vecs)b::vector[], %(free_ids)s::int[])"
