@@ -27,18 +27,22 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_killed_after_the_answer_the_pack_audit_and_pending_feedback_survive(api, ns, db_conn):
+def remember_then_run(api, ns, script: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """Ingest one memory over the API, then run ``script`` in a child process that queries for it."""
     status, body, _ = api.call(
         "POST",
         "/v1/ingest",
         {"namespace": ns, "session_id": "s1", "role": "user", "text": "My tortoise is named Sheldon"},
     )
     assert status == 200
-    memory_id = body["memories"][0]["memory_id"]
-
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, ns], capture_output=True, text=True, timeout=120, env=dict(os.environ)
+        [sys.executable, "-c", script, ns], capture_output=True, text=True, timeout=120, env=dict(os.environ)
     )
+    return body["memories"][0]["memory_id"], child
+
+
+def test_killed_after_the_answer_the_pack_audit_and_pending_feedback_survive(api, ns, db_conn):
+    memory_id, child = remember_then_run(api, ns, CHILD)
     assert child.returncode == -signal.SIGKILL, child.stderr
     query_id, answered_id, pack_id = child.stdout.split()
     assert answered_id == memory_id
@@ -81,21 +85,7 @@ MID_WRITE = textwrap.dedent(
 
 
 def test_killed_in_the_middle_of_the_write_the_query_leaves_nothing_and_answered_nothing(api, ns, db_conn):
-    status, body, _ = api.call(
-        "POST",
-        "/v1/ingest",
-        {"namespace": ns, "session_id": "s1", "role": "user", "text": "My tortoise is named Sheldon"},
-    )
-    assert status == 200
-    memory_id = body["memories"][0]["memory_id"]
-
-    child = subprocess.run(
-        [sys.executable, "-c", MID_WRITE, ns],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
+    memory_id, child = remember_then_run(api, ns, MID_WRITE)
     assert child.returncode == -signal.SIGKILL, child.stderr
     (query_id,) = child.stdout.split()  # no answer line: the caller got nothing
 
