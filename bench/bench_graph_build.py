@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from bench_common import TextSource, admin_conn, bulk_load, local_stack, machine, pct, table, write_result
-from bench_query import _EXACT, _LIVE, SORTED, UNSORTED, _literal
+from bench_query import _EXACT, SORTED, UNSORTED, _literal, nearest_statement
 
 SOURCE = "bench-q-main"
 # (label, namespace, WITH of the build, halfvec, ef_search values to walk it with)
@@ -80,23 +80,6 @@ def build(conn: Any, ns: str, with_: str, half: bool, rows: int) -> float:
     return seconds
 
 
-def statement(conn: Any, ns: str) -> str:
-    from memos.store import ann
-
-    graph = ann.graph_of(conn, ns)
-    where = "namespace = {} AND " + _LIVE
-    return ann.nearest_sql(
-        "id, embedding <=> %(qvec)s AS d",
-        "embedding <=> %(qvec)s",
-        "%(n)s",
-        graph,
-        where.format(_literal(conn, ns)),
-        where.format("%(ns)s"),
-        "d",
-        walk_order=ann.walk_order(graph, "%(qvec)s"),
-    )
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns-rows", type=int, default=100_000)
@@ -129,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for s in ann.SEARCH_SETTINGS:
             conn.execute(s)
         runs = [(label, ns, ef) for label, ns, _, _, efs in VARIANTS for ef in efs]
-        stmts = {ns: statement(conn, ns) for _, ns, _, _, _ in VARIANTS}
+        stmts = {ns: nearest_statement(conn, ns) for _, ns, _, _, _ in VARIANTS}
         exact = {
             ns: [
                 {r["id"] for r in conn.execute(_EXACT, {"qvec": v, "n": 10, "ns": ns}).fetchall()}
