@@ -341,3 +341,25 @@ def test_a_watermark_cached_from_before_a_rebuild_still_walks_the_new_index_and_
         ).fetchall()
         conn.rollback()
     assert any(new.name in r["QUERY PLAN"] for r in plan)
+
+
+def test_a_graph_built_with_the_earlier_parameters_is_rebuilt_by_maintenance(api, ns, db_conn, monkeypatch):
+    ids = ingest(api, ns, [f"Shelf note {i}: the {COLOURS[i % 4]} box holds cable {i}" for i in range(120)])
+    # Built as the code before the halfvec graphs built it: the full vector, ef_construction 64.
+    monkeypatch.setattr(ann_store, "HNSW_WITH", "m = 16, ef_construction = 64")
+    monkeypatch.setattr(ann_store, "BUILD_HALFVEC", False)
+    assert ns in ann.maintain(min_memories=100)["built"]
+    old = _graph(db_conn, ns)
+    assert (old.ef_construction, old.half_dim, old.outdated) == (64, None, True)
+    monkeypatch.undo()
+
+    ann.maintain(min_memories=100)
+    new = _graph(db_conn, ns)
+    assert new.name != old.name and (new.ef_construction, new.half_dim, new.outdated) == (128, 256, False)
+    gone = db_conn.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", (old.name,)).fetchone()
+    assert gone is None
+    ann.maintain(min_memories=100)  # nothing more to do: the rebuilt graph is kept
+    assert _graph(db_conn, ns).name == new.name
+    ann.clear_cache()
+    found = query_ids(api, ns, "which box holds cable 7", top_k=10)
+    assert ids[7] in found

@@ -77,7 +77,9 @@ def maintain(min_memories: int | None = None, drain_budget_s: float = 60.0) -> d
         for row in ann.registered(conn):
             if row["namespace"] in built or time.monotonic() >= deadline:
                 continue
-            graph = ann.Graph(row["index_name"], row["graph_through"])
+            graph = ann.graph_of(conn, row["namespace"])  # with its build's parameters
+            if graph is None:  # dropped meanwhile
+                continue
             moved = _drain(conn, row["namespace"], graph, row["docs"], deadline)
             if moved:
                 drained[row["namespace"]] = moved
@@ -122,12 +124,13 @@ def drain_if_due(namespace: str, budget_s: float = DRAIN_BUDGET_S) -> int:
 def _drain(
     conn: psycopg.Connection[Any], namespace: str, graph: ann.Graph, docs: int, deadline: float
 ) -> int:
-    """Rebuild an index from before the backlog, or one whose backlog is a large share of the
-    namespace (``ann.REBUILD_SHARE``); otherwise move the backlog into the graph in batches until it
-    is empty or the deadline passes. Returns the rows absorbed."""
+    """Rebuild an index from before the backlog, one built with older parameters (``Graph.outdated``:
+    it walks longer for the same recall), or one whose backlog is a large share of the namespace
+    (``ann.REBUILD_SHARE``); otherwise move the backlog into the graph in batches until it is empty
+    or the deadline passes. Returns the rows absorbed."""
     rebuild_at = max(ann.REBUILD_MIN, int(docs * ann.REBUILD_SHARE))
     pending = ann.backlog(conn, namespace, graph, rebuild_at) if graph.through is not None else 0
-    if graph.through is None or pending >= rebuild_at:
+    if graph.through is None or graph.outdated or pending >= rebuild_at:
         if pending:
             pending = ann.backlog(conn, namespace, graph, docs + pending)  # what the build absorbs
         t = time.perf_counter()

@@ -79,6 +79,11 @@ class Graph:
     half_dim: int | None = None  # the graph holds ``embedding::halfvec(half_dim)`` (None: the vector)
 
     @property
+    def outdated(self) -> bool:
+        """Built before BUILD_EF_CONSTRUCTION (and halfvec): maintenance rebuilds it when it has the time."""
+        return self.ef_construction < BUILD_EF_CONSTRUCTION
+
+    @property
     def ef_search(self) -> int | None:
         """The walk this graph needs for the recall of the session's default (None: the session's
         160, for a graph built with pgvector's default ef_construction)."""
