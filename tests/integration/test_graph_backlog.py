@@ -353,6 +353,12 @@ def test_a_graph_built_with_the_earlier_parameters_is_rebuilt_by_maintenance(api
     assert (old.ef_construction, old.half_dim, old.outdated) == (64, None, True)
     monkeypatch.undo()
 
+    # Only when a build fits in the time left (here: 120 rows at one row a second, 60 s budget).
+    monkeypatch.setattr(ann, "OUTDATED_REBUILD_ROWS_PER_S", 1)
+    ann.maintain(min_memories=100, drain_budget_s=60)
+    assert _graph(db_conn, ns).name == old.name
+    monkeypatch.undo()
+
     ann.maintain(min_memories=100)
     new = _graph(db_conn, ns)
     assert new.name != old.name and (new.ef_construction, new.half_dim, new.outdated) == (128, 256, False)

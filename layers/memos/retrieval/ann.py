@@ -24,6 +24,11 @@ _CACHE_TTL_S = 10.0
 # rebuilds. The query's exact part over a backlog costs 1.2-1.8 ms per 1,000 rows at 100k
 # (docs/BENCHMARKS.md, "Writes, fourth round").
 DRAIN_AT, DRAIN_BUDGET_S = 1_000, 10.0
+# An outdated graph (``Graph.outdated``) is only worth rebuilding, not needed: it is rebuilt when
+# the time left fits a build at this rate, under half of what a 100k build ran at here (2,300-3,100
+# rows/s, docs/BENCHMARKS.md "Query at SPEC size, fifth round"), so the job does not run out of
+# time in the middle of one.
+OUTDATED_REBUILD_ROWS_PER_S = 1_000
 _cache: dict[
     str, tuple[float, ann.Graph | None]
 ] = {}  # namespace → (valid until, its index); no request data
@@ -124,13 +129,14 @@ def drain_if_due(namespace: str, budget_s: float = DRAIN_BUDGET_S) -> int:
 def _drain(
     conn: psycopg.Connection[Any], namespace: str, graph: ann.Graph, docs: int, deadline: float
 ) -> int:
-    """Rebuild an index from before the backlog, one built with older parameters (``Graph.outdated``:
-    it walks longer for the same recall), or one whose backlog is a large share of the namespace
-    (``ann.REBUILD_SHARE``); otherwise move the backlog into the graph in batches until it is empty
-    or the deadline passes. Returns the rows absorbed."""
+    """Rebuild an index from before the backlog, one whose backlog is a large share of the namespace
+    (``ann.REBUILD_SHARE``), or one built with older parameters (``Graph.outdated``: it walks longer
+    for the same recall) when its build fits before the deadline; otherwise move the backlog into
+    the graph in batches until it is empty or the deadline passes. Returns the rows absorbed."""
     rebuild_at = max(ann.REBUILD_MIN, int(docs * ann.REBUILD_SHARE))
     pending = ann.backlog(conn, namespace, graph, rebuild_at) if graph.through is not None else 0
-    if graph.through is None or graph.outdated or pending >= rebuild_at:
+    upgrade = graph.outdated and docs <= (deadline - time.monotonic()) * OUTDATED_REBUILD_ROWS_PER_S
+    if graph.through is None or upgrade or pending >= rebuild_at:
         if pending:
             pending = ann.backlog(conn, namespace, graph, docs + pending)  # what the build absorbs
         t = time.perf_counter()
