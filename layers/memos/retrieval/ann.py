@@ -79,15 +79,12 @@ def maintain(min_memories: int | None = None, drain_budget_s: float = 60.0) -> d
                 },
             )
         deadline = time.monotonic() + drain_budget_s
-        for row in ann.registered(conn):
-            if row["namespace"] in built or time.monotonic() >= deadline:
+        for namespace, docs, graph in ann.registered(conn):
+            if namespace in built or time.monotonic() >= deadline:
                 continue
-            graph = ann.graph_of(conn, row["namespace"])  # with its build's parameters
-            if graph is None:  # dropped meanwhile
-                continue
-            moved = _drain(conn, row["namespace"], graph, row["docs"], deadline)
+            moved = _drain(conn, namespace, graph, docs, deadline)
             if moved:
-                drained[row["namespace"]] = moved
+                drained[namespace] = moved
     _cache.clear()
     return {"built": built, "dropped": dropped, "drained": drained}
 

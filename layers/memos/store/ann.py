@@ -96,20 +96,27 @@ def index_name(namespace: str) -> str:
     return "memories_ann_" + hashlib.sha256(namespace.encode()).hexdigest()[:20]
 
 
-def graph_of(conn: psycopg.Connection[Any], namespace: str) -> Graph | None:
-    """The namespace's registered index, with its build's ef_construction (from the index's storage
-    options)."""
-    row = conn.execute(
-        "SELECT a.index_name, a.graph_through, (SELECT o.option_value::int FROM pg_class c,"
-        " pg_options_to_table(c.reloptions) o WHERE c.oid = to_regclass(quote_ident(a.index_name))"
-        " AND o.option_name = 'ef_construction') AS ef_construction,"
-        " substring(pg_get_indexdef(to_regclass(quote_ident(a.index_name))) FROM 'halfvec\\((\\d+)\\)')::int"
-        " AS half_dim FROM ann_indexes a WHERE a.namespace = %s",
-        (namespace,),
-    ).fetchone()
-    if row is None:
-        return None
+# A registered index as a ``Graph``: its row in ``ann_indexes`` (alias ``a``) with its build's
+# ef_construction (from the index's storage options) and the halfvec dimension its definition names.
+_GRAPH_COLUMNS = (
+    "a.index_name, a.graph_through, (SELECT o.option_value::int FROM pg_class c,"
+    " pg_options_to_table(c.reloptions) o WHERE c.oid = to_regclass(quote_ident(a.index_name))"
+    " AND o.option_name = 'ef_construction') AS ef_construction,"
+    " substring(pg_get_indexdef(to_regclass(quote_ident(a.index_name))) FROM 'halfvec\\((\\d+)\\)')::int"
+    " AS half_dim"
+)
+
+
+def _graph(row: dict[str, Any]) -> Graph:
     return Graph(row["index_name"], row["graph_through"], row["ef_construction"] or 64, row["half_dim"])
+
+
+def graph_of(conn: psycopg.Connection[Any], namespace: str) -> Graph | None:
+    """The namespace's registered index, with how it was built (``_GRAPH_COLUMNS``)."""
+    row = conn.execute(
+        f"SELECT {_GRAPH_COLUMNS} FROM ann_indexes a WHERE a.namespace = %s", (namespace,)
+    ).fetchone()
+    return _graph(row) if row is not None else None
 
 
 def walk_order(graph: Graph | None, vec: str) -> str | None:
@@ -215,13 +222,13 @@ def obsolete(conn: psycopg.Connection[Any], keep_above: int) -> list[dict[str, A
     ).fetchall()
 
 
-def registered(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    """Every registered index: namespace, index_name, graph_through, and ``docs``, the namespace's
-    live memories now."""
-    return conn.execute(
-        "SELECT a.namespace, a.index_name, a.graph_through, coalesce(s.docs, 0) AS docs"
+def registered(conn: psycopg.Connection[Any]) -> list[tuple[str, int, Graph]]:
+    """Every registered index: (namespace, its live memories now, its graph as ``graph_of`` reads it)."""
+    rows = conn.execute(
+        f"SELECT a.namespace, coalesce(s.docs, 0) AS docs, {_GRAPH_COLUMNS}"
         " FROM ann_indexes a LEFT JOIN namespace_stats s USING (namespace) ORDER BY a.namespace"
     ).fetchall()
+    return [(row["namespace"], int(row["docs"]), _graph(row)) for row in rows]
 
 
 def backlog(conn: psycopg.Connection[Any], namespace: str, graph: Graph, cap: int) -> int:
