@@ -8,20 +8,17 @@ to L1 are best effort and reads fall back to L2.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
+from memos.kernel.lazy import Lazy
 from memos.kernel.observability import logger, metrics
 
 ACTIVE_KEY = "memos:l1:active"  # zset of "namespace\x1fsession" scored by window expiry
 _SEP = "\x1f"
-
-_lock = threading.Lock()
-_client: Any = None
 
 
 def window_key(namespace: str, session_id: str) -> str:
@@ -55,37 +52,30 @@ def make_client(settings: Settings) -> Any:
     if url.startswith("fakeredis://"):
         import fakeredis
 
-        return fakeredis.FakeRedis(server=_fake_server(), decode_responses=True)
+        return fakeredis.FakeRedis(server=_fake_server.get(), decode_responses=True)
     if settings.redis_cluster:
         return redis.RedisCluster.from_url(url, decode_responses=True, **timeouts)
     return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30, **timeouts)
 
 
-_fake: Any = None
+def _new_fake_server() -> Any:
+    import fakeredis
+
+    return fakeredis.FakeServer()
 
 
-def _fake_server() -> Any:
-    global _fake
-    if _fake is None:
-        import fakeredis
+_fake_server: Lazy[Any] = Lazy(_new_fake_server)  # one in-process Redis that every client shares
 
-        _fake = fakeredis.FakeServer()
-    return _fake
+
+_client: Lazy[Any] = Lazy(lambda: make_client(get_settings()))
 
 
 def get_client() -> Any:
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = make_client(get_settings())
-    return _client
+    return _client.get()
 
 
 def reset_client() -> None:
-    global _client
-    with _lock:
-        _client = None
+    _client.drop()
 
 
 class WorkingMemory:

@@ -17,40 +17,39 @@ from typing import TYPE_CHECKING, Any
 
 from memos.governance.policy import Policy
 from memos.kernel.config import get_settings
+from memos.kernel.lazy import Lazy
 from memos.kernel.observability import logger
 from memos.store import condensations, db
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
 
-_lock = threading.Lock()
-_sqs: Any = None
+_lock = threading.Lock()  # guards _pending
+
+
+def _make_sqs_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    s = get_settings()
+    # Bounded: an unreachable queue must not stall ingest or ops for boto3's default minute.
+    return boto3.client(
+        "sqs",
+        region_name=s.aws_region,
+        endpoint_url=s.aws_endpoint_url,
+        config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}),
+    )
+
+
+_sqs: Lazy[Any] = Lazy(_make_sqs_client)
 
 
 def sqs_client() -> Any:
-    global _sqs
-    if _sqs is None:
-        with _lock:
-            if _sqs is None:
-                import boto3
-                from botocore.config import Config
-
-                s = get_settings()
-                # Bounded: an unreachable queue must not stall ingest or ops for boto3's default minute.
-                _sqs = boto3.client(
-                    "sqs",
-                    region_name=s.aws_region,
-                    endpoint_url=s.aws_endpoint_url,
-                    config=Config(
-                        connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
-                    ),
-                )
-    return _sqs
+    return _sqs.get()
 
 
 def reset_client() -> None:
-    global _sqs
-    _sqs = None
+    _sqs.drop()
 
 
 @dataclass
@@ -87,7 +86,9 @@ def send_jobs(jobs: list[CondensationJob]) -> int:
         sent = _send_chunk(queue_url, chunks[0])
     else:
         sent = [
-            j for part in _chunk_pool().map(lambda chunk: _send_chunk(queue_url, chunk), chunks) for j in part
+            j
+            for part in _chunk_pool.get().map(lambda chunk: _send_chunk(queue_url, chunk), chunks)
+            for j in part
         ]
     if sent:
         try:
@@ -104,7 +105,7 @@ def send_after_response(jobs: list[CondensationJob]) -> None:
     happens (the process ends first, SQS is down) leaves the job in the outbox for ``resend_unsent``."""
     if not jobs or not get_settings().condense_queue_url:
         return
-    future = _sender().submit(send_jobs, jobs)
+    future = _sender.get().submit(send_jobs, jobs)
     with _lock:
         _pending.add(future)
     future.add_done_callback(_done)
@@ -131,8 +132,14 @@ def resend_unsent(older_than_s: float = 60.0, limit: int = 1_000) -> int:
 
 _MAX_PARALLEL_SENDS = 8
 _pending: set[Future[int]] = set()
-_background: ThreadPoolExecutor | None = None
-_chunks: ThreadPoolExecutor | None = None
+# One thread sends after the responses (in order); a send's chunks go out in parallel. Made on
+# first use: none at import or in a SnapStart snapshot.
+_sender: Lazy[ThreadPoolExecutor] = Lazy(
+    lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="memos-condense-send")
+)
+_chunk_pool: Lazy[ThreadPoolExecutor] = Lazy(
+    lambda: ThreadPoolExecutor(max_workers=_MAX_PARALLEL_SENDS, thread_name_prefix="memos-sqs")
+)
 
 
 def _done(future: Future[int]) -> None:
@@ -140,26 +147,6 @@ def _done(future: Future[int]) -> None:
         _pending.discard(future)
     if (exc := future.exception()) is not None:
         logger.warning("condensation send failed", extra={"error": str(exc)})
-
-
-def _sender() -> ThreadPoolExecutor:
-    """One thread sends after the responses (in order), made on first use: none at import or in a
-    SnapStart snapshot."""
-    global _background
-    if _background is None:
-        with _lock:
-            if _background is None:
-                _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memos-condense-send")
-    return _background
-
-
-def _chunk_pool() -> ThreadPoolExecutor:
-    global _chunks
-    if _chunks is None:
-        with _lock:
-            if _chunks is None:
-                _chunks = ThreadPoolExecutor(max_workers=_MAX_PARALLEL_SENDS, thread_name_prefix="memos-sqs")
-    return _chunks
 
 
 def _send_chunk(queue_url: str, chunk: list[CondensationJob]) -> list[CondensationJob]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
+from memos.kernel.lazy import Lazy
 
 if TYPE_CHECKING:
     import psycopg
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
     from pydantic import BaseModel
 
-_lock = threading.Lock()
-_pool: ConnectionPool | None = None
 _refetch_secret = False  # set after an authentication failure: the secret may have rotated
 _vector_ready = threading.local()
 
@@ -65,42 +64,45 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def get_pool() -> ConnectionPool:
-    global _pool, _refetch_secret
-    if _pool is None:
-        with _lock:
-            if _pool is None:
-                from psycopg.rows import dict_row
-                from psycopg_pool import ConnectionPool
+def _open_pool() -> ConnectionPool:
+    global _refetch_secret
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
 
-                settings = get_settings()
-                url = database_url(settings, force_fetch=_refetch_secret)
-                _refetch_secret = False
-                _pool = ConnectionPool(
-                    url,
-                    min_size=1,
-                    max_size=settings.db_pool_max,
-                    kwargs={
-                        "autocommit": False,
-                        "row_factory": dict_row,
-                        "prepare_threshold": 5,
-                        "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
-                    },
-                    configure=_configure,
-                    timeout=settings.db_connect_timeout_s,
-                    open=False,
-                    reconnect_timeout=settings.db_connect_timeout_s * 5,
-                )
-                _pool.open(wait=False)
-    return _pool
+    settings = get_settings()
+    url = database_url(settings, force_fetch=_refetch_secret)
+    _refetch_secret = False
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=settings.db_pool_max,
+        kwargs={
+            "autocommit": False,
+            "row_factory": dict_row,
+            "prepare_threshold": 5,
+            "connect_timeout": max(1, int(settings.db_connect_timeout_s)),
+        },
+        configure=_configure,
+        timeout=settings.db_connect_timeout_s,
+        open=False,
+        reconnect_timeout=settings.db_connect_timeout_s * 5,
+    )
+    pool.open(wait=False)
+    return pool
+
+
+_pool: Lazy[ConnectionPool] = Lazy(_open_pool)
+
+
+def get_pool() -> ConnectionPool:
+    return _pool.get()
 
 
 def close_pool() -> None:
-    global _pool
-    with _lock:
-        if _pool is not None:
-            _pool.close()
-            _pool = None
+    """Close the pool; the next request opens a new one."""
+    pool = _pool.drop()
+    if pool is not None:
+        pool.close()
 
 
 @contextmanager
