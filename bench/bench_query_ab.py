@@ -9,8 +9,9 @@ the peer benchmark's texts), and the namespaces past ``MEMOS_ANN_MIN_MEMORIES`` 
 Then each query runs in two worker processes, one importing this checkout's ``memos`` and one
 PATH's, one after the other, the first side alternating, so the machine's load falls on both alike
 (the process that loaded the data answers more slowly: in it, 3-12 % more p50 against itself). Reports
-p50/p95 of each side, their ratio (this / base), and how many queries returned the same memories
-with the same scores.
+p50/p95 of each side, their ratio (this / base), how many queries returned the same memories
+with the same scores, and how many the same whole answer (every result field with its components and
+metadata, the context pack's text, items and window, the token usage; not the ids and timings).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def worker() -> None:
         t = time.perf_counter()
         r = query(QueryRequest(namespace=ns, query=q, top_k=8))
         dt = time.perf_counter() - t
-        print(MARK + json.dumps([dt, [[str(x.memory_id), x.score] for x in r.results]]), flush=True)
+        whole = r.model_dump(
+            mode="json", exclude={"query_id": True, "timings_ms": True, "context_pack": {"id"}}
+        )
+        print(MARK + json.dumps([dt, [[str(x.memory_id), x.score] for x in r.results], whole]), flush=True)
 
 
 def _hear(proc: Any) -> str:
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ns = f"ab-{n}"
                 this: list[float] = []
                 other: list[float] = []
-                same = 0
+                same = whole = 0
                 for i, q in enumerate(queries):  # the first 20 warm both sides
                     got: dict[str, Any] = {}
                     for side in ("this", "base") if i % 2 == 0 else ("base", "this"):
@@ -103,12 +107,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         assert proc.stdin is not None
                         proc.stdin.write(json.dumps([ns, q]) + "\n")
                         proc.stdin.flush()
-                        dt, got[side] = json.loads(_hear(proc))
+                        dt, got[side], got[side + " whole"] = json.loads(_hear(proc))
                         if i >= 20:
                             (this if side == "this" else other).append(dt)
                     same += i >= 20 and got["this"] == got["base"]
+                    whole += i >= 20 and got["this whole"] == got["base whole"]
                 a, b = pct(this), pct(other)
-                out["by_size"][n] = {"this": a, "base": b, "same_results": same}
+                out["by_size"][n] = {"this": a, "base": b, "same_results": same, "same_answers": whole}
         finally:
             for proc in procs.values():
                 if proc.stdin is not None:
@@ -119,6 +124,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for k in ("p50_ms", "p95_ms"):
             rows.append((n, k[:3], r["base"][k], r["this"][k], r["this"][k] / r["base"][k]))
         rows.append((n, "same results", f"{r['same_results']}/{args.queries}", "", ""))
+        rows.append((n, "same answers", f"{r['same_answers']}/{args.queries}", "", ""))
     table(("memories", "measure", "base", "this", "this/base"), rows)
     write_result("query_ab", "-".join(map(str, sizes)), out, started)
     return out

@@ -10,7 +10,8 @@ load). Then per size, over the same questions (``bench_query_ab.py``'s), each qu
 ``memos.retrieval.search.query`` runs it:
 
 - total p50/p95 and the median of each step of ``timings_ms``, for all queries and for the slowest
-  5 % (what the p95 is made of), with the share of queries that took a multi-hop second round;
+  5 % (what the p95 is made of), with the share of queries that took a multi-hop second round, and
+  per kind of question (plain, temporal: names a time, multi-hop: took a second round);
 - psycopg waits per query (each round trip is one or more) and statements per query;
 - ``--cprofile``: the 25 functions with the most own time and the query path's cumulative times;
 - ``--explain N``: every statement of N queries replayed under ``EXPLAIN (ANALYZE, BUFFERS)`` (in
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         from memos.models import QueryRequest
         from memos.retrieval import ann, multihop
         from memos.retrieval.search import query
+        from memos.retrieval.timeexpr import parse_time_range
 
         for n in sizes:
             ingest_conversation(f"ab-{n}", n)
@@ -135,6 +137,20 @@ def main(argv: list[str] | None = None) -> None:
                     f"p50 with multi-hop {statistics.median(hop_t):.2f} ms,"
                     f" without {statistics.median(flat_t):.2f} ms"
                 )
+            # Per kind of question: multi-hop (a second round ran), temporal (names a time), plain.
+            kind = [
+                "multi-hop" if hops[i] else "temporal" if parse_time_range(q) else "plain"
+                for i, q in enumerate(queries[20:])
+            ]
+            kinds = ("plain", "temporal", "multi-hop")
+            print(f"{'median ms':<12}" + "".join(f"{k:>11}" for k in kinds))
+            print(f"{'queries':<12}" + "".join(f"{kind.count(k):>11}" for k in kinds))
+            for k in ["total", *(n for n in names if n != "total")]:
+                cells = []
+                for kd in kinds:
+                    got = [steps[i].get(k, 0.0) for i in range(len(steps)) if kind[i] == kd]
+                    cells.append(f"{statistics.median(got):11.3f}" if got else f"{'-':>11}")
+                print(f"{k:<12}" + "".join(cells))
             if args.cprofile:
                 prof = cProfile.Profile()
                 prof.enable()

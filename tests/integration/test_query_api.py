@@ -78,6 +78,38 @@ def test_session_scope_and_filters_limit_candidates(api, ns):
         {"namespace": ns, "query": "peanuts report", "top_k": 20, "filters": {"metadata": {"topic": "s1"}}},
     )[1]
     assert body["results"] and {r["session_id"] for r in body["results"]} == {"s1"}
+    assert all(r["metadata"] == {"topic": r["session_id"]} for r in body["results"])  # each its own, parsed
+
+
+def test_results_and_pack_carry_each_memorys_stored_metadata(api, ns):
+    items = [
+        {
+            "session_id": "s1",
+            "role": "user",
+            "text": "Our cat Miso hates the vacuum",
+            "metadata": {"speaker": "Lena", "n": [1, 2.5, None]},
+        },
+        {"session_id": "s1", "role": "user", "text": "The cat Miso sleeps on the radiator", "metadata": {}},
+        {
+            "session_id": "s1",
+            "role": "assistant",
+            "text": "Miso the cat likes tuna",
+            "metadata": {"speaker": 'Bot \u00e9"q'},
+        },
+    ]
+    status, body, _ = api.call("POST", "/v1/ingest", {"namespace": ns, "items": items})
+    assert status == 200
+    stored = {m["memory_id"]: it["metadata"] for m, it in zip(body["memories"], items, strict=True)}
+    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "what about the cat Miso?", "top_k": 10})[
+        1
+    ]
+    assert {r["memory_id"] for r in body["results"]} == set(stored)
+    for r in body["results"]:
+        assert r["metadata"] == stored[r["memory_id"]]
+    text = body["context_pack"]["text"]  # a line names its speaker from the metadata, else the role
+    assert "- Lena: Our cat Miso hates the vacuum" in text
+    assert "- user: The cat Miso sleeps on the radiator" in text
+    assert '- Bot \u00e9"q: Miso the cat likes tuna' in text
 
 
 def test_session_window_comes_from_l1_and_the_pack_respects_the_budget(api, ns):

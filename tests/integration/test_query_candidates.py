@@ -434,6 +434,13 @@ def test_the_exact_retrievers_return_the_nearest_rows_whole_with_their_similarit
     db_conn.execute(
         "UPDATE memories SET occurred_at = now() - interval '10 days' WHERE id = ANY(%s::uuid[])", (earlier,)
     )
+    db_conn.execute(  # metadata to carry (as JSON text, parsed on use): nested, unicode, numbers
+        "UPDATE memories SET metadata = %s::jsonb WHERE id = ANY(%s::uuid[])",
+        (
+            '{"speaker": "Ana", "tags": ["a", {"b": null}], "n": 42.5, "big": 12345678901234567890, "s": "é\\"x"}',
+            ids[::2],
+        ),
+    )
     question = "which amber folder holds invoice 42"
     qvec = get_embedder().embed([question])[0]
     period = (datetime.now(UTC) - timedelta(days=11), datetime.now(UTC) - timedelta(days=9))
@@ -465,5 +472,7 @@ def test_the_exact_retrievers_return_the_nearest_rows_whole_with_their_similarit
                 f"SELECT {columns} FROM memories WHERE id = ANY(%s::uuid[])", ([r["id"] for r in got],)
             )
         }
-        for r in got:  # every column of the row, as stored
+        for r in got:  # every column of the row, as stored (the metadata as its JSON text, parsed on use)
+            assert isinstance(r["metadata"], str)
+            assert candidates.metadata_of(r) is r["metadata"]  # parsed once, kept in the row
             assert {k: r[k] for k in by_id[r["id"]]} == by_id[r["id"]]

@@ -213,3 +213,68 @@ def test_a_uuids_int_orders_as_its_text_so_ties_break_the_same_either_way():
         uuid.UUID(int=255),
     ]
     assert sorted(ids, key=lambda u: u.int) == sorted(ids, key=str)
+
+
+def _reference_score(comp: dict[str, float], w: dict[str, float]) -> float:
+    """The module docstring's formula, written out here with plain sums over the components present."""
+    rel = [k for k in ("vector", "lexical", "entity", "temporal") if k in comp]
+    prior = [k for k in ("recency", "importance", "session") if k in comp]
+    rel_w, prior_w = sum(w[k] for k in rel), sum(w[k] for k in prior)
+    mean = sum(w[k] * comp[k] for k in rel) / (rel_w or 1.0)
+    sure = [comp[k] for k in ("vector", "lexical") if w[k] > 0]
+    best = max(sure) if sure else mean
+    if "temporal" in comp:
+        best *= comp["temporal"]
+    relevance = 0.7 * mean + 0.3 * best
+    share = prior_w / ((rel_w + prior_w) or 1.0)
+    p = sum(w[k] * comp[k] for k in prior) / prior_w if prior_w else 1.0
+    return round(relevance * (1 - share + share * p), 4)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_score_follows_the_formula_with_any_weights_session_and_time_range(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    names = list(RetrievalWeights.model_fields)
+    weights = {k: rng.choice([0.0, 0.0, rng.random()]) for k in names}
+    policy = only(**weights)
+    session = rng.choice([None, "s1"])
+    may = TimeRange(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC), "in May 2024")
+    when = rng.choice([None, may])
+    cands = [
+        cand(
+            rng.choice(["zebra stripes", "plain words", "a zebra"]),
+            vsim=rng.uniform(-0.2, 1.0),
+            importance=rng.random(),
+            session_id=rng.choice(["s1", "s2"]),
+            occurred_at=DAY - timedelta(days=rng.uniform(0, 90)),
+        )
+        for _ in range(25)
+    ]
+    overlap = {c.id: rng.choice([0.0, 0.5, 1.0]) for c in cands}
+    stats = Stats(docs=10, avgdl=3.0, df={"zebra": 2})
+    score_candidates(cands, req(session_id=session) if session else req(), policy, stats, when, overlap)
+    for c in cands:
+        # the test's own component values (the raw cosine clipped, idf coverage of the one query term,
+        # recency behind the newest, the stored importance, the given overlap, session, time range)
+        newest = max(x.row["occurred_at"] for x in cands)
+        comp = {
+            "vector": min(1.0, max(0.0, c.row["vsim"])),
+            "lexical": 1.0 if "zebra" in c.row["text"] else 0.0,
+            "recency": 2.0
+            ** (-(newest - c.row["occurred_at"]).total_seconds() / (policy.recency_half_life_days * 86_400)),
+            "importance": c.row["importance"],
+            "entity": overlap[c.id],
+        }
+        if session:
+            comp["session"] = 1.0 if c.row["session_id"] == session else 0.0
+        if when:
+            comp["temporal"] = (
+                1.0
+                if may.start <= c.row["occurred_at"] < may.end
+                else 2.0 ** (-when.distance_days(c.row["occurred_at"]) / 31.0)
+            )
+        assert c.components == pytest.approx({k: round(v, 4) for k, v in comp.items()}, abs=1e-9)
+        assert list(c.components) == list(comp)
+        assert c.score == pytest.approx(_reference_score(comp, weights), abs=1.00001e-4)

@@ -16,6 +16,7 @@ from memos.kernel.tokens import count_tokens
 from memos.models import ContextPack, QueryRequest, TokenUsage
 from memos.store import context_packs
 from memos.store import memories as memory_store
+from memos.store.candidates import metadata_of
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -73,7 +74,7 @@ def _line(when: Any, role: str, text: str, session_id: str | None = None) -> str
 
 
 def _who(row: dict[str, Any]) -> str:
-    speaker = (row.get("metadata") or {}).get("speaker")
+    speaker = (metadata_of(row) or {}).get("speaker")
     return speaker if isinstance(speaker, str) and speaker.strip() else str(row["role"])
 
 

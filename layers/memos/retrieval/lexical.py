@@ -89,7 +89,9 @@ def terms_of_rows(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
     out: list[list[str] | None] = [row.get("terms") for row in rows]
     missing = [i for i, found in enumerate(out) if found is None]
     if missing:
-        tokenised = content_terms_many(indexed_text(rows[i]["text"], rows[i]["metadata"]) for i in missing)
+        from memos.store.candidates import metadata_of  # the query path's (ingest does not load it)
+
+        tokenised = content_terms_many(indexed_text(rows[i]["text"], metadata_of(rows[i])) for i in missing)
         for i, found in zip(missing, tokenised, strict=True):
             out[i] = found
     return [found or [] for found in out]

@@ -28,6 +28,7 @@ from memos.kernel.config import Settings, get_settings
 from memos.kernel.observability import logger, metrics
 from memos.kernel.text import indexed_text
 from memos.retrieval.scoring import Candidate
+from memos.store.candidates import metadata_of
 
 MAX_TEXT_CHARS = 4_000  # per document and for the query: a memory is short, a runaway one is cut
 
@@ -107,7 +108,7 @@ def rerank(
     if not top:
         return True
     try:
-        found = reranker.relevance(query, [indexed_text(c.row["text"], c.row["metadata"]) for c in top])
+        found = reranker.relevance(query, [indexed_text(c.row["text"], metadata_of(c.row)) for c in top])
     except Exception:  # botocore raises many shapes; all mean "not available now": keep the fused order
         logger.warning("reranker failed; answering with the fused ranking", extra={"reranker": reranker.name})
         metrics.add_metric(name="RerankFailed", unit="Count", value=1)

@@ -128,9 +128,6 @@ def score_candidates(
     rel_w = sum(w[k] for k in RELEVANCE if k in w)
     prior_w = sum(w[k] for k in PRIOR if k in w)
     share = prior_w / ((rel_w + prior_w) or 1.0)
-    rel_weights = [(k, w[k]) for k in RELEVANCE if k in w]  # in this order: the same sums as the formula's
-    prior_weights = [(k, w[k]) for k in PRIOR if k in w]
-    sure = [k for k in ("vector", "lexical") if w[k] > 0]
     lexical_of = lexical.Coverage(content_terms(req.query), stats)
     asks_activity = bool(_ACTIVITY_QUESTION.search(req.query))
     if asks_activity:  # "What did Zoe do last week?": something Zoe did counts like one more word
@@ -151,29 +148,53 @@ def score_candidates(
         for c, doc_terms in zip(cands, terms_of, strict=True):
             if states_event(c.row["text"]):
                 doc_terms.append(EVENT)
+    # The loop below is the query's hottest Python (70-80 candidates): each component and sum is
+    # computed as the formula above writes it, term by term in the same order (so the same floats),
+    # with the per-query constants hoisted (docs/BENCHMARKS.md, "Query path, sixth round").
+    has_session, has_temporal = "session" in w, when is not None
+    session_id = req.session_id
+    decay_days = policy.decay_half_life_days
+    rel_div = rel_w or 1.0
+    w_vec, w_lex, w_ent = w["vector"], w["lexical"], w["entity"]
+    w_tmp = w.get("temporal", 0.0)
+    w_rec, w_imp, w_ses = w["recency"], w["importance"], w.get("session", 0.0)
+    sure_vec, sure_lex = w_vec > 0, w_lex > 0
+    pow2 = math.pow
+    current_of = importance.current_of
+    overlap_of = entity_overlap.get
     for c, doc_terms in zip(cands, terms_of, strict=True):
-        comp = {
-            "vector": vector_scale(float(c.row["vsim"])),
-            "lexical": lexical_of(doc_terms),
-            "recency": math.pow(2.0, -(newest - c.row["occurred_at"]).total_seconds() / half_life_s)
-            if newest
-            else 0.0,
-            "importance": importance.current_of(c.row, now, policy.decay_half_life_days)
-            if "base_importance" in c.row
-            else float(c.row["importance"]),
-            "entity": entity_overlap.get(c.id, 0.0),
+        row = c.row
+        occurred = row["occurred_at"]
+        vec = vector_scale(float(row["vsim"]))
+        lex = lexical_of(doc_terms)
+        rec = pow2(2.0, -(newest - occurred).total_seconds() / half_life_s) if newest else 0.0
+        imp = current_of(row, now, decay_days) if "base_importance" in row else float(row["importance"])
+        ent = overlap_of(row["id"], 0.0)
+        comps = {
+            "vector": round(vec, 4),
+            "lexical": round(lex, 4),
+            "recency": round(rec, 4),
+            "importance": round(imp, 4),
+            "entity": round(ent, 4),
         }
-        if "session" in w:
-            comp["session"] = 1.0 if c.row["session_id"] == req.session_id else 0.0
-        if when is not None:
-            comp["temporal"] = math.pow(2.0, -when.distance_days(c.row["occurred_at"]) / width)
-        c.components = {k: round(v, 4) for k, v in comp.items()}
-        mean = sum(wk * comp[k] for k, wk in rel_weights) / (rel_w or 1.0)
-        best = max((comp[k] for k in sure), default=mean)
-        if "temporal" in w:  # outside the time the question names, no signal is sure
-            best *= comp["temporal"]
+        # Σ in RELEVANCE / PRIOR order, as ``sum`` adds them (its start, 0, adds nothing).
+        total = w_vec * vec + w_lex * lex + w_ent * ent
+        prior_sum = w_rec * rec + w_imp * imp
+        if has_session:
+            ses = 1.0 if row["session_id"] == session_id else 0.0
+            comps["session"] = ses
+            prior_sum += w_ses * ses
+        if has_temporal:
+            tmp = pow2(2.0, -when.distance_days(occurred) / width)  # type: ignore[union-attr]
+            comps["temporal"] = round(tmp, 4)
+            total += w_tmp * tmp
+        c.components = comps
+        mean = total / rel_div
+        best = (max(vec, lex) if sure_lex else vec) if sure_vec else (lex if sure_lex else mean)
+        if has_temporal:  # outside the time the question names, no signal is sure
+            best *= tmp
         relevance = (1 - FUSE_MAX) * mean + FUSE_MAX * best
-        prior = sum(wk * comp[k] for k, wk in prior_weights) / prior_w if prior_w else 1.0
+        prior = prior_sum / prior_w if prior_w else 1.0
         c.score = round(relevance * (1 - share + share * prior), 4)
 
 

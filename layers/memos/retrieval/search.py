@@ -239,7 +239,7 @@ def _response(
                 role=c.row["role"],
                 text=c.row["text"],
                 occurred_at=c.row["occurred_at"],
-                metadata=c.row["metadata"],
+                metadata=candidates.metadata_of(c.row),
                 score=c.score,
                 components=c.components,
             )

@@ -3,6 +3,7 @@ a time range, and the memories governance keeps out (for ``include_filtered``), 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,26 @@ _COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
 # through the literal namespace, the lexical branch reads its postings per term by the index.
 GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 DEFAULT_PLANS = "SET LOCAL plan_cache_mode TO DEFAULT"
+
+
+def metadata_of(row: dict[str, Any]) -> dict[str, Any]:
+    """A candidate row's ``metadata``, parsed on first use (and kept in the row). The candidate
+    statements carry it as its JSON text (``_rows_cursor``): a query reads 70-120 candidate rows and
+    uses the metadata of the ten or so it returns or packs; parsing every row's jsonb was 0.2-0.3 ms
+    a query (docs/BENCHMARKS.md, "Query path, sixth round"). Rows from elsewhere hold it parsed."""
+    found = row["metadata"]
+    if isinstance(found, str):
+        found = row["metadata"] = json.loads(found)
+    return found
+
+
+def _rows_cursor(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
+    """A cursor whose jsonb values come as their text (``metadata_of`` parses a row's when used)."""
+    from psycopg.types.string import TextLoader
+
+    cur = conn.cursor()
+    cur.adapters.register_loader("jsonb", TextLoader)
+    return cur
 
 
 def filters_sql(
@@ -110,6 +131,8 @@ def fetch(
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
     - temporal: the nearest inside the ``period`` the question names ([start, end)).
 
+    The rows' ``metadata`` is its JSON text, parsed by ``metadata_of`` where it is used.
+
     Each row also carries what scoring reads of it besides the memory: ``terms``, its stored content
     terms (``memory_terms``; NULL for a memory stored without them), and, when ``entity_names`` (the
     query's known entities) are given, ``entity_n``: how many of them it is L3 evidence for.
@@ -174,7 +197,7 @@ def fetch(
     if not ann_index or selective:
         with conn.pipeline():
             conn.execute(GENERIC_PLANS)
-            cur = conn.execute(_with_scoring_inputs([nearest, *parts], entity_names), params)
+            cur = _rows_cursor(conn).execute(_with_scoring_inputs([nearest, *parts], entity_names), params)
             conn.execute(DEFAULT_PLANS)
         return cur.fetchall()
     # The namespace's own index serves the vector retriever. The planner would choose it from its
@@ -190,9 +213,11 @@ def fetch(
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
         conn.execute(GENERIC_PLANS)
         conn.execute("SET LOCAL enable_sort = off")
-        by_index = conn.execute(_with_scoring_inputs([nearest], entity_names), params)
+        by_index = _rows_cursor(conn).execute(_with_scoring_inputs([nearest], entity_names), params)
         conn.execute("SET LOCAL enable_sort TO DEFAULT")
-        rest = conn.execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
+        rest = (
+            _rows_cursor(conn).execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
+        )
         conn.execute(DEFAULT_PLANS)
     return by_index.fetchall() + (rest.fetchall() if rest is not None else [])
 
