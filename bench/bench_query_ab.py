@@ -10,8 +10,8 @@ the peer benchmark's texts), and the namespaces past ``MEMOS_ANN_MIN_MEMORIES`` 
 Then each query runs in two worker processes, one importing this checkout's ``memos`` and one
 PATH's, one after the other, the first side alternating, so the machine's load falls on both alike
 (the process that loaded the data answers more slowly: in it, 3-12 % more p50 against itself). Reports
-p50/p95 of each side, their ratio (this / base), and how many queries returned the same memories
-with the same scores.
+p50/p95 of each side, their ratio (this / base), how many queries returned the same memories
+with the same scores, and the mean share of base's memories this side returned too.
 
 ``--data-dir DIR``: instead, the store ``bench_query.py --data-dir DIR`` kept (1M memories with
 ``--full``), its large namespace and its questions (``--replace OLD=NEW`` rewrites each question,
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 this: list[float] = []
                 other: list[float] = []
                 same = 0
+                shared: list[float] = []  # the share of base's memories this side also returned
                 for i, q in enumerate(queries):  # the first 20 warm both sides
                     got: dict[str, Any] = {}
                     for side in ("this", "base") if i % 2 == 0 else ("base", "this"):
@@ -137,8 +138,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         if i >= 20:
                             (this if side == "this" else other).append(dt)
                     same += i >= 20 and got["this"] == got["base"]
+                    if i >= 20:
+                        base_ids = {m for m, _ in got["base"]}
+                        shared.append(len(base_ids & {m for m, _ in got["this"]}) / max(1, len(base_ids)))
                 a, b = pct(this), pct(other)
-                out["by_size"][n] = {"this": a, "base": b, "same_results": same}
+                out["by_size"][n] = {
+                    "this": a,
+                    "base": b,
+                    "same_results": same,
+                    "shared_memories": round(sum(shared) / max(1, len(shared)), 4),
+                }
         finally:
             for proc in procs.values():
                 if proc.stdin is not None:
@@ -149,6 +158,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for k in ("p50_ms", "p95_ms"):
             rows.append((n, k[:3], r["base"][k], r["this"][k], r["this"][k] / r["base"][k]))
         rows.append((n, "same results", f"{r['same_results']}/{args.queries}", "", ""))
+        rows.append((n, "base's memories also returned", f"{r['shared_memories']:.4f}", "", ""))
     table(("memories", "measure", "base", "this", "this/base"), rows)
     mode = "-".join(map(str, sizes)) + ("-kept" if kept is not None else "")
     write_result("query_ab", mode, out, started)
