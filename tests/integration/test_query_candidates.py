@@ -532,8 +532,15 @@ def test_the_temporal_retriever_walks_the_graph_only_over_a_range_holding_many_r
             {"ns": ns, "t0": period[0], "t1": period[1]},
         ).fetchone()["wide"]
         statements.clear()
-        rows = candidates.fetch(
-            conn, QueryRequest(namespace=ns, query=question), qvec, 10, [], period, ann_index=graph
+        rows = candidates.fetch(  # with entity names: the statement's two common table expressions
+            conn,
+            QueryRequest(namespace=ns, query=question),
+            qvec,
+            10,
+            [],
+            period,
+            ann_index=graph,
+            entity_names=["nobody"],
         )
         # The statement again, as the query ran it, under EXPLAIN ANALYZE: which part executed.
         text, params = next((q, p) for q, p in statements if isinstance(q, str) and "'temporal'" in q)
@@ -549,3 +556,4 @@ def test_the_temporal_retriever_walks_the_graph_only_over_a_range_holding_many_r
     got = sorted((r for r in rows if r["src"] == "temporal"), key=lambda r: -r["vsim"])
     assert [r["id"] for r in got] == [r["id"] for r in want]
     assert [r["vsim"] for r in got] == pytest.approx([r["vsim"] for r in want], abs=1e-6)
+    assert {r["entity_n"] for r in rows} == {0}
