@@ -32,10 +32,12 @@ DEFAULT_PLANS = "SET LOCAL plan_cache_mode TO DEFAULT"
 # a row in range; the walk visits ~1/share rows per row it returns, so it wins only on wide ranges: in
 # a 100k namespace the vector and temporal statement took 30.5 / 20.0 / 12.6 / 11.0 / 9.6 ms (p50) with
 # the walk for ranges of 2.5k / 5.8k / 11.7k / 25k / 100k rows, 7.4 / 10.4 / 13.7 / 24.8 / 82.7 exact
-# (docs/BENCHMARKS.md, "Query at SPEC size, sixth round"). Decided inside the statement (``wide_range_sql``): the range's share of the
-# namespace's time span first (two index endpoints), then, if that says wide, its index entries counted
-# up to the bound (``memories_ns_occurred``, index only; a burst of rows or a quiet stretch inside the
-# span makes the first guess wrong either way, the count does not).
+# (docs/BENCHMARKS.md, "Query at SPEC size, sixth round"). Decided inside the statement
+# (``wide_range_sql``): the range's share of the namespace's time span first (two index endpoints),
+# then, if that says wide, its index entries counted up to the bound (``memories_ns_occurred``, index
+# only; a burst of rows or a quiet stretch inside the span makes the first guess wrong either way, the
+# count does not). In a namespace of 1M memories the count may read 150k entries (~20 ms) before a
+# walk that replaces an exact read of at least as many rows.
 RANGE_WALK_MIN, RANGE_WALK_SHARE = 10_000, 0.15
 
 
