@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
 from memos.store import ann
-from memos.store.candidates import EVIDENCE_COUNTS, filters_sql, is_selective, nearest_filter
+from memos.store.candidates import (
+    DEFAULT_PLANS,
+    EVIDENCE_COUNTS,
+    GENERIC_PLANS,
+    filters_sql,
+    is_selective,
+    nearest_filter,
+)
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -118,13 +125,20 @@ def probes_and_parts(
     # As in the first round (memos.store.candidates.fetch): planned without sorts, so the free probes
     # walk the namespace's index whatever the planner's row estimate (a named probe still sorts its
     # evidence list, which has no other plan); sorting is back on after it, in the same round trip.
+    # Prepared at once, with a generic plan (as the first round's statements once psycopg has prepared
+    # them): the statement has a few shapes (free and named probes, parts, entity names), its plan
+    # does not depend on the values, and the second round runs too rarely for psycopg's threshold
+    # (5 runs of one text on one connection), so it was planned each time: 0.4-1 ms of a round trip
+    # that often finds nothing (a bridge entity the namespace does not know).
     unsorted = bool(free and ann_index and not is_selective(req))
     with conn.pipeline():
+        conn.execute(GENERIC_PLANS)
         if unsorted:
             conn.execute("SET LOCAL enable_sort = off")
-        cur = conn.execute(statement, params)
+        cur = conn.execute(statement, params, prepare=True)
         if unsorted:
             conn.execute("SET LOCAL enable_sort TO DEFAULT")
+        conn.execute(DEFAULT_PLANS)
         sims = (
             _send_part_similarities(conn, req.namespace, part_ids, part_vecs)
             if len(part_ids) and with_parts
