@@ -1,7 +1,8 @@
 """Where the candidates step's time goes at SPEC size, per retriever and per kind of question.
 
     python bench/bench_query.py --full --data-dir DIR --load-only     # once: the 1M store
-    python bench/profile_retrievers.py --data-dir DIR [--queries 300] [--explain 3]
+    python bench/profile_retrievers.py --data-dir DIR [--queries 300] [--explain 3] [--ranges 3,7,30]
+                                       [--probes-base PATH]
 
 Opens the store ``bench_query.py --data-dir`` kept (its large namespace and its questions) and, per
 question, classes it: *temporal* (it names a time: ``parse_time_range``), *multi-hop* (the second
@@ -11,7 +12,9 @@ the lexical one added, with the temporal one added (temporal questions), and the
 (``multihop.expand``) after the full first round: the differences are each retriever's cost. The
 medians and p95s per kind, the whole query's (``memos.retrieval.search.query``) beside them, and
 with ``--explain N`` the ``EXPLAIN (ANALYZE, BUFFERS)`` of the lexical, temporal and probe
-statements of the first N questions of each kind that has them.
+statements of the first N questions of each kind that has them. ``--probes-base PATH``: the second
+round's statement (``memos.store.expansion.probes_and_parts``) of PATH's checkout against this one's,
+alternating, for every question with parts (their part probes) or naming a relation (a named probe).
 """
 
 from __future__ import annotations
@@ -42,12 +45,70 @@ def _p(values: list[float], q: float) -> float:
     return round(s[min(len(s) - 1, int(q * len(s)))], 2)
 
 
+def probes_ab(base: Path, questions: list[str], ns: str) -> None:
+    """The second round's statement of ``base``'s checkout and of this one, alternating, 4 rounds."""
+    import importlib.util
+
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.retrieval import ann, multihop
+    from memos.store import db
+    from memos.store import expansion as this
+
+    spec = importlib.util.spec_from_file_location("base_expansion", base / "layers/memos/store/expansion.py")
+    assert spec is not None and spec.loader is not None
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    embedder = get_embedder()
+    chosen = [
+        q
+        for q in dict.fromkeys(questions)
+        if multihop._RELATION.search(q) or len(multihop.split_question(q)) > 1
+    ]
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    same = total = 0
+    for rnd in range(4):  # the first warms both
+        for i, q in enumerate(chosen):
+            req = QueryRequest(namespace=ns, query=q)
+            qvec = embedder.embed([q])[0]
+            parts = multihop.split_question(q)
+            kind = "part probes" if len(parts) > 1 else "a named probe"
+            probes = (
+                [(v, None) for v in embedder.embed(parts)]
+                if len(parts) > 1
+                else [(embedder.embed([f"{q} rosa"])[0], "rosa")]
+            )
+            got = {}
+            for side, mod in (
+                (("base", other), ("this", this)) if (i + rnd) % 2 else (("this", this), ("base", other))
+            ):
+                with db.connection() as conn:
+                    graph = ann.uses_index(conn, ns)
+                    conn.execute(
+                        f"SET LOCAL hnsw.ef_search = {graph.ef_search or 160}" if graph else "SELECT 1"
+                    )
+                    t = time.perf_counter()
+                    rows, _ = mod.probes_and_parts(
+                        conn, req, qvec, probes, 12, ann_index=graph, entity_names=["zoe"]
+                    )
+                    if rnd:
+                        times[(kind, side)].append((time.perf_counter() - t) * 1000)
+                    got[side] = [(r["id"], r["probe"], round(float(r["psim"]), 9)) for r in rows]
+            if rnd:
+                same += got["base"] == got["this"]
+                total += 1
+    for (kind, side), v in sorted(times.items()):
+        print(f"{kind:<14} {side:<5} n {len(v):4d} p50 {_p(v, 0.5):7.2f} p95 {_p(v, 0.95):7.2f} ms")
+    print(f"the same rows: {same}/{total}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--explain", type=int, default=0)
     ap.add_argument("--namespace", default=TARGET)
+    ap.add_argument("--probes-base", type=Path, help="a checkout whose second-round statement to compare")
     ap.add_argument(
         "--ranges",
         default="",
@@ -187,6 +248,9 @@ def main(argv: list[str] | None = None) -> None:
             )
 
         shipped = candidates.wide_range_sql
+        if args.probes_base:
+            probes_ab(args.probes_base, questions, ns)
+            return
         for q in questions:
             measure(q)
         print(
