@@ -129,9 +129,9 @@ def probes_and_parts(
     # the first round's statements are once psycopg has prepared them. The statement has a few shapes
     # (probes, entity names), its plan does not depend on the values (keys and evidence lists), and the
     # second round runs too rarely for psycopg's threshold (5 runs of one text on one connection), so
-    # it was planned every time: 0.85 against 0.44 ms p50 for a statement that often finds nothing (a
+    # it was planned every time: 0.91 against 0.48 ms p50 for a statement that often finds nothing (a
     # bridge the namespace holds no evidence for). Free probes walk the graph for 2-4 ms each; they
-    # keep their custom plan (a generic one measured 0.93-1.09x, no faster; docs/BENCHMARKS.md).
+    # keep their custom plan (a generic one measured 1.08-1.09x, no faster; docs/BENCHMARKS.md).
     unsorted = bool(free and ann_index and not is_selective(req))
     with conn.pipeline():
         if not free:
