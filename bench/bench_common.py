@@ -127,8 +127,9 @@ def pct(samples_s: Sequence[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def local_stack() -> Iterator[Any]:
-    """A fresh local stack (embedded PostgreSQL + pgvector, Redis, moto, HTTP API) in a temp dir."""
+def local_stack(data_dir: Path | None = None) -> Iterator[Any]:
+    """A fresh local stack (embedded PostgreSQL + pgvector, Redis, moto, HTTP API) in a temp dir, or
+    in ``data_dir`` (kept afterwards, its database reused the next time)."""
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     # The per-key rate limit (50 rps by default) would turn a latency loop into a 429 test.
@@ -136,8 +137,11 @@ def local_stack() -> Iterator[Any]:
     os.environ.setdefault("MEMOS_RATE_LIMIT_BURST", "1000000")
     from infra.local.stack import LocalStack
 
-    with tempfile.TemporaryDirectory(prefix="memos-bench-") as tmp:
-        stack = LocalStack(Path(tmp), port=0, decay_interval_s=86_400).start()
+    with contextlib.ExitStack() as cleanup:
+        if data_dir is None:
+            data_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="memos-bench-")))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        stack = LocalStack(data_dir, port=0, decay_interval_s=86_400).start()
         # The background consumers would compete for the same 2 cores (in the cloud they are other
         # Lambdas); jobs are still enqueued on the moto queue by ingest, only not consumed.
         for worker in (stack._worker, stack._decay):

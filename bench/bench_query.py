@@ -1,6 +1,7 @@
 """Query latency with N memories in the queried namespace and M in the store across K namespaces.
 
     python bench/bench_query.py [--quick | --full] [--ns-rows N] [--total-rows M] [--namespaces K] [--queries Q]
+                                [--data-dir DIR [--load-only]]
 
 The store is bulk-loaded with binary COPY straight into ``memories`` (loading 1M rows through the
 API would take hours at a few hundred rows/s): every NOT NULL column is filled the way ingest fills
@@ -11,14 +12,20 @@ decay job does). Vector recall@10 of the query path against exact distance is re
 namespace and for a small one. Then Q queries (questions from the eval set with random names, and chat sentences)
 run in process (``memos.retrieval.search.query``) and over HTTP (``POST /v1/query``), with and without a
 session_id (which adds the L1 window from Redis).
+
+``--data-dir DIR`` keeps the stack's database in DIR: the first run loads it (``--load-only`` stops
+there), later runs with the same sizes reuse it and its questions (the full load takes most of an
+hour on 2 cores), so a change can be measured against the same store.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from bench_common import (
@@ -110,6 +117,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--total-rows", type=int)
     ap.add_argument("--namespaces", type=int)
     ap.add_argument("--queries", type=int)
+    ap.add_argument("--data-dir", type=Path, help="keep the store here and reuse it on the next run")
+    ap.add_argument("--load-only", action="store_true", help="with --data-dir: load the store and stop")
     args = ap.parse_args(argv)
     mode = "full" if args.full else "quick"
     n_ns = args.ns_rows or (100_000 if args.full else 10_000)
@@ -129,22 +138,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "namespaces": len(layout),
         "queries": n_q,
     }
-    print(f"bulk-loading {out['store_rows']:,} rows across {len(layout):,} namespaces ({n_ns:,} in {TARGET})")
+    saved = args.data_dir / "bench_query.json" if args.data_dir else None
+    kept = json.loads(saved.read_text()) if saved and saved.exists() else None
+    if kept is not None and kept["layout"] != layout:
+        raise SystemExit(
+            f"{args.data_dir} holds another store ({kept['store_rows']:,} rows); use another dir"
+        )
 
-    with local_stack() as stack:
+    with local_stack(args.data_dir) as stack:
+        if kept is None:
+            print(
+                f"bulk-loading {out['store_rows']:,} rows across {len(layout):,} namespaces ({n_ns:,} in {TARGET})"
+            )
+            with admin_conn() as conn:
+                t = time.perf_counter()
+                out["load_s"] = bulk_load(conn, layout, texts, age_days=120)
+                out["load_s"]["total_s"] = round(time.perf_counter() - t, 2)
+            print(f"loaded: {out['load_s']}")
+            queries = [texts.query() for _ in range(max(n_q, 300))]
+            if saved is not None:
+                kept = {"layout": layout, "store_rows": out["store_rows"], "queries": queries}
+                kept["load_s"] = out["load_s"]
+                saved.write_text(json.dumps(kept))
+        else:
+            print(f"reusing the store in {args.data_dir} ({out['store_rows']:,} rows, loaded before)")
+            queries, out["load_s"] = kept["queries"], {**kept["load_s"], "reused": True}
+        if args.load_only:
+            return out
+        queries = queries[:n_q]
         with admin_conn() as conn:
-            t = time.perf_counter()
-            out["load_s"] = bulk_load(conn, layout, texts, age_days=120)
-            out["load_s"]["total_s"] = round(time.perf_counter() - t, 2)
             out["table_mb"] = conn.execute(
                 "SELECT pg_total_relation_size('memories') / 1048576 AS mb"
             ).fetchone()["mb"]
-        print(f"loaded: {out['load_s']}")
 
         from memos.models import QueryRequest
         from memos.retrieval.search import query
 
-        queries = [texts.query() for _ in range(n_q)]
         sessions = [f"s{i % 50}" for i in range(n_q)]
         for q in queries[:20]:  # warm: imports, pool, prepared statements, pages in cache
             query(QueryRequest(namespace=TARGET, query=q))

@@ -1,6 +1,7 @@
 """This checkout's query path against another checkout's, on the same database, query by query.
 
     python bench/bench_query_ab.py --base PATH [--memories 1000,5000] [--queries 300]
+    python bench/bench_query_ab.py --base PATH --data-dir DIR [--queries 300] [--replace OLD=NEW]
 
 PATH is a checkout of the code to compare with (e.g. ``git worktree add ../memos-base main``); it
 must be able to read this checkout's schema (its migrations a prefix of these). A fresh local stack
@@ -10,8 +11,14 @@ Then each query runs in two worker processes, one importing this checkout's ``me
 PATH's, one after the other, the first side alternating, so the machine's load falls on both alike
 (the process that loaded the data answers more slowly: in it, 3-12 % more p50 against itself). Reports
 p50/p95 of each side, their ratio (this / base), how many queries returned the same memories
-with the same scores, and how many the same whole answer (every result field with its components and
-metadata, the context pack's text, items and window, the token usage; not the ids and timings).
+with the same scores, how many the same whole answer (every result field with its components and
+metadata, the context pack's text, items and window, the token usage; not the ids and timings), and
+the mean share of base's memories this side returned too.
+
+``--data-dir DIR``: instead, the store ``bench_query.py --data-dir DIR`` kept (1M memories with
+``--full``), its large namespace and its questions (``--replace OLD=NEW`` rewrites each question,
+e.g. ``"last week=last month"`` for wider time ranges; ``--timed-only`` keeps the questions naming a
+time, repeated to ``--queries``).
 """
 
 from __future__ import annotations
@@ -67,6 +74,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--base", help="a checkout of the code to compare with")
     ap.add_argument("--memories", default="1000,5000", help="namespace sizes, comma-separated")
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--data-dir", type=Path, help="the store bench_query.py --data-dir kept")
+    ap.add_argument("--replace", default="", help="OLD=NEW: rewrite each question (with --data-dir)")
+    ap.add_argument(
+        "--timed-only",
+        action="store_true",
+        help="with --data-dir: only the questions naming a time (repeated)",
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -81,12 +95,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = machine()
     sizes = [int(x) for x in args.memories.split(",")]
     out: dict[str, Any] = {"base": str(base.name), "queries": args.queries, "by_size": {}}
-    with local_stack():
+    kept = json.loads((args.data_dir / "bench_query.json").read_text()) if args.data_dir else None
+    if kept is not None:
+        sizes = [kept["layout"]["bench-q-main"]]
+        out["data_dir_store_rows"] = kept["store_rows"]
+    with local_stack(args.data_dir):
         from memos.retrieval import ann
 
-        for n in sizes:
-            ingest_conversation(f"ab-{n}", n)
-        ann.maintain()
+        if kept is None:
+            for n in sizes:
+                ingest_conversation(f"ab-{n}", n)
+            ann.maintain()
         # Both sides in worker processes alike (the process that ingested holds that load's heap:
         # answering in it ran 3-12 % slower than a worker importing the same checkout).
         procs = {side: _spawn(path) for side, path in (("this", HERE.parent), ("base", base))}
@@ -95,11 +114,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 assert _hear(proc).startswith("ready")
             asked = TextSource(seed=99)  # one source: a new one per query repeated its first question
             queries = [asked.query() for _ in range(args.queries + 20)]
+            if kept is not None:
+                queries = (kept["queries"][:20] + kept["queries"])[: args.queries + 20]
+                if args.replace:
+                    old, new = args.replace.split("=", 1)
+                    queries = [q.replace(old, new) for q in queries]
+                if args.timed_only:
+                    from memos.retrieval.timeexpr import parse_time_range
+
+                    timed = [q for q in dict.fromkeys(queries) if parse_time_range(q)]
+                    queries = (timed * (1 + (args.queries + 20) // max(1, len(timed))))[: args.queries + 20]
+                out["replace"], out["timed_only"] = args.replace, args.timed_only
             for n in sizes:
-                ns = f"ab-{n}"
+                ns = f"ab-{n}" if kept is None else "bench-q-main"
                 this: list[float] = []
                 other: list[float] = []
                 same = whole = 0
+                shared: list[float] = []  # the share of base's memories this side also returned
                 for i, q in enumerate(queries):  # the first 20 warm both sides
                     got: dict[str, Any] = {}
                     for side in ("this", "base") if i % 2 == 0 else ("base", "this"):
@@ -112,8 +143,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             (this if side == "this" else other).append(dt)
                     same += i >= 20 and got["this"] == got["base"]
                     whole += i >= 20 and got["this whole"] == got["base whole"]
+                    if i >= 20:
+                        base_ids = {m for m, _ in got["base"]}
+                        shared.append(len(base_ids & {m for m, _ in got["this"]}) / max(1, len(base_ids)))
                 a, b = pct(this), pct(other)
-                out["by_size"][n] = {"this": a, "base": b, "same_results": same, "same_answers": whole}
+                out["by_size"][n] = {
+                    "this": a,
+                    "base": b,
+                    "same_results": same,
+                    "same_answers": whole,
+                    "shared_memories": round(sum(shared) / max(1, len(shared)), 4),
+                }
         finally:
             for proc in procs.values():
                 if proc.stdin is not None:
@@ -125,8 +165,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows.append((n, k[:3], r["base"][k], r["this"][k], r["this"][k] / r["base"][k]))
         rows.append((n, "same results", f"{r['same_results']}/{args.queries}", "", ""))
         rows.append((n, "same answers", f"{r['same_answers']}/{args.queries}", "", ""))
+        rows.append((n, "base's memories also returned", f"{r['shared_memories']:.4f}", "", ""))
     table(("memories", "measure", "base", "this", "this/base"), rows)
-    write_result("query_ab", "-".join(map(str, sizes)), out, started)
+    mode = "-".join(map(str, sizes)) + ("-kept" if kept is not None else "")
+    write_result("query_ab", mode, out, started)
     return out
 
 

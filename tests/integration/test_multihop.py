@@ -184,3 +184,48 @@ def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api
         for i, psim in enumerate(r["part_psims"]):
             assert abs(float(psim) - cos(r["id"], vecs[i])) < 1e-5
         assert r["terms"] is not None  # stored terms come with the row (scoring tokenises nothing)
+
+
+def test_named_probes_prepared_with_a_generic_plan_return_each_namespaces_own_evidence(api, ns, db_conn):
+    """Named probes run as one prepared statement with a generic plan: the same statement, run again
+    on the same connection for another namespace and another name, still reads only that namespace's
+    evidence for that name (the values are parameters, not part of the plan)."""
+    ingest(api, ns, [COUSIN, MIA, *FILLER])
+    other = ns + "-other"
+    ingest(
+        api,
+        other,
+        ["My friend Zoe adopted a cat.", "Zoe moved to Porto last year.", "My cousin Mia is here."],
+    )
+    question = "Where does my cousin live?"
+    qvec = get_embedder().embed([question])[0]
+    keys = [(ns, "mia"), (other, "mia"), (other, "zoe"), (ns, "zoe")]
+    expected = {  # the entity's evidence list, read here, as the memories a named probe may rank
+        key: {
+            r["m"]
+            for r in db_conn.execute(
+                "SELECT unnest(evidence) AS m FROM entities WHERE namespace = %s AND normalized = %s", key
+            )
+        }
+        for key in keys
+    }
+    assert expected[(ns, "mia")] and expected[(other, "zoe")] and not expected[(ns, "zoe")]
+    assert not expected[(ns, "mia")] & expected[(other, "mia")]
+    seen = []
+    plans = (
+        "SELECT coalesce(sum(generic_plans), 0) AS generic, coalesce(sum(custom_plans), 0) AS custom"
+        " FROM pg_prepared_statements WHERE statement LIKE '%%AS p(vec, probe, name)%%'"
+    )
+    with db.connection() as conn:
+        before = conn.execute(plans).fetchone()  # the pooled connection may have run it already
+        for _ in range(3):  # the statement is prepared at its first run
+            for namespace, name in keys:
+                rows = expansion.probes_and_parts(
+                    conn, QueryRequest(namespace=namespace, query=question), qvec, [(qvec, name)], 10
+                )[0]
+                seen.append(((namespace, name), {r["id"] for r in rows}))
+        after = conn.execute(plans).fetchone()
+        conn.rollback()
+    assert seen == [(key, expected[key]) for _ in range(3) for key in keys]
+    # Prepared at its first run: all twelve ran with the generic plan, none was planned for its values.
+    assert (after["generic"] - before["generic"], after["custom"] - before["custom"]) == (12, 0)

@@ -3,6 +3,7 @@ namespace's own HNSW index (vector), and access feedback applied after the answe
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -476,3 +477,92 @@ def test_the_exact_retrievers_return_the_nearest_rows_whole_with_their_similarit
             assert isinstance(r["metadata"], str)
             assert candidates.metadata_of(r) is r["metadata"]  # parsed once, kept in the row
             assert {k: r[k] for k in by_id[r["id"]]} == by_id[r["id"]]
+
+
+@pytest.mark.parametrize("layout", ["wide", "narrow", "burst"])
+def test_the_temporal_retriever_walks_the_graph_only_over_a_range_holding_many_rows_and_finds_the_exact_nearest(
+    api, big_ns, db_conn, monkeypatch, layout
+):
+    """With the namespace's graph, the time range's nearest come from the graph walked with the range
+    as a filter when the range holds at least the bound (here max(20, 0.3 x 150) = 45 rows), else
+    from exact distance over its rows; either way the rows exact distance over the range gives (150
+    memories: the walk misses none). ``burst``: the range covers most of the namespace's time span
+    but few of its rows (they sit at both ends): the span says wide, the count says no."""
+    import psycopg
+
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, ids = big_ns
+    now = datetime.now(UTC)
+    hours = {  # each memory's age in hours
+        "wide": list(range(150)),
+        "narrow": list(range(150)),
+        "burst": [0] * 70 + [150] * 70 + list(range(40, 140, 10)),
+    }[layout]
+    db_conn.execute(
+        "UPDATE memories m SET occurred_at = %s - make_interval(hours => u.h)"
+        " FROM unnest(%s::uuid[], %s::int[]) u(id, h) WHERE m.id = u.id",
+        (now, ids, hours),
+    )
+    period = {
+        "wide": (now - timedelta(hours=99.5), now + timedelta(minutes=1)),  # 100 rows
+        "narrow": (now - timedelta(hours=19.5), now + timedelta(minutes=1)),  # 20 rows
+        "burst": (now - timedelta(hours=145), now - timedelta(hours=5)),  # 10 rows, 93 % of the span
+    }[layout]
+    in_range = [
+        i for i, h in zip(ids, hours, strict=True) if period[0] <= now - timedelta(hours=h) < period[1]
+    ]
+    assert len(in_range) == {"wide": 100, "narrow": 20, "burst": 10}[layout]
+    ann.maintain(min_memories=100)
+    monkeypatch.setattr(candidates, "RANGE_WALK_MIN", 20)
+    monkeypatch.setattr(candidates, "RANGE_WALK_SHARE", 0.3)
+    question = "which amber folder holds invoice 42"
+    qvec = get_embedder().embed([question])[0]
+    want = db_conn.execute(
+        "SELECT id, 1 - (embedding <=> %s::float8[]::vector) AS vsim FROM memories WHERE namespace = %s"
+        " AND id = ANY(%s::uuid[]) ORDER BY vsim DESC LIMIT 10",
+        ([float(x) for x in qvec], ns, in_range),
+    ).fetchall()
+
+    statements: list[tuple] = []
+    execute = psycopg.Cursor.execute  # what Connection.execute and the candidate cursors call
+
+    def spy(self, query, params=None, *a, **k):
+        statements.append((query, params))
+        return execute(self, query, params, *a, **k)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
+    with db.connection() as conn:
+        graph = ann_store.graph_of(conn, ns)
+        wide = conn.execute(
+            f"WITH {candidates.wide_range_sql()} SELECT wide FROM span",
+            {"ns": ns, "t0": period[0], "t1": period[1]},
+        ).fetchone()["wide"]
+        statements.clear()
+        rows = candidates.fetch(  # with entity names: the statement's two common table expressions
+            conn,
+            QueryRequest(namespace=ns, query=question),
+            qvec,
+            10,
+            [],
+            period,
+            ann_index=graph,
+            entity_names=["nobody"],
+        )
+        # The statement again, as the query ran it, under EXPLAIN ANALYZE: which part executed.
+        text, params = next((q, p) for q, p in statements if isinstance(q, str) and "'temporal'" in q)
+        conn.execute("SET LOCAL enable_sort = off")
+        plan = "\n".join(
+            r["QUERY PLAN"] for r in conn.execute("EXPLAIN (ANALYZE, COSTS OFF) " + text, params).fetchall()
+        )
+        conn.rollback()
+    assert wide is (layout == "wide")
+    walks = [ln for ln in plan.splitlines() if f"Index Scan using {graph.name}" in ln]
+    assert len(walks) == 2  # the vector retriever's walk and the temporal one's
+    assert sum("never executed" not in ln for ln in walks) == (2 if layout == "wide" else 1)
+    got = sorted((r for r in rows if r["src"] == "temporal"), key=lambda r: -r["vsim"])
+    assert [r["id"] for r in got] == [r["id"] for r in want]
+    assert [r["vsim"] for r in got] == pytest.approx([r["vsim"] for r in want], abs=1e-6)
+    assert {r["entity_n"] for r in rows} == {0}

@@ -27,6 +27,38 @@ _COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
 # through the literal namespace, the lexical branch reads its postings per term by the index.
 GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 DEFAULT_PLANS = "SET LOCAL plan_cache_mode TO DEFAULT"
+# The temporal retriever in a namespace with its own graph: exact distance over the rows of the time
+# range when it holds few of them, the graph walked with the range as a filter (iterative scan) when
+# it holds at least RANGE_WALK_SHARE of the namespace's rows and RANGE_WALK_MIN. Exact costs ~0.8 us
+# a row in range; the walk visits ~1/share rows per row it returns, so it wins only on wide ranges: in
+# a 100k namespace the vector and temporal statement took 30.5 / 20.0 / 12.6 / 11.0 / 9.6 ms (p50) with
+# the walk for ranges of 2.5k / 5.8k / 11.7k / 25k / 100k rows, 7.4 / 10.4 / 13.7 / 24.8 / 82.7 exact
+# (docs/BENCHMARKS.md, "Query at SPEC size, sixth round"). Decided inside the statement
+# (``wide_range_sql``): the range's share of the namespace's time span first (two index endpoints),
+# then, if that says wide, its index entries counted up to the bound (``memories_ns_occurred``, index
+# only; a burst of rows or a quiet stretch inside the span makes the first guess wrong either way, the
+# count does not). In a namespace of 1M memories the count may read 150k entries (~20 ms at the 0.13 us
+# an entry measured for 2,000, not measured at that size) before a
+# walk that replaces an exact read of at least as many rows.
+RANGE_WALK_MIN, RANGE_WALK_SHARE = 10_000, 0.15
+
+
+def wide_range_sql() -> str:
+    """A common table expression ``span`` of one row: ``wide``, whether the range [``%(t0)s``,
+    ``%(t1)s``) holds at least ``max(RANGE_WALK_MIN, RANGE_WALK_SHARE x the namespace's memories)``
+    active rows of the namespace ``%(ns)s`` (``namespace_stats.docs``). The count runs only when the
+    range's share of the namespace's time span says it may (CASE evaluates one branch), and stops at
+    the bound."""
+    docs = "coalesce((SELECT s.docs FROM namespace_stats s WHERE s.namespace = %(ns)s), 0)"
+    bound = f"greatest({int(RANGE_WALK_MIN)}, {docs} * {float(RANGE_WALK_SHARE)})::bigint"
+    active = "FROM memories WHERE namespace = %(ns)s AND status = 'active'"
+    return (
+        "span AS MATERIALIZED (SELECT CASE WHEN x.docs * greatest(0, extract(epoch FROM least(%(t1)s, x.hi)"
+        f" - greatest(%(t0)s, x.lo))) / nullif(extract(epoch FROM x.hi - x.lo), 0) >= {bound}"
+        f" THEN (SELECT count(*) FROM (SELECT 1 {active} AND occurred_at >= %(t0)s AND occurred_at < %(t1)s"
+        f" LIMIT {bound}) r) >= {bound} ELSE false END AS wide FROM (SELECT {docs} AS docs,"
+        f" (SELECT min(occurred_at) {active}) AS lo, (SELECT max(occurred_at) {active}) AS hi) x)"
+    )
 
 
 def metadata_of(row: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +161,9 @@ def fetch(
       nearest of the rows not in the graph yet (``memos.store.ann.nearest_sql``).
     - lexical: BM25 over impact-ordered postings: at most ``per_term`` postings per query term (the
       ``lexical_terms``: term, idf), so the cost does not grow with the namespace.
-    - temporal: the nearest inside the ``period`` the question names ([start, end)).
+    - temporal: the nearest inside the ``period`` the question names ([start, end)): exact distance
+      over its rows, or, in a namespace with its own graph and a range holding many of its rows
+      (``wide_range_sql``), the graph walked with the range as a filter like the vector retriever.
 
     The rows' ``metadata`` is its JSON text, parsed by ``metadata_of`` where it is used.
 
@@ -187,11 +221,30 @@ def fetch(
             " CROSS JOIN LATERAL (SELECT * FROM memories m0 WHERE m0.id = h.memory_id OFFSET 0) memories"
             f" WHERE {where} ORDER BY h.bm25 DESC LIMIT %(n)s)"
         )
+    walked: list[str] = []  # with the graph: the temporal retriever's walk and its exact twin, gated
     if period is not None:
         params.update(t0=period[0], t1=period[1])
-        parts.append(
-            _exact_nearest(f"{where} AND occurred_at >= %(t0)s AND occurred_at < %(t1)s", "temporal")
-        )
+        in_range = " AND occurred_at >= %(t0)s AND occurred_at < %(t1)s"
+        exact = _exact_nearest(where + in_range, "temporal")
+        if graph is None:
+            parts.append(exact)
+        else:
+            walk = ann.nearest_sql(
+                _COLUMNS + ", 'temporal' AS src",
+                "embedding <=> %(qvec)s",
+                "%(n)s",
+                graph,
+                vector_where + in_range,
+                where + in_range,
+                "vsim DESC",
+                walk_order=ann.walk_order(graph, "%(qvec)s"),
+            )
+            # One of the two runs: a condition without columns gates its plan (not started when false).
+            # Both are planned without sorts, with the vector retriever, so the walk takes the index.
+            walked = [
+                f"(SELECT * FROM {exact} e WHERE NOT (SELECT wide FROM span))",
+                f"(SELECT * FROM ({walk}) w WHERE (SELECT wide FROM span))",
+            ]
     if entity_names:
         params["entities"] = list(entity_names)
     if not ann_index or selective:
@@ -213,7 +266,10 @@ def fetch(
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
         conn.execute(GENERIC_PLANS)
         conn.execute("SET LOCAL enable_sort = off")
-        by_index = _rows_cursor(conn).execute(_with_scoring_inputs([nearest], entity_names), params)
+        by_index = _rows_cursor(conn).execute(
+            _with_scoring_inputs([nearest, *walked], entity_names, [wide_range_sql()] if walked else []),
+            params,
+        )
         conn.execute("SET LOCAL enable_sort TO DEFAULT")
         rest = (
             _rows_cursor(conn).execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
@@ -244,15 +300,16 @@ EVIDENCE_COUNTS = (
 )
 
 
-def _with_scoring_inputs(parts: Sequence[str], entity_names: Sequence[str]) -> str:
+def _with_scoring_inputs(parts: Sequence[str], entity_names: Sequence[str], ctes: Sequence[str] = ()) -> str:
     """The retrievers' rows (``parts``, UNION ALL), each with its stored terms and, with
     ``entity_names`` (parameter ``entities``), its entity evidence count. Rows come in no set order
-    (the caller keeps the first row of each memory, and a memory's rows are alike but for ``src``)."""
+    (the caller keeps the first row of each memory, and a memory's rows are alike but for ``src``).
+    ``ctes``: common table expressions the parts read (``name AS (...)``)."""
     # The stored terms by primary key per row (a join and a window keeping the retrievers' order
     # cost 0.4-0.8 ms a statement at 5k memories; bench/profile_query.py, docs/BENCHMARKS.md).
-    ev = EVIDENCE_COUNTS if entity_names else ""
+    named = [*ctes, EVIDENCE_COUNTS.removeprefix("WITH ").rstrip()] if entity_names else list(ctes)
     return (
-        ev
+        ("WITH " + ", ".join(named) + " " if named else "")
         + "SELECT u.*, (SELECT t.terms FROM memory_terms t WHERE t.memory_id = u.id) AS terms"
         + (", coalesce(ev.n, 0) AS entity_n" if entity_names else "")
         + " FROM ("

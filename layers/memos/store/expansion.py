@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
 from memos.store import ann
-from memos.store.candidates import EVIDENCE_COUNTS, filters_sql, is_selective, nearest_filter
+from memos.store.candidates import (
+    DEFAULT_PLANS,
+    EVIDENCE_COUNTS,
+    GENERIC_PLANS,
+    filters_sql,
+    is_selective,
+    nearest_filter,
+)
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -118,13 +125,24 @@ def probes_and_parts(
     # As in the first round (memos.store.candidates.fetch): planned without sorts, so the free probes
     # walk the namespace's index whatever the planner's row estimate (a named probe still sorts its
     # evidence list, which has no other plan); sorting is back on after it, in the same round trip.
+    # Named probes only (a relational question's bridges): prepared at once with a generic plan, as
+    # the first round's statements are once psycopg has prepared them. The statement has a few shapes
+    # (probes, entity names), its plan does not depend on the values (keys and evidence lists), and the
+    # second round runs too rarely for psycopg's threshold (5 runs of one text on one connection), so
+    # it was planned every time: 0.91 against 0.48 ms p50 for a statement that often finds nothing (a
+    # bridge the namespace holds no evidence for). Free probes walk the graph for 2-4 ms each; they
+    # keep their custom plan (a generic one measured 1.08-1.09x, no faster; docs/BENCHMARKS.md).
     unsorted = bool(free and ann_index and not is_selective(req))
     with conn.pipeline():
+        if not free:
+            conn.execute(GENERIC_PLANS)
         if unsorted:
             conn.execute("SET LOCAL enable_sort = off")
-        cur = conn.execute(statement, params)
+        cur = conn.execute(statement, params, prepare=True if not free else None)
         if unsorted:
             conn.execute("SET LOCAL enable_sort TO DEFAULT")
+        if not free:
+            conn.execute(DEFAULT_PLANS)
         sims = (
             _send_part_similarities(conn, req.namespace, part_ids, part_vecs)
             if len(part_ids) and with_parts
