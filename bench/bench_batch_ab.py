@@ -6,9 +6,10 @@ One store: a namespace of ROWS memories bulk-loaded with its HNSW index (``bench
 beside OTHERS namespaces of 1,000. Two local servers on that store, one running the code of the
 checkout given with ``--before`` (its ``layers``, ``functions`` and ``infra``), one this checkout's;
 then ROUNDS batches of 500 (50 sessions, the namespace's existing ones) over HTTP to each,
-alternating batch by batch into the same namespace, each batch's condensation jobs sent before the
-next (``trigger.flush``). Prints memories/s and p50/p95 per batch for each side, and the load. The
-before side only has to have ``infra.local.stack.LocalStack`` and ``memos.governance.trigger``; this
+alternating batch by batch into the same namespace (which side goes first alternates each round),
+each batch's condensation jobs sent before the next (``trigger.flush``). Prints memories/s and
+p50/p95 per batch for each side, the p50 to the response, how many of each side's batches
+enqueued condensation jobs, and the load. The before side only has to have ``infra.local.stack.LocalStack`` and ``memos.governance.trigger``; this
 checkout's migrations are applied first (an older checkout ignores migrations it does not know).
 """
 
@@ -51,8 +52,17 @@ def worker(root: str) -> None:
             trigger.flush()
             secs = time.perf_counter() - t
             created = sum(1 for m in body["memories"] if m["status"] == "created") if status == 200 else 0
+            enqueued = status == 200 and bool(body.get("condensation_enqueued"))
             print(
-                json.dumps({"status": status, "s": secs, "answered_s": answered, "created": created}),
+                json.dumps(
+                    {
+                        "status": status,
+                        "s": secs,
+                        "answered_s": answered,
+                        "created": created,
+                        "enqueued": enqueued,
+                    }
+                ),
                 flush=True,
             )
 
@@ -109,9 +119,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 assert code == sides[side], (side, code)
             secs: dict[str, list[float]] = {s: [] for s in procs}
             answered: dict[str, list[float]] = {s: [] for s in procs}
+            enqueued = dict.fromkeys(procs, 0)
             seed = 1000
-            for _ in range(args.rounds):
-                for side, p in procs.items():
+            for round_no in range(args.rounds):
+                # Which side goes first alternates (ABBA...): with 10 turns a session a batch, every
+                # second batch takes the sessions past the condensation threshold (20 turns) and
+                # enqueues their 50 jobs, so in a fixed order one side would send them all.
+                order = list(procs.items())
+                for side, p in order if round_no % 2 == 0 else order[::-1]:
                     assert p.stdin is not None and p.stdout is not None
                     seed += 1
                     p.stdin.write(f"{ns} {seed}\n")
@@ -120,6 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     assert r["status"] == 200, r
                     secs[side].append(r["s"])
                     answered[side].append(r["answered_s"])
+                    enqueued[side] += bool(r.get("enqueued"))
         finally:
             for p in procs.values():
                 if p.stdin is not None:
@@ -137,6 +153,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "p95_batch_ms": round(sorted(s)[max(0, round(0.95 * len(s)) - 1)] * 1000, 1),
             "batches_ms": [round(x * 1000, 1) for x in s],
             "p50_answered_ms": round(statistics.median(answered[side]) * 1000, 1),
+            "batches_enqueuing_condensations": enqueued[side],
         }
         for side, s in secs.items()
     }
@@ -145,9 +162,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"\nbatches of {BATCH} over HTTP into a {args.rows:,}-memory namespace, alternating, {args.rounds} each"
     )
     table(
-        ("side", "memories/s", "p50 ms/batch", "p95 ms/batch", "p50 ms to the response"),
+        ("side", "memories/s", "p50 ms/batch", "p95 ms/batch", "p50 ms to the response", "batches enqueuing"),
         [
-            (s, r["per_s"], r["p50_batch_ms"], r["p95_batch_ms"], r["p50_answered_ms"])
+            (
+                s,
+                r["per_s"],
+                r["p50_batch_ms"],
+                r["p95_batch_ms"],
+                r["p50_answered_ms"],
+                r["batches_enqueuing_condensations"],
+            )
             for s, r in out["batch_http"].items()
         ],
     )

@@ -1,7 +1,7 @@
 """Where an ingest's database time goes, statement by statement (in process).
 
     python bench/profile_ingest.py [--singles N | --batches N] [--cprofile] [--pipelined]
-                                   [--ns-rows N] [--explain MS] [--steps]
+                                   [--ns-rows N] [--explain MS] [--steps [--cpu]]
 
 Ingests 3 batches of 500 (50 sessions) to warm up, then times every statement of N more batches of
 500 (or N single-item ingests with ``--singles``) with psycopg's pipeline mode switched off, so each
@@ -15,7 +15,9 @@ spent waiting for PostgreSQL and the number of waits (round trips and syncs) ins
 HNSW index) beside OTHERS namespaces of 1,000 (``--others``, 100 by default), so the batches meet a large namespace in a larger store.
 ``--explain MS`` prints EXPLAIN (ANALYZE, BUFFERS) of each statement taking MS ms or more per ingest
 (run once, at its first timed run, in a savepoint rolled back before the statement itself runs).
-``--steps`` times ingest's Python steps (``bench_ingest.instrument``) with the pipeline on.
+``--steps`` times ingest's Python steps (``bench_ingest.instrument``) with the pipeline on; with
+``--cpu`` it counts their CPU time (this thread's) instead of wall time, and prints the CPU time per
+ingest of the whole call, of PostgreSQL's processes (Linux: ``/proc``) and the wall time.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import argparse
 import contextlib
 import cProfile
 import io
+import os
 import pstats
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from bench_common import TextSource, local_stack
@@ -58,6 +62,30 @@ def _explain(cur: Any, execute: Any, query: Any, *a: Any, **k: Any) -> str:
         del conn
 
 
+def _server_cpu() -> float:
+    """CPU seconds used so far by the local stack's PostgreSQL (its postmaster and every process it
+    started: backends, WAL writer, autovacuum...), from /proc; 0.0 where there is none."""
+    from bench_common import admin_conn
+
+    with admin_conn() as conn:
+        data_dir = conn.execute("SHOW data_directory").fetchone()["data_directory"]
+    try:
+        postmaster = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return 0.0
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == postmaster or int(fields[1]) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batches", type=int, default=5)
@@ -67,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ns-rows", type=int, default=0)
     ap.add_argument("--explain", type=float, default=None, metavar="MS")
     ap.add_argument("--steps", action="store_true")
+    ap.add_argument("--cpu", action="store_true", help="with --steps: CPU time, not wall time")
     ap.add_argument("--namespace", default="ns")
     ap.add_argument("--others", type=int, default=100, help="with --ns-rows: namespaces of 1,000 beside it")
     ap.add_argument(
@@ -133,14 +162,22 @@ def main(argv: list[str] | None = None) -> None:
         if args.steps:
             from bench_ingest import Phases, instrument
 
-            phases = Phases()
+            phases = Phases(time.thread_time if args.cpu else time.perf_counter)
             instrument(phases)
-            t = time.perf_counter()
+            t, cpu, server = time.perf_counter(), time.thread_time(), _server_cpu()
             for items in work:
                 ingest(args.namespace, items, actor="bench")
             total = time.perf_counter() - t
             n = len(work)
-            print(f"{n} ingests: {total / n * 1000:.1f} ms each; steps (ms per ingest):")
+            if args.cpu:
+                print(
+                    f"{n} ingests, per ingest: CPU {(time.thread_time() - cpu) / n * 1000:.1f} ms here,"
+                    f" {(_server_cpu() - server) / n * 1000:.1f} ms in PostgreSQL's processes;"
+                    f" wall {total / n * 1000:.1f} ms (load {os.getloadavg()[0]:.2f})"
+                )
+            print(
+                f"{n} ingests: {total / n * 1000:.1f} ms each; steps ({'CPU ' if args.cpu else ''}ms per ingest):"
+            )
             for name, secs in sorted(phases.seconds.items(), key=lambda kv: -kv[1]):
                 print(f"{secs / n * 1000:9.2f}  {name}")
             return

@@ -6,7 +6,8 @@ Adds N memories (default 1,000) in calls of 20 into one session, as ``bench_peer
 analyses ``memories`` (what autovacuum does within a minute of a load; ``--fresh``: not), then
 times single adds into a second session and prints one line: wall p50/p95, and the medians of the
 time waiting for PostgreSQL (psycopg's waits), the L1 push and the rest (Python), with the round
-trips (pipeline syncs and flush requests) and statements per add. ``--explain`` then prints
+trips (pipeline syncs and flush requests) and statements per add, and the median CPU time of an add
+(this thread's) with the part spent dumping the statements' parameters. ``--explain`` then prints
 ``EXPLAIN (ANALYZE, BUFFERS)`` of each statement of one more add (run again in a transaction that
 is rolled back). Uses only ``memos.memory.ingest.ingest``, so an older checkout runs it unchanged
 (``PYTHONPATH=<checkout>/layers:<checkout>``).
@@ -72,6 +73,18 @@ def main(argv: list[str] | None = None) -> None:
             setattr(owner, name, wrapper)
 
         counted(psycopg.Connection, "wait", "wait", True)
+        import psycopg._queries as queries  # the parameters' dumping, statement by statement
+
+        dump = queries.PostgresQuery.dump
+
+        def dumped(self: Any, *a: Any, **k: Any) -> Any:
+            t = time.thread_time()
+            try:
+                return dump(self, *a, **k)
+            finally:
+                acc["dump_cpu"] = acc.get("dump_cpu", 0.0) + time.thread_time() - t
+
+        queries.PostgresQuery.dump = dumped  # type: ignore[method-assign]
         counted(WorkingMemory, "push_many", "l1", True)
         counted(pipeline_base.BasePipeline, "_enqueue_sync", "syncs", False)
         counted(psycopg.Cursor, "execute", "statements", False)
@@ -87,10 +100,10 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.singles):
             item = [IngestItem(session_id="s2", role="user", text=texts.text())]
             acc.clear()
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.thread_time()
             ingest(ns, item, actor="bench")
-            wall = time.perf_counter() - t
-            for key, value in [("wall", wall), *acc.items()]:
+            wall, cpu = time.perf_counter() - t, time.thread_time() - cpu
+            for key, value in [("wall", wall), ("cpu", cpu), *acc.items()]:
                 rows.setdefault(key, []).append(value)
             rows.setdefault("rest", []).append(wall - acc.get("wait", 0.0) - acc.get("l1", 0.0))
         wall_sorted = sorted(rows["wall"])
@@ -107,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
             f" p95 {wall_sorted[int(0.95 * len(wall_sorted))] * 1000:.2f} ms; medians: waiting for"
             f" PostgreSQL {ms('wait'):.2f}, L1 push {ms('l1'):.2f}, the rest {ms('rest'):.2f} ms;"
             f" per add {per_add('syncs'):.1f} syncs + {per_add('flushes'):.1f} flush requests,"
-            f" {per_add('statements'):.1f} statements (load {os.getloadavg()[0]:.2f})"
+            f" {per_add('statements'):.1f} statements; CPU {ms('cpu'):.2f} ms, of it dumping the"
+            f" statements' parameters {ms('dump_cpu'):.2f} (load {os.getloadavg()[0]:.2f})"
         )
         if args.explain:
             _explain(ingest, IngestItem(session_id="s2", role="user", text=texts.text()), ns)

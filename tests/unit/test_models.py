@@ -23,6 +23,21 @@ def test_batch_keeps_item_order():
     assert [i.text for i in req.as_items()] == [f"turn {i}" for i in range(5)]
 
 
+def test_an_ingest_request_is_shown_without_its_texts():
+    batch = IngestRequest.model_validate(
+        {
+            "namespace": "acme",
+            "items": [{"session_id": "s1", "role": "user", "text": f"secret {i}"} for i in range(3)],
+        }
+    )
+    single = IngestRequest.model_validate(
+        {"namespace": "acme", "session_id": "s1", "role": "user", "text": "secret"}
+    )
+    assert repr(batch) == "IngestRequest(namespace='acme', items=3)"
+    assert repr(single) == "IngestRequest(namespace='acme', session_id='s1')"
+    assert "secret" not in f"{ {'body': batch} }"
+
+
 @pytest.mark.parametrize(
     "body, fragment",
     [

@@ -108,8 +108,6 @@ def _ingest_once(
         if p.redactions
     ]
 
-    extracted = entities.extract_all(p.text for p in planned)  # L3 names, outside the transaction
-
     _mark_repeats(planned)
     originals = [p for p in planned if p.same_as is None]
     supersede = policy.conflict_mode == "supersede"
@@ -122,12 +120,13 @@ def _ingest_once(
     # writes, COMMIT) travel with the next one that is, so the round trips are the reads and the end.
     with db.pipelined_transaction() as conn:
         # First in the transaction: the embedder of the stored vectors; in the same round trip, the
-        # batch's sessions locked, the stored entities the batch's names resolve to, the namespace's
-        # term totals, and the exact duplicates, current facts and near duplicates of the batch (read
-        # before it is known which items are exact duplicates: their answers are dropped).
-        embedder, (locked, lookups, totals, read_known) = space.active_and(
+        # batch's sessions locked, the namespace's term totals, the exact duplicates, current facts
+        # and near duplicates of the batch (read before it is known which items are exact
+        # duplicates: their answers are dropped), and the stored entities the batch's names resolve
+        # to (L3; the names are found while PostgreSQL runs the reads before).
+        embedder, (locked, (extracted, lookups), totals, read_known) = space.active_and(
             conn,
-            lambda: _send_reads(conn, namespace, extracted, originals, policy, supersede),
+            lambda: _send_reads(conn, namespace, planned, originals, policy, supersede),
         )
         known = read_known()
         if embedder is not guess:  # vectors of another embedder: embed and read again
@@ -177,23 +176,31 @@ def _ingest_once(
 def _send_reads(
     conn: psycopg.Connection[Any],
     namespace: str,
-    extracted: entities.Extracted,
+    planned: list[_Planned],
     originals: list[_Planned],
     policy: Policy,
     supersede: bool,
 ) -> Callable[
     [],
-    tuple[dict[str, dict[str, Any]], entity_store.Lookups, tuple[int, int], Callable[[], store.BeforeWrite]],
+    tuple[
+        dict[str, dict[str, Any]],
+        tuple[entities.Extracted, entity_store.Lookups],
+        tuple[int, int],
+        Callable[[], store.BeforeWrite],
+    ],
 ]:
     """Queue the reads ingest needs before it writes: the batch's session rows, locked before the
     stored rows are read (a concurrent ingest into these sessions waits, then reads what this one
-    wrote), the stored entities of the batch's names (L3), the namespace's term totals (BM25) and
-    ``store.send_before_write``; returns what reads them."""
+    wrote), the namespace's term totals (BM25), ``store.send_before_write``, then the stored
+    entities of the batch's names (L3); returns what reads them. The names are extracted between
+    the two: the statements queued before are on their way (a pipeline sends as it queues), so
+    PostgreSQL runs them (the near-duplicate read is the longest) while the rules run here."""
     read_locked = session_store.send_lock_existing(conn, namespace, [p.item.session_id for p in originals])
-    read_lookups = entities.send_lookups(conn, namespace, extracted)
     read_totals = term_store.send_totals(conn, namespace)
     read_known = _send_before_write(conn, namespace, originals, policy, supersede)
-    return lambda: (read_locked(), read_lookups(), read_totals(), read_known)
+    extracted = entities.extract_all(p.text for p in planned)
+    read_lookups = entities.send_lookups(conn, namespace, extracted)
+    return lambda: (read_locked(), (extracted, read_lookups()), read_totals(), read_known)
 
 
 def _send_before_write(

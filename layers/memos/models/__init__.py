@@ -113,6 +113,13 @@ class IngestRequest(Strict):
             raise ValueError("text must not be blank")
         return self
 
+    def __repr__(self) -> str:
+        # Powertools formats every route's arguments into a debug message before it checks the log
+        # level: pydantic's repr of a 500-item batch took ~3 ms of CPU a request. Short, and no
+        # memory's text in a log line.
+        what = f"items={len(self.items)}" if self.items is not None else f"session_id={self.session_id!r}"
+        return f"IngestRequest(namespace={self.namespace!r}, {what})"
+
     def as_items(self) -> list[IngestItem]:
         if self.items is not None:
             return self.items

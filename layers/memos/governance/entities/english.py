@@ -108,11 +108,13 @@ def _not_a_name(name: str, after: str) -> bool:
 
 def mentions(sentence: str) -> list[Mention]:
     out: list[Mention] = []
-    masked = _EMAIL_RE.sub(lambda m: " " * len(m.group()), sentence)
-    for m in _EMAIL_RE.finditer(sentence):
-        out.append(Mention(m.group(), m.group().lower(), "contact"))
-    for m in _HANDLE_RE.finditer(masked):
-        out.append(Mention(m.group(), m.group().lower(), "contact"))
+    masked = sentence
+    if "@" in sentence:  # an email or a handle has one; most sentences have none (no scans)
+        masked = _EMAIL_RE.sub(lambda m: " " * len(m.group()), sentence)
+        for m in _EMAIL_RE.finditer(sentence):
+            out.append(Mention(m.group(), m.group().lower(), "contact"))
+        for m in _HANDLE_RE.finditer(masked):
+            out.append(Mention(m.group(), m.group().lower(), "contact"))
     first_word = _LETTER.search(masked)
     sentence_start = first_word.start() if first_word else -1
     for m in _NAME_RE.finditer(masked):
@@ -120,7 +122,7 @@ def mentions(sentence: str) -> list[Mention]:
         if not name or name.lower() in NOT_NAMES or _not_a_name(m.group(), masked[m.end() : m.end() + 1]):
             continue
         display = display_name(name)
-        norm = normalize_name(name)
+        norm = " ".join(display.lower().split())  # normalize_name(name), from the display form
         if not norm or norm in STOPWORDS:
             continue
         at_start = m.start() == sentence_start and dropped == 0
