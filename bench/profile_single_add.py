@@ -1,15 +1,16 @@
 """Where a single add's time goes, on the peer benchmark's shape (in process).
 
-    python bench/profile_single_add.py [--memories N] [--singles N] [--fresh] [--explain]
+    python bench/profile_single_add.py [--memories N] [--singles N] [--fresh] [--explain] [--statements]
 
 Adds N memories (default 1,000) in calls of 20 into one session, as ``bench_peer.py`` does,
 analyses ``memories`` (what autovacuum does within a minute of a load; ``--fresh``: not), then
 times single adds into a second session and prints one line: wall p50/p95, and the medians of the
 time waiting for PostgreSQL (psycopg's waits), the L1 push and the rest (Python), with the round
 trips (pipeline syncs and flush requests) and statements per add, and the median CPU time of an add
-(this thread's) with the part spent dumping the statements' parameters. ``--explain`` then prints
-``EXPLAIN (ANALYZE, BUFFERS)`` of each statement of one more add (run again in a transaction that
-is rolled back). Uses only ``memos.memory.ingest.ingest``, so an older checkout runs it unchanged
+(this thread's) with the part spent dumping the statements' parameters. ``--statements`` then
+prints each statement's count per add and its client CPU inside ``execute()`` (building, dumping,
+queueing); ``--explain`` ``EXPLAIN (ANALYZE, BUFFERS)`` of each statement of one more add (run
+again in a transaction that is rolled back). Uses only ``memos.memory.ingest.ingest``, so an older checkout runs it unchanged
 (``PYTHONPATH=<checkout>/layers:<checkout>``).
 """
 
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--singles", type=int, default=300)
     ap.add_argument("--fresh", action="store_true", help="no ANALYZE after the load")
     ap.add_argument("--explain", action="store_true")
+    ap.add_argument(
+        "--statements", action="store_true", help="each statement's count per add and client CPU in execute()"
+    )
     args = ap.parse_args(argv)
     texts = TextSource(seed=41)
     with local_stack():
@@ -88,6 +92,20 @@ def main(argv: list[str] | None = None) -> None:
         counted(WorkingMemory, "push_many", "l1", True)
         counted(pipeline_base.BasePipeline, "_enqueue_sync", "syncs", False)
         counted(psycopg.Cursor, "execute", "statements", False)
+        per_statement: dict[str, list[float]] = {}  # statement's head -> [calls, CPU s in execute()]
+        if args.statements:
+            execute = psycopg.Cursor.execute
+
+            def traced(self: Any, query: Any, params: Any = None, **k: Any) -> Any:
+                t = time.thread_time()
+                try:
+                    return execute(self, query, params, **k)
+                finally:
+                    row = per_statement.setdefault(" ".join(str(query).split())[:90], [0, 0.0])
+                    row[0] += 1
+                    row[1] += time.thread_time() - t
+
+            psycopg.Cursor.execute = traced  # type: ignore[method-assign,assignment]
         real_fetch = pipeline_base.BasePipeline._fetch_gen
 
         def fetch(self: Any, *, flush: bool) -> Any:
@@ -123,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
             f" {per_add('statements'):.1f} statements; CPU {ms('cpu'):.2f} ms, of it dumping the"
             f" statements' parameters {ms('dump_cpu'):.2f} (load {os.getloadavg()[0]:.2f})"
         )
+        for head, (calls, cpu_s) in sorted(per_statement.items(), key=lambda kv: -kv[1][1]):
+            print(f"  {calls / args.singles:5.2f}/add {cpu_s / calls * 1000:6.3f} ms CPU each  {head}")
         if args.explain:
             _explain(ingest, IngestItem(session_id="s2", role="user", text=texts.text()), ns)
 
