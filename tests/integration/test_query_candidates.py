@@ -535,6 +535,41 @@ def test_the_exact_vector_and_temporal_retrievers_keep_to_the_scope_and_filters_
         assert got == rows_wanted
 
 
+def test_the_range_share_reads_the_namespace_span_from_one_index_entry_each_way(api, big_ns, db_conn):
+    """Whether a range is wide starts from the namespace's time span: its two endpoints, each the
+    first entry of the namespace's index one way, read once, also under a generic plan (as the
+    candidate statement runs); not an aggregate over every entry."""
+    import json as _json
+
+    from memos.store import candidates
+
+    ns, _ids = big_ns
+    db_conn.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        (plan,) = (
+            db_conn.execute(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) WITH {candidates.wide_range_sql()} SELECT wide FROM span",
+                {"ns": ns, "t0": datetime(2023, 5, 1, tzinfo=UTC), "t1": datetime(2023, 6, 1, tzinfo=UTC)},
+            )
+            .fetchone()
+            .values()
+        )
+    finally:
+        db_conn.execute("RESET plan_cache_mode")
+    plan = plan if isinstance(plan, list) else _json.loads(plan)
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", ()):
+            yield from nodes(child)
+
+    scans = [
+        n for n in nodes(plan[0]["Plan"]) if n.get("Relation Name") == "memories" and n.get("Actual Loops")
+    ]
+    assert len(scans) == 2  # the two endpoints, once each (the count does not run: a narrow range)
+    assert all(n["Actual Rows"] == 1 for n in scans)
+
+
 @pytest.mark.parametrize("layout", ["wide", "narrow", "burst"])
 def test_the_temporal_retriever_walks_the_graph_only_over_a_range_holding_many_rows_and_finds_the_exact_nearest(
     api, big_ns, db_conn, monkeypatch, layout
