@@ -17,8 +17,9 @@ the mean share of base's memories this side returned too.
 
 ``--data-dir DIR``: instead, the store ``bench_query.py --data-dir DIR`` kept (1M memories with
 ``--full``), its large namespace and its questions (``--replace OLD=NEW`` rewrites each question,
-e.g. ``"last week=last month"`` for wider time ranges; ``--timed-only`` keeps the questions naming a
-time, repeated to ``--queries``).
+e.g. ``"last week=last month"`` for wider time ranges).
+
+``--timed-only``: only the questions naming a time, repeated to ``--queries`` (either mode).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument(
         "--timed-only",
         action="store_true",
-        help="with --data-dir: only the questions naming a time (repeated)",
+        help="only the questions naming a time (repeated)",
     )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -119,12 +120,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 if args.replace:
                     old, new = args.replace.split("=", 1)
                     queries = [q.replace(old, new) for q in queries]
-                if args.timed_only:
-                    from memos.retrieval.timeexpr import parse_time_range
+                out["replace"] = args.replace
+            if args.timed_only:
+                from memos.retrieval.timeexpr import parse_time_range
 
-                    timed = [q for q in dict.fromkeys(queries) if parse_time_range(q)]
-                    queries = (timed * (1 + (args.queries + 20) // max(1, len(timed))))[: args.queries + 20]
-                out["replace"], out["timed_only"] = args.replace, args.timed_only
+                timed = [q for q in dict.fromkeys(queries) if parse_time_range(q)]
+                queries = (timed * (1 + (args.queries + 20) // max(1, len(timed))))[: args.queries + 20]
+            out["timed_only"] = args.timed_only
             for n in sizes:
                 ns = f"ab-{n}" if kept is None else "bench-q-main"
                 this: list[float] = []

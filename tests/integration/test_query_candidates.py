@@ -479,6 +479,97 @@ def test_the_exact_retrievers_return_the_nearest_rows_whole_with_their_similarit
             assert {k: r[k] for k in by_id[r["id"]]} == by_id[r["id"]]
 
 
+@pytest.mark.parametrize(("days", "in_range"), [((11, 9), 10), ((30, 20), 0), ((400, -1), 10)])
+def test_the_exact_vector_and_temporal_retrievers_keep_to_the_scope_and_filters_for_any_range(
+    api, big_ns, db_conn, days, in_range
+):
+    """A namespace without its own graph, a session scope and a role filter: for a range holding a
+    third, none or all of the rows, the vector and the temporal retriever each return the rows the
+    test's own exact statement ranks first under the same filters (and the range)."""
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, ids = big_ns
+    db_conn.execute(
+        "UPDATE memories SET occurred_at = now() - interval '10 days' WHERE id = ANY(%s::uuid[])", (ids[::3],)
+    )
+    db_conn.execute(  # half of the rows move to another session, a fifth to another role
+        "UPDATE memories SET session_id = 's2' WHERE id = ANY(%s::uuid[])", (ids[1::2],)
+    )
+    db_conn.execute("UPDATE memories SET role = 'assistant' WHERE id = ANY(%s::uuid[])", (ids[::5],))
+    question = "which amber folder holds invoice 42"
+    qvec = get_embedder().embed([question])[0]
+    now = datetime.now(UTC)
+    period = (now - timedelta(days=days[0]), now - timedelta(days=days[1]))
+    req = QueryRequest.model_validate(
+        {
+            "namespace": ns,
+            "query": question,
+            "scope": "session",
+            "session_id": "s1",
+            "filters": {"roles": ["user"]},
+        }
+    )
+
+    def expected(extra: str, params: tuple) -> list[tuple]:
+        return [
+            (r["id"], round(r["vsim"], 9))
+            for r in db_conn.execute(
+                "SELECT id, 1 - (embedding <=> %s::float8[]::vector) AS vsim FROM memories WHERE namespace = %s"
+                f" AND status = 'active' AND session_id = 's1' AND role = 'user'{extra} ORDER BY vsim DESC LIMIT 10",
+                ([float(x) for x in qvec], ns, *params),
+            )
+        ]
+
+    want = {
+        "vector": expected("", ()),
+        "temporal": expected(" AND occurred_at >= %s AND occurred_at < %s", period),
+    }
+    assert (len(want["vector"]), len(want["temporal"])) == (10, in_range)
+    with db.connection() as conn:
+        rows = candidates.fetch(conn, req, qvec, 10, [], period, ann_index=None)
+        conn.rollback()
+    for src, rows_wanted in want.items():
+        got = sorted(((r["id"], round(r["vsim"], 9)) for r in rows if r["src"] == src), key=lambda t: -t[1])
+        assert got == rows_wanted
+
+
+def test_the_range_share_reads_the_namespace_span_from_one_index_entry_each_way(api, big_ns, db_conn):
+    """Whether a range is wide starts from the namespace's time span: its two endpoints, each the
+    first entry of the namespace's index one way, read once, also under a generic plan (as the
+    candidate statement runs); not an aggregate over every entry."""
+    import json as _json
+
+    from memos.store import candidates
+
+    ns, _ids = big_ns
+    db_conn.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        (plan,) = (
+            db_conn.execute(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) WITH {candidates.wide_range_sql()} SELECT wide FROM span",
+                {"ns": ns, "t0": datetime(2023, 5, 1, tzinfo=UTC), "t1": datetime(2023, 6, 1, tzinfo=UTC)},
+            )
+            .fetchone()
+            .values()
+        )
+    finally:
+        db_conn.execute("RESET plan_cache_mode")
+    plan = plan if isinstance(plan, list) else _json.loads(plan)
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", ()):
+            yield from nodes(child)
+
+    scans = [
+        n for n in nodes(plan[0]["Plan"]) if n.get("Relation Name") == "memories" and n.get("Actual Loops")
+    ]
+    assert len(scans) == 2  # the two endpoints, once each (the count does not run: a narrow range)
+    assert all(n["Actual Rows"] == 1 for n in scans)
+
+
 @pytest.mark.parametrize("layout", ["wide", "narrow", "burst"])
 def test_the_temporal_retriever_walks_the_graph_only_over_a_range_holding_many_rows_and_finds_the_exact_nearest(
     api, big_ns, db_conn, monkeypatch, layout

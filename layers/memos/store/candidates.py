@@ -52,12 +52,17 @@ def wide_range_sql() -> str:
     docs = "coalesce((SELECT s.docs FROM namespace_stats s WHERE s.namespace = %(ns)s), 0)"
     bound = f"greatest({int(RANGE_WALK_MIN)}, {docs} * {float(RANGE_WALK_SHARE)})::bigint"
     active = "FROM memories WHERE namespace = %(ns)s AND status = 'active'"
+    # The span's endpoints as the first entry of ``memories_ns_occurred`` each way, read once (OFFSET
+    # 0 keeps ``x`` a subquery: inlined, each of its four uses was a subplan of its own). Written as
+    # min()/max(), a generic plan aggregated over all the namespace's entries instead: 4 x 2.1 ms in a
+    # 5k namespace, a question naming a time 16.6 -> 26.6 ms p50 (docs/BENCHMARKS.md, seventh round).
+    first = f"SELECT occurred_at {active} AND occurred_at IS NOT NULL ORDER BY occurred_at"
     return (
         "span AS MATERIALIZED (SELECT CASE WHEN x.docs * greatest(0, extract(epoch FROM least(%(t1)s, x.hi)"
         f" - greatest(%(t0)s, x.lo))) / nullif(extract(epoch FROM x.hi - x.lo), 0) >= {bound}"
         f" THEN (SELECT count(*) FROM (SELECT 1 {active} AND occurred_at >= %(t0)s AND occurred_at < %(t1)s"
         f" LIMIT {bound}) r) >= {bound} ELSE false END AS wide FROM (SELECT {docs} AS docs,"
-        f" (SELECT min(occurred_at) {active}) AS lo, (SELECT max(occurred_at) {active}) AS hi) x)"
+        f" ({first} ASC LIMIT 1) AS lo, ({first} DESC LIMIT 1) AS hi OFFSET 0) x)"
     )
 
 
