@@ -262,8 +262,8 @@ def fetch(
     # row estimate for the namespace, which can be far off (a namespace outside the column's most
     # common values, or a table not analyzed yet: then it sorted all of a 5k namespace by exact
     # distance, 10 ms): that statement is planned without sorts, so only the index can order it.
-    # The other retrievers (the temporal one is exact on purpose) follow with sorting back on; all
-    # in one round trip.
+    # The temporal retriever (its exact read or its filtered walk, gated by ``span``) runs in that
+    # statement; the other retrievers follow with sorting back on; all in one round trip.
     if ef_search is None and graph is not None:
         ef_search = graph.ef_search  # the walk its build needs (ann.BUILD_EF_CONSTRUCTION)
     with conn.pipeline():
