@@ -152,16 +152,36 @@ class WorkingMemory:
         first). A cached window is served only when it holds exactly those; one that missed a
         push (Redis hung or restarted) or still holds a deleted or expired turn is rebuilt.
         """
-        key = window_key(namespace, session_id)
+        cached = self.cached(namespace, session_id, size)
+        return self.settle(namespace, session_id, size, ttl_s, cached, rebuild, current_ids)
+
+    def cached(self, namespace: str, session_id: str, size: int) -> list[str] | None:
+        """``window``'s first half, the Redis read: the window as stored (newest first), or None
+        when Redis is unavailable. The query path reads it while PostgreSQL answers its first reads."""
         try:
-            raw = self.client.lrange(key, 0, size - 1)
+            return list(self.client.lrange(window_key(namespace, session_id), 0, size - 1))
         except redis_error() as exc:
             logger.warning("L1 read fell back to L2: Redis unavailable", extra={"error": str(exc)})
+            return None
+
+    def settle(
+        self,
+        namespace: str,
+        session_id: str,
+        size: int,
+        ttl_s: int,
+        cached: list[str] | None,
+        rebuild: Callable[[str, str, int], list[dict[str, Any]]],
+        current_ids: Callable[[str, str, int], list[str]],
+    ) -> tuple[list[dict[str, Any]], str]:
+        """``window``'s second half, given what ``cached`` read: serve it if its ids are L2's,
+        else rebuild it from L2 (or only read L2 when Redis was unavailable)."""
+        if cached is None:
             return rebuild(namespace, session_id, size), "l2"
-        if raw:
-            cached = [json.loads(r) for r in reversed(raw)]
-            if [t["memory_id"] for t in cached] == current_ids(namespace, session_id, size):
-                return cached, "l1"
+        if cached:
+            turns = [json.loads(r) for r in reversed(cached)]
+            if [t["memory_id"] for t in turns] == current_ids(namespace, session_id, size):
+                return turns, "l1"
             metrics.add_metric(name="L1WindowsStale", unit="Count", value=1)
         turns = rebuild(namespace, session_id, size)
         self.replace(namespace, session_id, turns, ttl_s)

@@ -50,6 +50,30 @@ def test_a_missing_window_is_not_refilled_with_only_the_newest_turn(api, ns, env
     ]
 
 
+def test_a_window_holding_exactly_l2s_turns_is_served_from_redis_as_cached(api, ns, env):
+    ingest(api, ns, ["first turn", "second turn"])
+    r = redis.Redis.from_url(env["redis_url"], decode_responses=True)
+    key = working_memory.window_key(ns, "s")
+    newest = json.loads(r.lindex(key, 0))
+    r.lset(key, 0, json.dumps({**newest, "text": "second turn, as the cache holds it"}))
+    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "turn", "session_id": "s"})[1]
+    assert [t["text"] for t in body["context_pack"]["l1_window"]] == [
+        "first turn",
+        "second turn, as the cache holds it",
+    ]
+
+
+def test_a_window_holding_a_turn_l2_does_not_is_rebuilt_at_the_query(api, ns, env):
+    ingest(api, ns, ["first turn", "second turn"])
+    r = redis.Redis.from_url(env["redis_url"], decode_responses=True)
+    key = working_memory.window_key(ns, "s")
+    stray = {**json.loads(r.lindex(key, 0)), "memory_id": "00000000-0000-4000-8000-000000000000"}
+    r.lpush(key, json.dumps({**stray, "text": "a turn L2 never had"}))
+    body = api.call("POST", "/v1/query", {"namespace": ns, "query": "turn", "session_id": "s"})[1]
+    assert [t["text"] for t in body["context_pack"]["l1_window"]] == ["first turn", "second turn"]
+    assert [json.loads(v)["text"] for v in r.lrange(key, 0, -1)] == ["second turn", "first turn"]
+
+
 def test_with_redis_down_ingest_and_query_still_work_from_l2(api, ns, env, db_conn):
     dead = f"redis://127.0.0.1:{free_port()}/0"
     with env_override(MEMOS_REDIS_URL=dead):

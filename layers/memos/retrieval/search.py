@@ -5,7 +5,8 @@ Candidates (per namespace, or per session with scope=session, after filters), in
 the nearest memories by embedding (exact, or the namespace's own HNSW index when it is large;
 ``memos.retrieval.ann``), the best BM25 matches from impact-ordered postings (a bounded number per
 query term), the nearest memories inside the time range the question names; and the asking
-session's L1 window from Redis.
+session's L1 window from Redis (read while PostgreSQL answers the first reads, which bring the ids
+the window must hold to be served: ``memos.working_memory``).
 
 What the query leaves behind is one short write before the answer: the stored context pack (with
 the memories it used, whose access counts ``memos.retrieval.feedback`` applies later in batches)
@@ -75,22 +76,32 @@ def query(
 
     with db.connection() as conn:
         # First in the transaction: the embedder of the stored vectors (its lock), and in the same
-        # round trip the namespace's statistics of the query's terms, the entities it names and the
-        # session's latest summary. The query is embedded while they are read, with the embedder
-        # this process last resolved; again only if the space names another one (a switch).
+        # round trip the namespace's statistics of the query's terms, the entities it names, the
+        # session's latest summary and the ids of its last turns (what its L1 window must hold).
+        # While they are read, the query is embedded with the embedder this process last resolved
+        # (again only if the space names another one: a switch) and the session's L1 window is
+        # read from Redis.
         expected = space.expected()
+        session_id = req.session_id
+
+        def meanwhile() -> tuple[Any, list[str] | None]:
+            qvec = expected.embed([req.query])[0]
+            return qvec, l1.cached(req.namespace, session_id, policy.l1_window_size) if session_id else None
+
         first = first_reads.read(
             conn,
             req.namespace,
             content_terms(req.query),
             entities.names_to_look_up(req.query),
-            req.session_id,
-            meanwhile=lambda: expected.embed([req.query])[0],
+            session_id,
+            window=policy.l1_window_size,
+            meanwhile=meanwhile,
         )
         embedder = space.resolved(conn, first.space)
         stats = lexical.stats_of(*first.counts)
         q_entities = set(first.known.values())
-        qvec = first.meanwhile if embedder is expected else embedder.embed([req.query])[0]
+        expected_qvec, cached_window = first.meanwhile
+        qvec = expected_qvec if embedder is expected else embedder.embed([req.query])[0]
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
         indexed = ann.uses_index(conn, req.namespace)
@@ -115,15 +126,17 @@ def query(
         evidence = {row["id"]: row["entity_n"] for row in rows if "entity_n" in row}
         timings["candidates"] = _ms(t)
         window: list[dict[str, Any]] = []
-        if req.session_id:
+        if session_id:
             t = time.perf_counter()
-            window, _source = l1.window(
+            turn_ids = first.turn_ids or []
+            window, _source = l1.settle(
                 req.namespace,
-                req.session_id,
+                session_id,
                 policy.l1_window_size,
                 policy.l1_ttl_seconds,
+                cached_window,
                 lambda ns, sid, n: memory_store.recent_turns(conn, ns, sid, n),
-                lambda ns, sid, n: memory_store.recent_turn_ids(conn, ns, sid, n),
+                lambda ns, sid, n: turn_ids,
             )
             timings["l1"] = _ms(t)
         summary = context_pack.rendered_summary(conn, first.summary)

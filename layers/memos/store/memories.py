@@ -234,12 +234,22 @@ def recent_turns(
 
 def recent_turn_ids(conn: psycopg.Connection[Any], namespace: str, session_id: str, limit: int) -> list[str]:
     """The ids ``recent_turns`` would return, oldest first: what an up-to-date L1 window holds."""
-    rows = conn.execute(
+    return read_recent_turn_ids(send_recent_turn_ids(conn, namespace, session_id, limit))
+
+
+def send_recent_turn_ids(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str, limit: int
+) -> psycopg.Cursor[Any]:
+    """``recent_turn_ids``'s statement (queued, in a pipeline); ``read_recent_turn_ids`` reads it."""
+    return conn.execute(
         f"SELECT id FROM memories WHERE namespace = %s AND session_id = %s AND {LIVE}"
         " ORDER BY turn_no DESC LIMIT %s",
         (namespace, session_id, limit),
-    ).fetchall()
-    return [str(r["id"]) for r in reversed(rows)]
+    )
+
+
+def read_recent_turn_ids(cur: psycopg.Cursor[Any]) -> list[str]:
+    return [str(r["id"]) for r in reversed(cur.fetchall())]
 
 
 def _send_near(
