@@ -20,6 +20,9 @@ the mean share of base's memories this side returned too.
 e.g. ``"last week=last month"`` for wider time ranges).
 
 ``--timed-only``: only the questions naming a time, repeated to ``--queries`` (either mode).
+
+``--session SID``: every query names the session ``SID`` (``s1`` is the ingested conversation's:
+its L1 window from Redis joins the answer, and the comparison).
 """
 
 from __future__ import annotations
@@ -44,9 +47,9 @@ def worker() -> None:
 
     print(MARK + "ready", flush=True)
     for line in sys.stdin:
-        ns, q = json.loads(line)
+        ns, q, sid = json.loads(line)
         t = time.perf_counter()
-        r = query(QueryRequest(namespace=ns, query=q, top_k=8))
+        r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=sid))
         dt = time.perf_counter() - t
         whole = r.model_dump(
             mode="json", exclude={"query_id": True, "timings_ms": True, "context_pack": {"id"}}
@@ -82,6 +85,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="only the questions naming a time (repeated)",
     )
+    ap.add_argument("--session", default=None, help="the session every query names (s1: the ingested one)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -95,7 +99,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     started = machine()
     sizes = [int(x) for x in args.memories.split(",")]
-    out: dict[str, Any] = {"base": str(base.name), "queries": args.queries, "by_size": {}}
+    out: dict[str, Any] = {
+        "base": str(base.name),
+        "queries": args.queries,
+        "session": args.session,
+        "by_size": {},
+    }
     kept = json.loads((args.data_dir / "bench_query.json").read_text()) if args.data_dir else None
     if kept is not None:
         sizes = [kept["layout"]["bench-q-main"]]
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     for side in ("this", "base") if i % 2 == 0 else ("base", "this"):
                         proc = procs[side]
                         assert proc.stdin is not None
-                        proc.stdin.write(json.dumps([ns, q]) + "\n")
+                        proc.stdin.write(json.dumps([ns, q, args.session]) + "\n")
                         proc.stdin.flush()
                         dt, got[side], got[side + " whole"] = json.loads(_hear(proc))
                         if i >= 20:
@@ -169,7 +178,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows.append((n, "same answers", f"{r['same_answers']}/{args.queries}", "", ""))
         rows.append((n, "base's memories also returned", f"{r['shared_memories']:.4f}", "", ""))
     table(("memories", "measure", "base", "this", "this/base"), rows)
-    mode = "-".join(map(str, sizes)) + ("-kept" if kept is not None else "")
+    mode = (
+        "-".join(map(str, sizes))
+        + ("-kept" if kept is not None else "")
+        + ("-session" if args.session else "")
+    )
     write_result("query_ab", mode, out, started)
     return out
 

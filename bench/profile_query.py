@@ -1,7 +1,7 @@
 """Where a query's time goes, in process: steps, round trips, statements, Python, plans.
 
     python bench/profile_query.py [--memories 1000,5000] [--queries 300] [--cprofile] [--explain N]
-                                  [--analyze]
+                                  [--analyze] [--session SID]
 
 Loads one namespace per size with the peer benchmark's texts (``memos.memory.ingest``, calls of
 20, session ``s1``; the namespaces past ``MEMOS_ANN_MIN_MEMORIES`` get their HNSW index, as
@@ -14,6 +14,7 @@ load). Then per size, over the same questions (``bench_query_ab.py``'s), each qu
   per kind of question (plain, temporal: names a time, multi-hop: took a second round);
 - psycopg waits per query (each round trip is one or more) and statements per query;
 - ``--cprofile``: the 25 functions with the most own time and the query path's cumulative times;
+- ``--session SID``: every query names the session ``SID`` (``s1``, the ingested one: its L1 window);
 - ``--explain N``: every statement of N queries replayed under ``EXPLAIN (ANALYZE, BUFFERS)`` (in
   a transaction with the same ``SET LOCAL``s), the median execution time and buffers per statement.
 """
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cprofile", action="store_true")
     ap.add_argument("--explain", type=int, default=0)
     ap.add_argument("--analyze", action="store_true")
+    ap.add_argument("--session", default=None)
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.memories.split(",")]
     print(machine())
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         for n in sizes:
             ns = f"ab-{n}"
             for q in queries[:20]:
-                query(QueryRequest(namespace=ns, query=q, top_k=8))
+                query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
             totals: list[float] = []
             steps: list[dict[str, float]] = []
             waits: list[int] = []
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                 counts.update(waits=0, statements=0)
                 before = hopped["n"]
                 t = time.perf_counter()
-                r = query(QueryRequest(namespace=ns, query=q, top_k=8))
+                r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
                 totals.append(time.perf_counter() - t)
                 steps.append(dict(r.timings_ms))
                 waits.append(counts["waits"])
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                 prof = cProfile.Profile()
                 prof.enable()
                 for q in queries[20:]:
-                    query(QueryRequest(namespace=ns, query=q, top_k=8))
+                    query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
                 prof.disable()
                 out = io.StringIO()
                 st = pstats.Stats(prof, stream=out)
@@ -168,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
                 per: dict[str, list[tuple[float, str]]] = defaultdict(list)
                 for q in queries[20 : 20 + args.explain]:
                     captured = []
-                    query(QueryRequest(namespace=ns, query=q, top_k=8))
+                    query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
                     run, captured = captured, None
                     with admin_conn() as c, c.transaction():
                         for stmt, params in run:

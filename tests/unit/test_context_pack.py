@@ -148,3 +148,25 @@ def test_candidate_tokens_count_each_candidate_line_prefix_and_its_stored_text_t
         day = c.row["occurred_at"].strftime("%Y-%m-%d")
         expected += count_tokens(f"- [{day}, {c.row['session_id']}] {c.row['role']}: ") + c.row["tokens"]
     assert candidate_tokens(None, [], cands) == expected
+
+
+ODD_TEXTS = ["", "...!", "雨が降った", "naïve café: 3.5kg", "x" * 30, "'quoted'—dash", "end."]
+
+
+def test_the_packs_token_count_is_its_texts_whatever_the_texts_are_made_of():
+    window = [turn(t, role="assistant" if i % 2 else "user") for i, t in enumerate(ODD_TEXTS)]
+    cands = [chosen(t or "-", day=1 + i % 3, score=0.9 - i / 100) for i, t in enumerate(ODD_TEXTS)]
+    for summary in (None, "Ana: likes trains.\n- decided: [the 9:15] 東京"):
+        pack, _, usage = build(REQ, summary, window, cands, 1000, cands)
+        assert pack.tokens == count_tokens(pack.text) == usage.packed
+
+
+def test_window_turns_that_are_not_candidates_count_as_raw_dated_lines():
+    from memos.retrieval.context_pack import candidate_tokens
+
+    in_both = chosen("hello there")
+    window = [turn(t) for t in ODD_TEXTS] + [turn("hello there", memory_id=str(in_both.id))]
+    window[2]["occurred_at"] = "2024-05-03T23:00:00-05:00"
+    expected = sum(count_tokens(f"- [{t['occurred_at'][:10]}] user: {t['text']}") for t in window[:-1])
+    expected += count_tokens("- [2024-05-01, s1] user: ") + in_both.row["tokens"]
+    assert candidate_tokens(None, window, [in_both]) == expected

@@ -78,20 +78,36 @@ def _who(row: dict[str, Any]) -> str:
     return speaker if isinstance(speaker, str) and speaker.strip() else str(row["role"])
 
 
+def _window_line_cost(turn: dict[str, Any]) -> int:
+    return count_tokens(f"- {turn['role']}: {turn['text']}")
+
+
 def _group_header(session_id: str, when: Any) -> str:
     return f"### {session_id} {str(when)[:10]}"
 
 
-def candidate_tokens(summary: str | None, window: list[dict[str, Any]], candidates: list[Candidate]) -> int:
-    """Tokens of everything retrieval considered, rendered as the pack renders it: the raw context."""
+def candidate_tokens(
+    summary: str | None,
+    window: list[dict[str, Any]],
+    candidates: list[Candidate],
+    window_costs: list[int] | None = None,
+) -> int:
+    """Tokens of everything retrieval considered, rendered as the pack renders it: the raw context.
+    ``window_costs``: each window turn's pack line (``- role: text``) counted already (``build``)."""
     total = count_tokens(summary) if summary else 0
     if window:
         seen = {str(c.id) for c in candidates}
-        total += sum(
-            count_tokens(_line(t["occurred_at"], t["role"], t["text"]))
-            for t in window
-            if t["memory_id"] not in seen
-        )
+        if window_costs is None:
+            window_costs = [_window_line_cost(t) for t in window]
+        # ``_line`` is the pack line with "[day] " after its dash; a count splits at whitespace and
+        # at every mark (``memos.kernel.tokens``), so it is the line's count plus the "[day]" one's.
+        days: dict[str, int] = {}
+        for t, cost in zip(window, window_costs, strict=True):
+            if t["memory_id"] not in seen:
+                day = str(t["occurred_at"])[:10]
+                if day not in days:
+                    days[day] = count_tokens(f"[{day}]")
+                total += cost + days[day]
     # A candidate's text was counted at ingest (``tokens``): only its line prefix is counted here,
     # once per (day, role, session): candidates share most of them.
     prefixes: dict[tuple[Any, str, str | None], int] = {}
@@ -128,21 +144,25 @@ def build(
             pack_summary = summary
 
     window_out: list[dict[str, Any]] = []
+    window_costs = [_window_line_cost(t) for t in window]
     if window:
         header = "## Recent conversation"
-        room = max(0, int(budget * (SUMMARY_SHARE + WINDOW_SHARE)) - used - count_tokens(header))
+        header_cost = count_tokens(header)
+        room = max(0, int(budget * (SUMMARY_SHARE + WINDOW_SHARE)) - used - header_cost)
         lines: list[str] = []
-        for turn in reversed(window):  # newest first until the share is spent
-            line = f"- {turn['role']}: {turn['text']}"
-            cost = count_tokens(line)
-            if cost > room:
+        spent = 0
+        for turn, cost in zip(reversed(window), reversed(window_costs), strict=True):  # newest first
+            if cost > room:  # until the share is spent
                 break
             room -= cost
-            lines.insert(0, line)
-            window_out.insert(0, turn)
+            spent += cost
+            lines.append(f"- {turn['role']}: {turn['text']}")
+            window_out.append(turn)
+        lines.reverse()
+        window_out.reverse()
         if lines:
             parts += [header, *lines]
-            used += count_tokens(header) + sum(count_tokens(x) for x in lines)
+            used += header_cost + spent
 
     # Chosen memories, grouped under one "### session date" header per group (groups in order of
     # their best score, memories in time order inside): the date and session are said once.
@@ -172,8 +192,10 @@ def build(
             parts += [f"- {_who(c.row)}: {c.row['text']}" for c in members]
 
     text = "\n".join(parts)
-    packed = count_tokens(text)
-    candidates = max(candidate_tokens(summary, window, all_candidates), packed)
+    # The text's count is the sum of its parts' (``used``): a count splits at whitespace, so the
+    # newlines joining them split nothing the parts' counts did not.
+    packed = used
+    candidates = max(candidate_tokens(summary, window, all_candidates, window_costs), packed)
     saved = candidates - packed
     pack = ContextPack(
         id=uuid.uuid4(),
