@@ -27,7 +27,7 @@ import numpy as np
 from memos.embeddings import Embedder, space
 from memos.governance import entities, pii, policy_store
 from memos.governance.policy import Policy
-from memos.governance.trigger import due_job, record_jobs, send_after_response
+from memos.governance.trigger import CondensationJob, due_job, record_jobs, send_after_response
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
 from memos.kernel.text import content_hash, content_terms, content_terms_many, indexed_text
@@ -193,69 +193,115 @@ def _ingest_one(
     events: list[AuditEvent] = (
         [("redact", namespace, p.item.session_id, None, {"count": p.redactions})] if p.redactions else []
     )
-    supersede = policy.conflict_mode == "supersede"
     guess = space.expected()
     _prepare([p], namespace, policy, now, guess)
-    sid = p.item.session_id
-
-    with db.pipelined_transaction() as conn:
-
-        def send_reads() -> Callable[[], Any]:
-            read_locked = session_store.send_lock_one(conn, namespace, sid)
-            read_totals = term_store.send_totals(conn, namespace)
-            read_known = _send_before_write_one(conn, namespace, p, policy, supersede)
-            extracted = entities.extract_all([p.text])
-            read_lookups = entities.send_lookups(conn, namespace, extracted)
-            return lambda: (read_locked(), (extracted, read_lookups()), read_totals(), read_known)
-
-        embedder, (locked, (extracted, lookups), totals, read_known) = space.active_and(conn, send_reads)
-        known = read_known()
-        if embedder is not guess:  # vectors of another embedder: embed and read again
-            _prepare([p], namespace, policy, now, embedder)
-            known = _send_before_write_one(conn, namespace, p, policy, supersede)()
-        m = p.memory
-        assert m is not None
-        if p.key in known.hashes:  # an exact duplicate: nothing stored
-            p.duplicate_of, p.memory = known.hashes[p.key], None
-        elif supersede and m.fact_key:
-            p.supersedes = known.facts.get(m.fact_key)
-        fresh = [p] if p.memory is not None else []
-        _mark_near_duplicates(fresh, [p], known.near, policy)  # a pool of one: no matrix
-        sessions: dict[str, dict[str, Any]] = {}
-        if p.memory is not None:
-            sessions, inserted = _number_and_insert_one(conn, namespace, m, locked)
-            _resolve_lost_races(conn, namespace, [p], [p], inserted)
-        if p.duplicate_of is not None:
-            store.mark_seen_again(conn, [p.duplicate_of])
-        if p.supersedes is not None and p.memory is not None:
-            store.supersede(conn, [(p.supersedes, p.memory.id)])
-        live = [m] if p.memory is not None and m.status == MemoryStatus.ACTIVE else []
-        entities.record_mentions(
-            conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
-        )
-        record_terms(
-            conn,
-            namespace,
-            [(m.id, indexed_text(m.text, m.metadata)) for m in live],
-            totals,
-            new_memories=True,
-        )
-        events += _audit_events(namespace, [p])
-        if len(events) == 1:
-            audit.record_one(conn, events[0], actor, request_id)
-        else:
-            audit.record_many(conn, events, actor, request_id)
-        enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
-        record_jobs(conn, namespace, enqueued)
-        db.send_commit(conn)
-        # As ``_ingest_once``: L1 is pushed while PostgreSQL runs the writes and the COMMIT.
-        _push_l1(namespace, live, policy, l1 or WorkingMemory())
+    replies: Callable[[], bool] | None = None  # the L1 push's replies, read once the COMMIT is in
+    try:
+        with db.pipelined_transaction() as conn:
+            enqueued, live = _write_one(conn, namespace, p, policy, now, guess, actor, request_id, events)
+            # The writes and the COMMIT are on their way: the L1 push is sent too, and its replies
+            # read after the COMMIT's (the end of the block waits for it), so neither waits on the
+            # other. A window is served only when its ids are L2's (``WorkingMemory.window``): a push
+            # that lands first, or for a commit that fails, is rebuilt from L2, never served.
+            replies = _send_l1_one(namespace, live, policy, l1 or WorkingMemory())
+    finally:
+        if replies is not None:
+            replies()
 
     send_after_response(enqueued)
     metrics.add_metric(name="MemoriesIngested", unit="Count", value=len(live))
     metrics.add_metric(name="MemoriesDeduplicated", unit="Count", value=1 - len(live))
     logger.debug("ingested", extra={"namespace": namespace, "created": len(live), "items": 1})
     return IngestResponse(accepted=1, memories=[_outcome(p)], condensation_enqueued=bool(enqueued))
+
+
+def _write_one(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    p: _Planned,
+    policy: Policy,
+    now: datetime,
+    guess: Embedder,
+    actor: str | None,
+    request_id: str | None,
+    events: list[AuditEvent],
+) -> tuple[list[CondensationJob], list[NewMemory]]:
+    """``_ingest_one``'s transaction up to its COMMIT (sent); returns the jobs enqueued and the row
+    stored live (none or one)."""
+    supersede = policy.conflict_mode == "supersede"
+    sid = p.item.session_id
+
+    def send_reads() -> Callable[[], Any]:
+        read_locked = session_store.send_lock_one(conn, namespace, sid)
+        read_totals = term_store.send_totals(conn, namespace)
+        read_known = _send_before_write_one(conn, namespace, p, policy, supersede)
+        extracted = entities.extract_all([p.text])
+        read_lookups = entities.send_lookups(conn, namespace, extracted)
+        return lambda: (read_locked(), (extracted, read_lookups()), read_totals(), read_known)
+
+    embedder, (locked, (extracted, lookups), totals, read_known) = space.active_and(conn, send_reads)
+    known = read_known()
+    if embedder is not guess:  # vectors of another embedder: embed and read again
+        _prepare([p], namespace, policy, now, embedder)
+        known = _send_before_write_one(conn, namespace, p, policy, supersede)()
+    m = p.memory
+    assert m is not None
+    if p.key in known.hashes:  # an exact duplicate: nothing stored
+        p.duplicate_of, p.memory = known.hashes[p.key], None
+    elif supersede and m.fact_key:
+        p.supersedes = known.facts.get(m.fact_key)
+    fresh = [p] if p.memory is not None else []
+    _mark_near_duplicates(fresh, [p], known.near, policy)  # a pool of one: no matrix
+    sessions: dict[str, dict[str, Any]] = {}
+    if p.memory is not None:
+        sessions, inserted = _number_and_insert_one(conn, namespace, m, locked)
+        _resolve_lost_races(conn, namespace, [p], [p], inserted)
+    if p.duplicate_of is not None:
+        store.mark_seen_again(conn, [p.duplicate_of])
+    if p.supersedes is not None and p.memory is not None:
+        store.supersede(conn, [(p.supersedes, p.memory.id)])
+    live = [m] if p.memory is not None and m.status == MemoryStatus.ACTIVE else []
+    entities.record_mentions(
+        conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
+    )
+    record_terms(
+        conn,
+        namespace,
+        [(m.id, indexed_text(m.text, m.metadata)) for m in live],
+        totals,
+        new_memories=True,
+    )
+    events += _audit_events(namespace, [p])
+    if len(events) == 1:
+        audit.record_one(conn, events[0], actor, request_id)
+    else:
+        audit.record_many(conn, events, actor, request_id)
+    enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
+    record_jobs(conn, namespace, enqueued)
+    db.send_commit(conn)
+    return enqueued, live
+
+
+def _send_l1_one(
+    namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingMemory
+) -> Callable[[], bool]:
+    """``_push_l1`` of a single add's row (if stored live), sent (``WorkingMemory.send_push``)."""
+    if not live:
+        return lambda: True
+    m = live[0]
+    entry = store.window_entry(
+        {
+            "id": m.id,
+            "role": m.role,
+            "text": m.text,
+            "occurred_at": m.occurred_at,
+            "turn_no": m.turn_no,
+            "tokens": m.tokens,
+        }
+    )
+    return l1.send_push(
+        namespace, {m.session_id: ([entry], m.turn_no == 1)}, policy.l1_window_size, policy.l1_ttl_seconds
+    )
 
 
 def _send_before_write_one(
