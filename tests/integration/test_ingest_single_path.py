@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 import memos.memory.ingest as ingest_module
+from memos.governance import policy_store
 from memos.models import IngestItem
 from memos.working_memory import WorkingMemory, window_key
 
@@ -69,9 +70,9 @@ STATUSES = [  # (status, the item the link points to): written out, not derived 
 ]
 
 
-def _run(ns: str, single: bool) -> list[Any]:
+def _run(ns: str, single: bool, rows: list[dict[str, Any]] = ROWS) -> list[Any]:
     out = []
-    for row in ROWS:
+    for row in rows:
         items = [IngestItem.model_validate(row)]
         if single:
             out.append(ingest_module.ingest(ns, items, actor="paths", request_id="r").memories[0])
@@ -91,6 +92,8 @@ def _state(ns: str, out: list[Any], db_conn: Any) -> dict[str, Any]:
     def p(value: Any) -> Any:
         if isinstance(value, list):
             return sorted(p(v) for v in value)
+        if isinstance(value, dict):
+            return {k: p(v) for k, v in value.items()}
         return pos.get(value, value) if value is not None else None
 
     statuses = [(m.status, p(m.duplicate_of) if m.duplicate_of else p(m.supersedes)) for m in out]
@@ -201,3 +204,26 @@ def test_one_item_at_a_time_the_single_path_and_the_batch_path_leave_the_same_st
     assert {sid: turns for sid, (turns, _) in single["sessions"].items()} == {"s1": 9, "s2": 1, "s3": 3}
     # L1 holds the live turns, newest first (the near duplicate, turn 4, is not pushed).
     assert [t["turn_no"] for t in single["windows"]["s1"]] == [9, 8, 7, 6, 5, 3, 2, 1]
+
+
+def test_with_redaction_the_single_path_and_the_batch_path_leave_the_same_state(ns, other_ns, db_conn):
+    """Redacted text and metadata, with a redact event beside the ingest one (two audit rows)."""
+    rows = [
+        {"session_id": "s1", "role": "user", "text": "Reach me at jane.doe@example.com or +1 415 555 0100"},
+        {
+            "session_id": "s1",
+            "role": "user",
+            "text": "Ana Silva's card is on file.",
+            "metadata": {"email": "a@b.co"},
+        },
+        {"session_id": "s1", "role": "user", "text": "Reach me at jane.doe@example.com or +1 415 555 0100"},
+    ]
+    for n in (ns, other_ns):
+        policy_store.put_policy(n, {"pii_redaction": True}, actor=None, request_id=None)
+    single = _state(ns, _run(ns, True, rows), db_conn)
+    batch = _state(other_ns, _run(other_ns, False, rows), db_conn)
+
+    assert single["statuses"] == [("created", None), ("created", None), ("duplicate", 0)]
+    assert [a[0] for a in single["audit"]].count("redact") == 3
+    for part in batch:
+        assert single[part] == batch[part], part
