@@ -5,7 +5,8 @@
 Adds N memories (default 1,000) in calls of 20 into one session, as ``bench_peer.py`` does,
 analyses ``memories`` (what autovacuum does within a minute of a load; ``--fresh``: not), then
 times single adds into a second session and prints one line: wall p50/p95, and the medians of the
-time waiting for PostgreSQL (psycopg's waits), the L1 push and the rest (Python), with the round
+time waiting for PostgreSQL (psycopg's waits), the L1 push (sent and its replies read, when it is
+sent before the COMMIT's wait) and the rest (Python), with the round
 trips (pipeline syncs and flush requests) and statements per add, and the median CPU time of an add
 (this thread's) with the part spent dumping the statements' parameters. ``--statements`` then
 prints each statement's count per add and its client CPU inside ``execute()`` (building, dumping,
@@ -90,6 +91,24 @@ def main(argv: list[str] | None = None) -> None:
 
         queries.PostgresQuery.dump = dumped  # type: ignore[method-assign]
         counted(WorkingMemory, "push_many", "l1", True)
+        if hasattr(WorkingMemory, "send_push"):  # sent before the COMMIT's wait, replies read after it
+            send_push = WorkingMemory.send_push
+
+            def sent(*a: Any, **k: Any) -> Any:
+                t = time.perf_counter()
+                replies = send_push(*a, **k)
+                acc["l1"] = acc.get("l1", 0.0) + time.perf_counter() - t
+
+                def read() -> Any:
+                    t = time.perf_counter()
+                    try:
+                        return replies()
+                    finally:
+                        acc["l1"] = acc.get("l1", 0.0) + time.perf_counter() - t
+
+                return read
+
+            WorkingMemory.send_push = sent  # type: ignore[method-assign]
         counted(pipeline_base.BasePipeline, "_enqueue_sync", "syncs", False)
         counted(psycopg.Cursor, "execute", "statements", False)
         per_statement: dict[str, list[float]] = {}  # statement's head -> [calls, CPU s in execute()]

@@ -78,6 +78,14 @@ def reset_client() -> None:
     _client.drop()
 
 
+def _sendable(client: Any) -> bool:
+    """One Redis server behind a connection pool (not cluster mode, not fakeredis): commands can be
+    sent on one of its connections and their replies read later (``WorkingMemory.send_push``)."""
+    import redis
+
+    return type(client) is redis.Redis
+
+
 class WorkingMemory:
     """A session's window: newest turn first in Redis, returned oldest first."""
 
@@ -136,6 +144,62 @@ class WorkingMemory:
         except redis_error() as exc:
             logger.warning("L1 push skipped: Redis unavailable", extra={"error": str(exc)})
             return False
+
+    def send_push(
+        self,
+        namespace: str,
+        windows: dict[str, tuple[list[dict[str, Any]], bool]],
+        size: int,
+        ttl_s: int,
+    ) -> Callable[[], bool]:
+        """``push_many`` sent now, its replies read by the returned function (call it once, always:
+        it gives the connection back), so the caller waits for something else meanwhile (a single
+        add: its COMMIT) while Redis runs the commands. A client other than one Redis server
+        (cluster mode, fakeredis) pushes now, as ``push_many``."""
+        windows = {sid: w for sid, w in windows.items() if w[0]}
+        client = self.client
+        if not windows or not _sendable(client):
+            done = self.push_many(namespace, windows, size, ttl_s)
+            return lambda: done
+        commands: list[tuple[Any, ...]] = []
+        for session_id, (turns, create) in windows.items():
+            key = window_key(namespace, session_id)
+            values = [json.dumps(t, default=str) for t in turns]
+            if create:
+                commands.append(("DEL", key))
+            commands += [("LPUSH" if create else "LPUSHX", key, *values), ("LTRIM", key, 0, size - 1)]
+            commands.append(("EXPIRE", key, ttl_s))
+        expiry = time.time() + ttl_s
+        commands.append(
+            ("ZADD", ACTIVE_KEY, *(x for sid in windows for x in (expiry, namespace + _SEP + sid)))
+        )
+        pool = client.connection_pool
+        try:
+            conn = pool.get_connection()
+        except redis_error() as exc:
+            logger.warning("L1 push skipped: Redis unavailable", extra={"error": str(exc)})
+            return lambda: False
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+        except redis_error():  # a dropped connection (Redis restarted): once more, as the client retries
+            conn.disconnect()
+            pool.release(conn)
+            done = self.push_many(namespace, windows, size, ttl_s)
+            return lambda: done
+
+        def replies() -> bool:
+            try:
+                for _ in commands:
+                    conn.read_response()  # an error reply raises (the rest unread: disconnected below)
+                return True
+            except redis_error() as exc:
+                conn.disconnect()
+                logger.warning("L1 push skipped: Redis unavailable", extra={"error": str(exc)})
+                return False
+            finally:
+                pool.release(conn)
+
+        return replies
 
     def window(
         self,

@@ -27,7 +27,7 @@ import numpy as np
 from memos.embeddings import Embedder, space
 from memos.governance import entities, pii, policy_store
 from memos.governance.policy import Policy
-from memos.governance.trigger import due_job, record_jobs, send_after_response
+from memos.governance.trigger import CondensationJob, due_job, record_jobs, send_after_response
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
 from memos.kernel.text import content_hash, content_terms, content_terms_many, indexed_text
@@ -78,14 +78,16 @@ def ingest(
 ) -> IngestResponse:
     import psycopg
 
+    # One item (a single add) on its own path: the same outcomes, without the batch's machinery.
+    once = _ingest_one if len(items) == 1 else _ingest_once
     try:
-        return _ingest_once(namespace, items, actor, request_id, l1)
+        return once(namespace, items, actor, request_id, l1)
     except psycopg.errors.UniqueViolation:
         # A concurrent writer stored one of these texts between this transaction's reads and its
         # insert, sent with the writes (see ``_number_and_insert``): nothing was committed. Again:
         # the winner is now an exact duplicate, as ``_resolve_lost_races`` would have reported it.
         try:
-            return _ingest_once(namespace, items, actor, request_id, l1)
+            return once(namespace, items, actor, request_id, l1)
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict("a concurrent request changed this memory; retry") from exc
 
@@ -171,6 +173,170 @@ def _ingest_once(
     return IngestResponse(
         accepted=len(planned), memories=[_outcome(p) for p in planned], condensation_enqueued=bool(enqueued)
     )
+
+
+def _ingest_one(
+    namespace: str,
+    items: list[IngestItem],
+    actor: str | None,
+    request_id: str | None,
+    l1: WorkingMemory | None,
+) -> IngestResponse:
+    """``_ingest_once`` for a request of one item: the same statements in the same round trips, with
+    scalar parameters (psycopg dumps them in C; a 1-element array goes through its Python array
+    dumper), and none of the batch's steps that cannot apply to one item (repeats within the
+    request, grouping by session, the request's own near duplicates, turn numbering of several)."""
+    now = datetime.now(UTC)
+    policy = policy_store.get_policy(namespace)
+    p = _plan(items[0], policy)
+    p.terms = content_terms_many([p.text])[0]
+    events: list[AuditEvent] = (
+        [("redact", namespace, p.item.session_id, None, {"count": p.redactions})] if p.redactions else []
+    )
+    guess = space.expected()
+    _prepare([p], namespace, policy, now, guess)
+    replies: Callable[[], bool] | None = None  # the L1 push's replies, read once the COMMIT is in
+    try:
+        with db.pipelined_transaction() as conn:
+            enqueued, live = _write_one(conn, namespace, p, policy, now, guess, actor, request_id, events)
+            # The writes and the COMMIT are on their way: the L1 push is sent too, and its replies
+            # read after the COMMIT's (the end of the block waits for it), so neither waits on the
+            # other. A window is served only when its ids are L2's (``WorkingMemory.window``): a push
+            # that lands first, or for a commit that fails, is rebuilt from L2, never served.
+            replies = _send_l1_one(namespace, live, policy, l1 or WorkingMemory())
+    finally:
+        if replies is not None:
+            replies()
+
+    send_after_response(enqueued)
+    metrics.add_metric(name="MemoriesIngested", unit="Count", value=len(live))
+    metrics.add_metric(name="MemoriesDeduplicated", unit="Count", value=1 - len(live))
+    logger.debug("ingested", extra={"namespace": namespace, "created": len(live), "items": 1})
+    return IngestResponse(accepted=1, memories=[_outcome(p)], condensation_enqueued=bool(enqueued))
+
+
+def _write_one(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    p: _Planned,
+    policy: Policy,
+    now: datetime,
+    guess: Embedder,
+    actor: str | None,
+    request_id: str | None,
+    events: list[AuditEvent],
+) -> tuple[list[CondensationJob], list[NewMemory]]:
+    """``_ingest_one``'s transaction up to its COMMIT (sent); returns the jobs enqueued and the row
+    stored live (none or one)."""
+    supersede = policy.conflict_mode == "supersede"
+    sid = p.item.session_id
+
+    def send_reads() -> Callable[[], Any]:
+        read_locked = session_store.send_lock_one(conn, namespace, sid)
+        read_totals = term_store.send_totals(conn, namespace)
+        read_known = _send_before_write_one(conn, namespace, p, policy, supersede)
+        extracted = entities.extract_all([p.text])
+        read_lookups = entities.send_lookups(conn, namespace, extracted)
+        return lambda: (read_locked(), (extracted, read_lookups()), read_totals(), read_known)
+
+    embedder, (locked, (extracted, lookups), totals, read_known) = space.active_and(conn, send_reads)
+    known = read_known()
+    if embedder is not guess:  # vectors of another embedder: embed and read again
+        _prepare([p], namespace, policy, now, embedder)
+        known = _send_before_write_one(conn, namespace, p, policy, supersede)()
+    m = p.memory
+    assert m is not None
+    if p.key in known.hashes:  # an exact duplicate: nothing stored
+        p.duplicate_of, p.memory = known.hashes[p.key], None
+    elif supersede and m.fact_key:
+        p.supersedes = known.facts.get(m.fact_key)
+    fresh = [p] if p.memory is not None else []
+    _mark_near_duplicates(fresh, [p], known.near, policy)  # a pool of one: no matrix
+    sessions: dict[str, dict[str, Any]] = {}
+    if p.memory is not None:
+        sessions, inserted = _number_and_insert_one(conn, namespace, m, locked)
+        _resolve_lost_races(conn, namespace, [p], [p], inserted)
+    if p.duplicate_of is not None:
+        store.mark_seen_again(conn, [p.duplicate_of])
+    if p.supersedes is not None and p.memory is not None:
+        store.supersede(conn, [(p.supersedes, p.memory.id)])
+    live = [m] if p.memory is not None and m.status == MemoryStatus.ACTIVE else []
+    entities.record_mentions(
+        conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
+    )
+    record_terms(
+        conn,
+        namespace,
+        [(m.id, indexed_text(m.text, m.metadata)) for m in live],
+        totals,
+        new_memories=True,
+    )
+    events += _audit_events(namespace, [p])
+    if len(events) == 1:
+        audit.record_one(conn, events[0], actor, request_id)
+    else:
+        audit.record_many(conn, events, actor, request_id)
+    enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
+    record_jobs(conn, namespace, enqueued)
+    db.send_commit(conn)
+    return enqueued, live
+
+
+def _send_l1_one(
+    namespace: str, live: list[NewMemory], policy: Policy, l1: WorkingMemory
+) -> Callable[[], bool]:
+    """``_push_l1`` of a single add's row (if stored live), sent (``WorkingMemory.send_push``)."""
+    if not live:
+        return lambda: True
+    m = live[0]
+    entry = store.window_entry(
+        {
+            "id": m.id,
+            "role": m.role,
+            "text": m.text,
+            "occurred_at": m.occurred_at,
+            "turn_no": m.turn_no,
+            "tokens": m.tokens,
+        }
+    )
+    return l1.send_push(
+        namespace, {m.session_id: ([entry], m.turn_no == 1)}, policy.l1_window_size, policy.l1_ttl_seconds
+    )
+
+
+def _send_before_write_one(
+    conn: psycopg.Connection[Any], namespace: str, p: _Planned, policy: Policy, supersede: bool
+) -> Callable[[], store.BeforeWrite]:
+    assert p.memory is not None
+    return store.send_before_write_one(
+        conn,
+        namespace,
+        p.key,
+        p.memory.fact_key if supersede else None,
+        p.memory.embedding,
+        RECENT_TURNS_FOR_NEAR_DUP,
+        policy.dedup_threshold,
+    )
+
+
+def _number_and_insert_one(
+    conn: psycopg.Connection[Any], namespace: str, m: NewMemory, locked: dict[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], set[UUID]]:
+    """``_number_and_insert`` of one row: sent unread with the writes when its session was locked
+    with the reads, else one round trip now (the row is skipped when it lost a race)."""
+    sid = m.session_id
+    if sid in locked:
+        sessions = {sid: session_store.after_reserving(locked[sid], 1, m.tokens)}
+        m.turn_no = sessions[sid]["turn_count"]
+        session_store.send_reserve_one(conn, namespace, sid, 1, m.tokens)
+        store.send_insert_one(conn, m, numbered=False)
+        return sessions, {m.id}
+    with conn.pipeline():
+        read_sessions = session_store.send_reserve_one(conn, namespace, sid, 1, m.tokens)
+        read_inserted = store.send_insert_one(conn, m, numbered=True)
+    sessions, inserted = read_sessions(), read_inserted()
+    m.turn_no = inserted.get(m.id, 0)
+    return sessions, set(inserted)
 
 
 def _send_reads(
@@ -310,8 +476,9 @@ def _mark_near_duplicates(
     for i, p in enumerate(fresh):
         groups[p.key[0]].append(i)
     for members in groups.values():
-        vecs = np.stack([_as_array(memories[i].embedding) for i in members])
-        to_items = vecs @ vecs.T
+        # A pool of one item has no pairs within the request (``to_items`` is never read).
+        vecs = np.stack([_as_array(memories[i].embedding) for i in members]) if len(members) > 1 else None
+        to_items = vecs @ vecs.T if vecs is not None else np.empty((1, 0))
         kept: list[int] = []  # positions in ``members`` of the items that joined the pool
         for pos, i in enumerate(members):
             p, m = fresh[i], memories[i]

@@ -80,6 +80,23 @@ def record_many(
         )
 
 
+def record_one(
+    conn: psycopg.Connection[Any],
+    event: tuple[str, str | None, str | None, UUID | None, dict[str, Any]],
+    actor: str | None,
+    request_id: str | None,
+) -> None:
+    """``record_many`` of one event, with scalar parameters (a single add's)."""
+    action, namespace, session_id, memory_id, details = event
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    conn.execute(
+        "INSERT INTO audit_events (action, namespace, session_id, actor, memory_id, request_id, details)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (action, namespace, session_id, actor, memory_id, request_id, jsonb(details)),
+    )
+
+
 def reads_of(conn: psycopg.Connection[Any], memory_id: UUID, limit: int = 100) -> list[dict[str, Any]]:
     """Who read this memory when (query, answer, export events that returned it), newest first."""
     return conn.execute(

@@ -212,6 +212,64 @@ def send_insert(
     return lambda: {r["id"]: turns[r["id"]] for r in cur.fetchall()}
 
 
+# One row (a single add): scalar parameters, which psycopg dumps in C, where a 1-element array
+# goes through its Python array dumper (20 of them: ~0.2 ms of client CPU an add).
+_INSERT_ONE = (
+    "INSERT INTO memories (id, namespace, session_id, turn_no, role, kind, text, metadata, occurred_at,"
+    " importance, base_importance, content_hash, tokens, embedding, embedder, expires_at, fact_key,"
+    " status, duplicate_of, decay_half_life, decay_floor, ttl_days, ttl_from_ingest)"
+    " VALUES (%(id)s, %(ns)s, %(sid)s, %(turn)s, %(role)s, %(kind)s, %(text)s, %(meta)s, %(at)s, %(imp)s,"
+    " %(imp)s, %(hash)s, %(tokens)s, %(emb)b, %(by)s, %(exp)s, %(fkey)s, %(status)s, %(dup)s, %(hl)s,"
+    " %(floor)s, %(ttl)s, %(from_ingest)s)"
+)
+# Numbered from the session row the same transaction has just updated (its last reserved turn).
+_INSERT_ONE_NUMBERED = (
+    _INSERT_ONE.replace(
+        " %(turn)s,",
+        " (SELECT s.turn_count FROM sessions s WHERE s.namespace = %(ns)s AND s.session_id = %(sid)s),",
+    )
+    + " ON CONFLICT DO NOTHING RETURNING id, turn_no"
+)
+
+
+def send_insert_one(
+    conn: psycopg.Connection[Any], m: NewMemory, *, numbered: bool
+) -> Callable[[], dict[UUID, int]]:
+    """``send_insert`` of one row. ``numbered``: its turn is its session's ``turn_count`` (reserved
+    earlier in the transaction) and a row that loses an exact-dedup race is skipped (the returned
+    function reads {id: turn} of the row inserted, empty when skipped); else its ``turn_no`` and a
+    row another live row has the key of fails the statement (``send_insert``'s ``strict``)."""
+    params = {
+        "id": m.id,
+        "ns": m.namespace,
+        "sid": m.session_id,
+        "turn": m.turn_no,
+        "role": m.role,
+        "kind": m.kind,
+        "text": m.text,
+        "meta": jsonb(m.metadata),
+        "at": m.occurred_at,
+        "imp": m.importance,
+        "hash": m.content_hash,
+        "tokens": m.tokens,
+        "emb": np.asarray(m.embedding, dtype=np.float32),
+        "by": embedder_id(),
+        "exp": m.expires_at,
+        "fkey": m.fact_key,
+        "status": str(m.status),
+        "dup": m.duplicate_of,
+        "hl": m.decay_half_life,
+        "floor": m.decay_floor,
+        "ttl": m.ttl_days,
+        "from_ingest": m.ttl_from_ingest,
+    }
+    if numbered:
+        cur = conn.execute(_INSERT_ONE_NUMBERED, params)
+        return lambda: {r["id"]: r["turn_no"] for r in cur.fetchall()}
+    conn.execute(_INSERT_ONE, params)
+    return lambda: {m.id: m.turn_no}
+
+
 def mark_seen_again(conn: psycopg.Connection[Any], ids: Sequence[UUID]) -> None:
     if ids:
         conn.execute(
@@ -287,6 +345,75 @@ def _send_near(
             "t": threshold,
         },
     )
+
+
+def send_before_write_one(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    key: tuple[str | None, str],
+    fact_key: str | None,
+    embedding: np.ndarray,
+    per_session: int,
+    threshold: float,
+) -> Callable[[], BeforeWrite]:
+    """``send_before_write`` of one item (its key, fact key or None, vector), with scalar parameters;
+    the near rows have ``i`` 0."""
+    sid, content_hash = key
+    if sid is not None:
+        hashes = conn.execute(
+            f"SELECT id FROM memories WHERE namespace = %s AND session_id = %s AND content_hash = %s"
+            f" AND {active()} AND kind = 'episodic'",
+            (namespace, sid, content_hash),
+        )
+    else:
+        hashes = conn.execute(
+            f"SELECT id FROM memories WHERE namespace = %s AND {active()} AND kind <> 'episodic'"
+            " AND content_hash = %s",
+            (namespace, content_hash),
+        )
+    facts = (
+        conn.execute(
+            f"SELECT id FROM memories WHERE namespace = %s AND {active()} AND fact_key = %s ORDER BY occurred_at",
+            (namespace, fact_key),
+        )
+        if fact_key
+        else None
+    )
+    params = {"ns": namespace, "sid": sid, "v": np.asarray(embedding, dtype=np.float32), "k": per_session}
+    # As ``_send_near``: a vector of another dimension than the column's matches nothing.
+    if sid is not None:
+        near = conn.execute(_NEAR_ONE_TURNS, {**params, "t": threshold})
+    else:
+        near = conn.execute(_NEAR_ONE_FACTS, {**params, "t": threshold})
+
+    def read() -> BeforeWrite:
+        found = hashes.fetchone()
+        fact_rows = facts.fetchall() if facts is not None else []
+        return BeforeWrite(
+            hashes={key: found["id"]} if found is not None else {},
+            facts={fact_key: fact_rows[-1]["id"]} if fact_key and fact_rows else {},
+            near=near.fetchall(),
+        )
+
+    return read
+
+
+_NEAR_ONE_Q = (
+    "WITH q AS MATERIALIZED (SELECT %(v)b::vector AS v"
+    " WHERE vector_dims(%(v)b::vector) = (SELECT dim FROM embedding_space))"
+)
+_NEAR_ONE_TURNS = (
+    _NEAR_ONE_Q + ", turns AS MATERIALIZED (SELECT id, text, embedding FROM memories WHERE namespace = %(ns)s"
+    f"   AND session_id = %(sid)s AND {active()} AND kind = 'episodic' ORDER BY turn_no DESC LIMIT %(k)s)"
+    " SELECT 0 AS i, t.id, t.text, 1 - (t.embedding <=> q.v) AS sim FROM q CROSS JOIN turns t"
+    " WHERE 1 - (t.embedding <=> q.v) >= %(t)s"
+)
+_NEAR_ONE_FACTS = (
+    _NEAR_ONE_Q
+    + " SELECT 0 AS i, f.id, f.text, 1 - (f.embedding <=> q.v) AS sim FROM q CROSS JOIN memories f"
+    f" WHERE f.namespace = %(ns)s AND {active('f')} AND f.kind <> 'episodic'"
+    " AND 1 - (f.embedding <=> q.v) >= %(t)s"
+)
 
 
 _FACTS_BY_KEY = (

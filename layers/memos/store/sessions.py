@@ -60,6 +60,32 @@ def send_lock_existing(
     return lambda: {r["session_id"]: r for r in cur.fetchall()}
 
 
+def send_lock_one(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """``send_lock_existing`` of one session, with scalar parameters."""
+    cur = conn.execute(
+        f"SELECT {_ROW} FROM sessions WHERE namespace = %s AND session_id = %s FOR UPDATE",
+        (namespace, session_id),
+    )
+    return lambda: {r["session_id"]: r for r in cur.fetchall()}
+
+
+def send_reserve_one(
+    conn: psycopg.Connection[Any], namespace: str, session_id: str, turns: int, tokens: int
+) -> Callable[[], dict[str, dict[str, Any]]]:
+    """``send_reserve_turns`` of one session, with scalar parameters."""
+    cur = conn.execute(
+        "INSERT INTO sessions AS s (namespace, session_id, turn_count, token_count)"
+        " VALUES (%s, %s, %s::int8, %s::int8)"
+        " ON CONFLICT (namespace, session_id) DO UPDATE SET turn_count = s.turn_count + EXCLUDED.turn_count,"
+        "   token_count = s.token_count + EXCLUDED.token_count, last_at = now()"
+        f" RETURNING {_ROW}",
+        (namespace, session_id, turns, tokens),
+    )
+    return lambda: {r["session_id"]: r for r in cur.fetchall()}
+
+
 def after_reserving(row: dict[str, Any], turns: int, tokens: int) -> dict[str, Any]:
     """A session row locked by ``send_lock_existing`` as ``send_reserve_turns`` leaves it."""
     return {**row, "turn_count": row["turn_count"] + turns, "token_count": row["token_count"] + tokens}
