@@ -308,22 +308,15 @@ def _exact_nearest(where: str, src: str) -> str:
     )
 
 
-# How many of the query's known entities (parameter ``entities``) each memory is L3 evidence for,
-# computed once (MATERIALIZED) whatever the planner expects of the rows joined to it.
-EVIDENCE_COUNTS = (
-    "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
-    " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
-)
-
-
 def send_evidence(
     conn: psycopg.Connection[Any], namespace: str, entity_names: Sequence[str]
 ) -> psycopg.Cursor[Any]:
     """Send the read of the evidence lists of the query's known entities (``with_evidence`` counts
     them): each entity's memory ids as one text, by the entities' key (a few rows). Joined to the
-    candidates in SQL instead (``EVIDENCE_COUNTS``), each candidate was compared with every evidence
-    id (a nested loop: the planner expects ten of them): 40 x 100-300 comparisons a statement for a
-    question naming a person in a 5k namespace (docs/BENCHMARKS.md, "Candidates, eighth round")."""
+    candidates in SQL instead (a materialized count per memory), each candidate was compared with
+    every evidence id (a nested loop: the planner expects ten of them): 40 x 100-300 comparisons a
+    statement for a question naming a person in a 5k namespace (docs/BENCHMARKS.md, "Candidates,
+    eighth round")."""
     return conn.execute(
         "SELECT array_to_string(e.evidence, ' ') AS ids FROM entities e"
         " WHERE e.namespace = %s AND e.normalized = ANY(%s)",
