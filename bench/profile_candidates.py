@@ -1,7 +1,7 @@
 """The candidates step split: server execution, client wait and client CPU (row decoding and the rest).
 
     python bench/profile_candidates.py [--memories 5000] [--queries 300] [--explain 40]
-    python bench/profile_candidates.py --data-dir DIR [--queries 300] [--explain 40]
+    python bench/profile_candidates.py --data-dir DIR [--queries 300] [--explain 40] [--columns 40]
 
 Loads one namespace of ``--memories`` as ``bench/profile_query.py`` does (or opens the store
 ``bench_query.py --data-dir DIR`` kept, its large namespace and its questions), then runs each question
@@ -16,6 +16,8 @@ the first round and the second), times:
 and, for the first ``--explain`` questions, each statement of the step replayed under ``EXPLAIN
 (ANALYZE)`` with the step's ``SET LOCAL``s (*server*, the sum per question). Medians per kind of
 question (plain, temporal: names a time, multi-hop: a second round ran), and the rows per question.
+``--columns N``: the first-round candidate statements of N plain questions (among the first
+``--explain``) re-read with narrower select lists, to see what decoding each column costs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--explain", type=int, default=40)
     ap.add_argument("--data-dir", type=Path)
     ap.add_argument("--namespace", default="bench-q-main")
+    ap.add_argument(
+        "--columns", type=int, default=0, help="decode per column set over N plain questions' statements"
+    )
     args = ap.parse_args(argv)
     print(machine())
     with local_stack(args.data_dir) if args.data_dir else local_stack():
@@ -123,12 +128,15 @@ def main(argv: list[str] | None = None) -> None:
         explainer = admin_conn()  # one warm backend for every EXPLAIN (a new one loads its caches first)
         per_kind: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         server: dict[str, list[float]] = defaultdict(list)
+        replays: list[list[tuple[Any, Any]]] = []
         for i, q in enumerate(questions[20:]):
             acc.clear()
             before = hopped["n"]
             state["captured"] = [] if i < args.explain else None
             r = search_mod.query(QueryRequest(namespace=ns, query=q, top_k=8))
             run, state["captured"] = state["captured"], None
+            if run and len(replays) < args.columns and not parse_time_range(q):
+                replays.append(run)
             kind = "multi-hop" if hopped["n"] > before else "temporal" if parse_time_range(q) else "plain"
             step = r.timings_ms.get("candidates", 0.0)
             cells = {
@@ -158,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
                             total += float(m.group(1)) if m else 0.0
                 for k in (kind, "all"):
                     server[k].append(total)
+        if replays:
+            decode_columns(replays)
         kinds = ("plain", "temporal", "multi-hop", "all")
         print(f"\n=== {ns}: {len(questions) - 20} questions, medians in ms (rows: per question)")
         print(f"{'':<28}" + "".join(f"{k:>11}" for k in kinds))
@@ -174,6 +184,56 @@ def main(argv: list[str] | None = None) -> None:
             f"{'server (EXPLAIN, plan+exec)':<28}"
             + "".join(f"{statistics.median(server[k]):11.3f}" if server[k] else f"{'-':>11}" for k in kinds)
         )
+
+
+# Select lists over a first-round candidate statement's rows (``--columns``), its columns by name.
+_ALL = (
+    "id, session_id, role, kind, text, metadata, occurred_at, importance, tokens, base_importance,"
+    " access_count, created_at, last_accessed_at, decay_half_life, decay_floor, fact_key, vsim"
+)
+COLUMN_SETS = {
+    "every column": "*",
+    "without terms": _ALL,
+    "without text, metadata": _ALL.replace(" text, metadata,", "") + ", terms",
+    "id, vsim, terms": "id, vsim, terms",
+    "id, vsim": "id, vsim",
+}
+
+
+def decode_columns(replays: list[list[tuple[Any, Any]]], rounds: int = 3) -> None:
+    """Each first-round candidate statement of ``replays`` (with its settings before it) re-read with
+    each select list of COLUMN_SETS, alternating, ``rounds`` times (the first warms): the median time
+    to decode its rows (``fetchall``), per statement; and every column in binary format."""
+    import psycopg
+    from psycopg.types.string import TextLoader
+
+    from memos.store import db
+
+    took: dict[str, list[float]] = defaultdict(list)
+    fetchall = psycopg.Cursor.fetchall
+    with db.connection() as conn:
+        for rnd in range(rounds):
+            for run in replays:
+                for name, cols in [*COLUMN_SETS.items(), ("every column, binary", "*")]:
+                    for stmt, params in run:
+                        text = stmt if isinstance(stmt, str) else stmt.as_string(conn)
+                        if "memory_terms t WHERE t.memory_id = u.id" not in text:
+                            if text.lstrip().upper().startswith(("SET", "SELECT SET_CONFIG")):
+                                conn.execute(text, params)
+                            continue
+                        cur = conn.cursor(binary=name.endswith("binary"))
+                        cur.adapters.register_loader("jsonb", TextLoader)
+                        cur.execute(f"SELECT {cols} FROM ({text}) x", params)
+                        t = time.perf_counter()
+                        fetchall(cur)
+                        if rnd:
+                            took[name].append((time.perf_counter() - t) * 1000)
+                    conn.rollback()
+    print(
+        f"\ndecoding a first-round candidate statement's rows, median ms ({len(replays)} questions x {rounds - 1})"
+    )
+    for name, v in took.items():
+        print(f"  {name:<24} {statistics.median(v):.3f}")
 
 
 if __name__ == "__main__":
