@@ -272,7 +272,8 @@ def fetch(
     # other retrievers run in the same statement: the temporal one (its exact read or its filtered
     # walk, gated by ``span``) and the lexical one, whose sorts (the postings' BM25 sums and their
     # best, the exact distances of a range) have no other plan, so they stay as planned with sorts
-    # (tests/integration/test_query_candidates.py checks the plan). Settings, statement and the
+    # (the same plan shape; tests/integration/test_query_candidates.py checks its rows against the
+    # exact path's, planned with sorts). Settings, statement and the
     # settings back in one round trip: four statements (there were seven, and two candidate
     # statements, docs/BENCHMARKS.md "Candidates, eighth round").
     if ef_search is None and graph is not None:
