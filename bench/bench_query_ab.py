@@ -57,6 +57,17 @@ def worker() -> None:
         print(MARK + json.dumps([dt, [[str(x.memory_id), x.score] for x in r.results], whole]), flush=True)
 
 
+def _differing(a: Any, b: Any, path: str = "") -> list[str]:
+    """The paths (``token_usage.candidates``, ``results[2].score``) at which two answers differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [p for k in sorted(a.keys() | b.keys()) for p in _differing(a.get(k), b.get(k), f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            p for i, (x, y) in enumerate(zip(a, b, strict=True)) for p in _differing(x, y, f"{path}[{i}]")
+        ]
+    return [] if a == b else [path.lstrip(".")]
+
+
 def _hear(proc: Any) -> str:
     for line in proc.stdout:
         if line.startswith(MARK):
@@ -141,6 +152,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 this: list[float] = []
                 other: list[float] = []
                 same = whole = 0
+                differing: list[dict[str, Any]] = []  # which fields of a whole answer differ, per query
                 shared: list[float] = []  # the share of base's memories this side also returned
                 for i, q in enumerate(queries):  # the first 20 warm both sides
                     got: dict[str, Any] = {}
@@ -154,6 +166,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             (this if side == "this" else other).append(dt)
                     same += i >= 20 and got["this"] == got["base"]
                     whole += i >= 20 and got["this whole"] == got["base whole"]
+                    if i >= 20 and got["this whole"] != got["base whole"]:
+                        differing.append(
+                            {"query": q, "fields": _differing(got["this whole"], got["base whole"])}
+                        )
                     if i >= 20:
                         base_ids = {m for m, _ in got["base"]}
                         shared.append(len(base_ids & {m for m, _ in got["this"]}) / max(1, len(base_ids)))
@@ -164,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "same_results": same,
                     "same_answers": whole,
                     "shared_memories": round(sum(shared) / max(1, len(shared)), 4),
+                    "differing_answers": differing,
                 }
         finally:
             for proc in procs.values():

@@ -70,17 +70,16 @@ def main() -> None:
                 for i, q in enumerate(timed * args.repeat):
                     where, params = c.filters_sql(QueryRequest(namespace="shared-pass", query=q))
                     params.update(qvec=embedder.embed([q])[0], n=80, t0=t0, t1=t1)
-                    two = c._with_scoring_inputs(
+                    two = c._with_terms(
                         [
                             c._exact_nearest(where, "vector"),
                             c._exact_nearest(
                                 where + " AND occurred_at >= %(t0)s AND occurred_at < %(t1)s", "temporal"
                             ),
-                        ],
-                        (),
+                        ]
                     )
                     cte, parts = shared_pass(where, c.ROW_COLUMNS)
-                    one = c._with_scoring_inputs(parts, (), [cte])
+                    one = c._with_terms(parts, [cte])
                     got = {}
                     order = (("two passes", two), ("shared", one))
                     for side, statement in order if i % 2 == 0 else order[::-1]:

@@ -395,6 +395,43 @@ def test_candidate_rows_carry_stored_terms_and_evidence_counts_and_stay_the_same
     assert found & amber  # the lexical branch's rare word
 
 
+def test_the_indexed_statement_finds_the_lexical_rows_exact_search_finds_and_puts_its_settings_back(
+    api, big_ns
+):
+    from memos.embeddings import get_embedder
+    from memos.models import QueryRequest
+    from memos.store import candidates, db
+
+    ns, ids = big_ns
+    ann.maintain(min_memories=100)
+    question = "which amber folder holds invoice 17"
+    qvec = get_embedder().embed([question])[0]
+    req = QueryRequest(namespace=ns, query=question)
+    amber = {UUID(ids[i]) for i in range(150) if i % 4 == 3}
+    with db.connection() as conn:
+        sort = conn.execute("SHOW enable_sort").fetchone()["enable_sort"]
+        graph = ann_store.graph_of(conn, ns)
+        assert graph is not None
+        for _ in range(7):  # prepared from the 6th run on: its generic plan too
+            found = {}
+            for side, index in (("indexed", graph), ("exact", None)):
+                rows = candidates.fetch(
+                    conn, req, qvec, 40, [("amber", 2.0)], None, ann_index=index, ef_search=80
+                )
+                found[side] = sorted((r["id"], r["vsim"]) for r in rows if r["src"] == "lexical")
+                # The planner's settings are back as they were; the walk's ef_search stays set for
+                # the transaction (the second round walks with it).
+                assert conn.execute("SHOW enable_sort").fetchone()["enable_sort"] == sort == "on"
+                assert conn.execute("SHOW plan_cache_mode").fetchone()["plan_cache_mode"] == "auto"
+                if index is not None:
+                    assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "80"
+                assert any(r["src"] == "vector" for r in rows)
+            # Every amber memory (fewer than the limit, so no tie decides which), found by both.
+            assert found["indexed"] == found["exact"]
+            assert {mid for mid, _ in found["indexed"]} == amber
+            conn.commit()
+
+
 def test_a_query_embedded_with_an_embedder_the_space_does_not_hold_is_embedded_again(api, ns, monkeypatch):
     from memos.embeddings import HashingEmbedder, space
 

@@ -4,6 +4,7 @@ a time range, and the memories governance keeps out (for ``include_filtered``), 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,11 @@ _COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
 # through the literal namespace, the lexical branch reads its postings per term by the index.
 GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 DEFAULT_PLANS = "SET LOCAL plan_cache_mode TO DEFAULT"
+# The indexed path's settings for its transaction in one statement (``set_config(..., true)`` is
+# ``SET LOCAL``): generic plans, no sorts, and the walk's ef_search when given.
+_UNSORTED_GENERIC = (
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_sort', 'off', true)"
+)
 # The temporal retriever in a namespace with its own graph: exact distance over the rows of the time
 # range when it holds few of them, the graph walked with the range as a filter (iterative scan) when
 # it holds at least RANGE_WALK_SHARE of the namespace's rows and RANGE_WALK_MIN. Exact costs ~0.8 us
@@ -250,37 +256,43 @@ def fetch(
                 f"(SELECT * FROM {exact} e WHERE NOT (SELECT wide FROM span))",
                 f"(SELECT * FROM ({walk}) w WHERE (SELECT wide FROM span))",
             ]
-    if entity_names:
-        params["entities"] = list(entity_names)
+    evidence = None
     if not ann_index or selective:
         with conn.pipeline():
+            if entity_names:
+                evidence = send_evidence(conn, req.namespace, entity_names)
             conn.execute(GENERIC_PLANS)
-            cur = _rows_cursor(conn).execute(_with_scoring_inputs([nearest, *parts], entity_names), params)
+            cur = _rows_cursor(conn).execute(_with_terms([nearest, *parts]), params)
             conn.execute(DEFAULT_PLANS)
-        return cur.fetchall()
+        return with_evidence(cur.fetchall(), evidence)
     # The namespace's own index serves the vector retriever. The planner would choose it from its
     # row estimate for the namespace, which can be far off (a namespace outside the column's most
     # common values, or a table not analyzed yet: then it sorted all of a 5k namespace by exact
-    # distance, 10 ms): that statement is planned without sorts, so only the index can order it.
-    # The temporal retriever (its exact read or its filtered walk, gated by ``span``) runs in that
-    # statement; the other retrievers follow with sorting back on; all in one round trip.
+    # distance, 10 ms): the statement is planned without sorts, so only the index can order it. The
+    # other retrievers run in the same statement: the temporal one (its exact read or its filtered
+    # walk, gated by ``span``) and the lexical one, whose sorts (the postings' BM25 sums and their
+    # best, the exact distances of a range) have no other plan, so they stay as planned with sorts
+    # (the same plan shape; tests/integration/test_query_candidates.py checks its rows against the
+    # exact path's, planned with sorts). Settings, statement and the
+    # settings back in one round trip: four statements (there were seven, and two candidate
+    # statements, docs/BENCHMARKS.md "Candidates, eighth round").
     if ef_search is None and graph is not None:
         ef_search = graph.ef_search  # the walk its build needs (ann.BUILD_EF_CONSTRUCTION)
     with conn.pipeline():
+        if entity_names:
+            evidence = send_evidence(conn, req.namespace, entity_names)
         if ef_search is not None:
-            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-        conn.execute(GENERIC_PLANS)
-        conn.execute("SET LOCAL enable_sort = off")
-        by_index = _rows_cursor(conn).execute(
-            _with_scoring_inputs([nearest, *walked], entity_names, [wide_range_sql()] if walked else []),
-            params,
+            conn.execute(
+                _UNSORTED_GENERIC + ", set_config('hnsw.ef_search', %s, true)", (str(int(ef_search)),)
+            )
+        else:
+            conn.execute(_UNSORTED_GENERIC)
+        cur = _rows_cursor(conn).execute(
+            _with_terms([nearest, *walked, *parts], [wide_range_sql()] if walked else []), params
         )
         conn.execute("SET LOCAL enable_sort TO DEFAULT")
-        rest = (
-            _rows_cursor(conn).execute(_with_scoring_inputs(parts, entity_names), params) if parts else None
-        )
         conn.execute(DEFAULT_PLANS)
-    return by_index.fetchall() + (rest.fetchall() if rest is not None else [])
+    return with_evidence(cur.fetchall(), evidence)
 
 
 def _exact_nearest(where: str, src: str) -> str:
@@ -297,30 +309,44 @@ def _exact_nearest(where: str, src: str) -> str:
     )
 
 
-# How many of the query's known entities (parameter ``entities``) each memory is L3 evidence for,
-# computed once (MATERIALIZED) whatever the planner expects of the rows joined to it.
-EVIDENCE_COUNTS = (
-    "WITH ev AS MATERIALIZED (SELECT m AS memory_id, count(*) AS n FROM entities e, unnest(e.evidence) m"
-    " WHERE e.namespace = %(ns)s AND e.normalized = ANY(%(entities)s) GROUP BY m) "
-)
+def send_evidence(
+    conn: psycopg.Connection[Any], namespace: str, entity_names: Sequence[str]
+) -> psycopg.Cursor[Any]:
+    """Send the read of the evidence lists of the query's known entities (``with_evidence`` counts
+    them): each entity's memory ids as one text, by the entities' key (a few rows). Joined to the
+    candidates in SQL instead (a materialized count per memory), each candidate was compared with
+    every evidence id (a nested loop: the planner expects ten of them): 40 x 100-300 comparisons a
+    statement for a question naming a person in a 5k namespace (docs/BENCHMARKS.md, "Candidates,
+    eighth round")."""
+    return conn.execute(
+        "SELECT array_to_string(e.evidence, ' ') AS ids FROM entities e"
+        " WHERE e.namespace = %s AND e.normalized = ANY(%s)",
+        (namespace, list(entity_names)),
+    )
 
 
-def _with_scoring_inputs(parts: Sequence[str], entity_names: Sequence[str], ctes: Sequence[str] = ()) -> str:
-    """The retrievers' rows (``parts``, UNION ALL), each with its stored terms and, with
-    ``entity_names`` (parameter ``entities``), its entity evidence count. Rows come in no set order
-    (the caller keeps the first row of each memory, and a memory's rows are alike but for ``src``).
-    ``ctes``: common table expressions the parts read (``name AS (...)``)."""
+def with_evidence(rows: list[dict[str, Any]], evidence: psycopg.Cursor[Any] | None) -> list[dict[str, Any]]:
+    """``rows`` each with ``entity_n``: how many of the entities ``send_evidence`` read it is
+    evidence for (as many as its id occurs in their lists); ``rows`` as they are without a read."""
+    if evidence is None:
+        return rows
+    counts = Counter(" ".join(r["ids"] or "" for r in evidence.fetchall()).split())
+    for row in rows:
+        row["entity_n"] = counts.get(str(row["id"]), 0)
+    return rows
+
+
+def _with_terms(parts: Sequence[str], ctes: Sequence[str] = ()) -> str:
+    """The retrievers' rows (``parts``, UNION ALL), each with its stored terms. Rows come in no set
+    order (the caller keeps the first row of each memory, and a memory's rows are alike but for
+    ``src``). ``ctes``: common table expressions the parts read (``name AS (...)``)."""
     # The stored terms by primary key per row (a join and a window keeping the retrievers' order
     # cost 0.4-0.8 ms a statement at 5k memories; bench/profile_query.py, docs/BENCHMARKS.md).
-    named = [*ctes, EVIDENCE_COUNTS.removeprefix("WITH ").rstrip()] if entity_names else list(ctes)
     return (
-        ("WITH " + ", ".join(named) + " " if named else "")
-        + "SELECT u.*, (SELECT t.terms FROM memory_terms t WHERE t.memory_id = u.id) AS terms"
-        + (", coalesce(ev.n, 0) AS entity_n" if entity_names else "")
-        + " FROM ("
+        ("WITH " + ", ".join(ctes) + " " if ctes else "")
+        + "SELECT u.*, (SELECT t.terms FROM memory_terms t WHERE t.memory_id = u.id) AS terms FROM ("
         + " UNION ALL ".join(parts)
         + ") u"
-        + (" LEFT JOIN ev ON ev.memory_id = u.id" if entity_names else "")
     )
 
 

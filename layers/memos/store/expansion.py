@@ -15,11 +15,12 @@ from memos.models import QueryRequest
 from memos.store import ann
 from memos.store.candidates import (
     DEFAULT_PLANS,
-    EVIDENCE_COUNTS,
     GENERIC_PLANS,
     filters_sql,
     is_selective,
     nearest_filter,
+    send_evidence,
+    with_evidence,
 )
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
 
@@ -116,12 +117,6 @@ def probes_and_parts(
         params["names"] = [name for _, _, name in named]
     params.update(n=limit, qvec=qvec)
     statement = " UNION ALL ".join(sql_parts)
-    if entity_names:
-        params["entities"] = list(entity_names)
-        statement = (
-            f"{EVIDENCE_COUNTS}SELECT x.*, coalesce(ev.n, 0) AS entity_n FROM ({statement}) x"
-            " LEFT JOIN ev ON ev.memory_id = x.id"
-        )
     # As in the first round (memos.store.candidates.fetch): planned without sorts, so the free probes
     # walk the namespace's index whatever the planner's row estimate (a named probe still sorts its
     # evidence list, which has no other plan); sorting is back on after it, in the same round trip.
@@ -133,7 +128,10 @@ def probes_and_parts(
     # bridge the namespace holds no evidence for). Free probes walk the graph for 2-4 ms each; they
     # keep their custom plan (a generic one measured 1.08-1.09x, no faster; docs/BENCHMARKS.md).
     unsorted = bool(free and ann_index and not is_selective(req))
+    evidence = None
     with conn.pipeline():
+        if entity_names:  # counted per row in Python, as the first round's (``candidates.with_evidence``)
+            evidence = send_evidence(conn, req.namespace, entity_names)
         if not free:
             conn.execute(GENERIC_PLANS)
         if unsorted:
@@ -148,7 +146,7 @@ def probes_and_parts(
             if len(part_ids) and with_parts
             else None
         )
-    return cur.fetchall(), sims.fetchall() if sims is not None else []
+    return with_evidence(cur.fetchall(), evidence), sims.fetchall() if sims is not None else []
 
 
 def part_similarities(
