@@ -234,8 +234,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from bench_common import TextSource, local_stack, machine, table, write_result
 
-    mode = "full" if args.full else "quick"
     n = args.memories or (5_000 if args.full else 1_000)
+    # Another size than the mode's writes its own file (not the published quick/full result).
+    mode = ("full" if args.full else "quick") if args.memories is None else f"{n}"
     n_q = args.queries or (300 if args.full else 100)
     started = machine()
     if not Path(args.peer_python).exists():
