@@ -128,6 +128,34 @@ def _concurrent_round(https: list[Any], ns: str, seed: int, per_client: int) -> 
     }
 
 
+class _LockWaits:
+    """Samples, every 10 ms until the block ends, how many PostgreSQL sessions wait for a lock."""
+
+    def __enter__(self) -> _LockWaits:
+        import threading
+
+        from bench_common import admin_conn
+
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._conn = admin_conn()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            row = self._conn.execute(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).fetchone()
+            self.samples.append(int(row["n"]))
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
+
+
 def _head(root: str) -> str:
     done = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
@@ -212,6 +240,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             answered: dict[str, list[float]] = {s: [] for s in procs}
             batches = dict.fromkeys(procs, 0)
             each: dict[str, list[float]] = {s: [] for s in procs}  # every batch's time to its response
+            lock_waits: dict[str, list[int]] = {s: [] for s in procs}
             enqueued = dict.fromkeys(procs, 0)
             seed = 1000
             if args.clients > 1:  # a round each first, not counted: every instance process warm
@@ -229,10 +258,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 for side, p in order if round_no % 2 == 0 else order[::-1]:
                     assert p.stdin is not None and p.stdout is not None
                     seed += 1
-                    p.stdin.write(f"{ns} {seed}\n")
-                    p.stdin.flush()
-                    r = json.loads(p.stdout.readline())
+                    with _LockWaits() as waits:
+                        p.stdin.write(f"{ns} {seed}\n")
+                        p.stdin.flush()
+                        r = json.loads(p.stdout.readline())
                     assert r["status"] == 200, r
+                    lock_waits[side] += waits.samples
                     secs[side].append(r["s"])
                     answered[side].append(r["answered_s"])
                     enqueued[side] += int(r.get("enqueued") or 0)
@@ -256,6 +287,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "batches_ms": [round(x * 1000, 1) for x in s],
             "p50_answered_ms": round(statistics.median(answered[side]) * 1000, 1),
             "batches_enqueuing_condensations": enqueued[side],
+            # Sessions of PostgreSQL waiting for a lock held by another, sampled every 10 ms while
+            # the side's rounds ran: batches in flight serialized by the database.
+            "lock_waiting_mean": round(statistics.fmean(lock_waits[side]), 3) if lock_waits[side] else 0.0,
+            "lock_waiting_share": round(sum(1 for n in lock_waits[side] if n) / len(lock_waits[side]), 3)
+            if lock_waits[side]
+            else 0.0,
         }
         for side, s in secs.items()
     }
@@ -270,7 +307,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f" {args.rounds} rounds each; instances {out['instances']}"
     )
     table(
-        ("side", "memories/s", "p50 ms/batch", "p95 ms/batch", "p50 ms to the response", "batches enqueuing"),
+        (
+            "side",
+            "memories/s",
+            "p50 ms/batch",
+            "p95 ms/batch",
+            "p50 ms to the response",
+            "batches enqueuing",
+            "time with a lock wait",
+        ),
         [
             (
                 s,
@@ -279,6 +324,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 r["p95_batch_ms"],
                 r["p50_answered_ms"],
                 r["batches_enqueuing_condensations"],
+                f"{r['lock_waiting_share']:.1%}",
             )
             for s, r in out["batch_http"].items()
         ],
