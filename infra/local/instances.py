@@ -7,7 +7,8 @@ runs one invocation at a time (``infra.local.server.invoke``), and the GIL would
 of two batches to one core anyway. ``Instances(n)`` starts ``n`` processes (spawned, with this
 process's environment and ``sys.path``: the stack's database, Redis and queue URLs), each importing
 the handlers once and then serving the invocations sent to it over a pipe; a request takes an idle
-one, waiting while all are busy, as a function with reserved concurrency ``n`` would. A streaming
+one, waiting while all are busy, as a function with reserved concurrency ``n`` would; one that ends
+(killed, crashed) fails the invocation it was running and is replaced by a new one. A streaming
 handler's pieces come back over the same pipe as they are produced. The local background workers
 (condensation, decay, L1 cleanups) keep running in the server's process.
 
@@ -68,25 +69,29 @@ class Instances:
     def __init__(self, count: int) -> None:
         if count < 1:
             raise ValueError("at least one instance")
-        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
         self._idle: queue.Queue[Connection] = queue.Queue()
-        self._procs: list[Any] = []
-        conns = []
-        for i in range(count):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child,), name=f"memos-instance-{i}", daemon=True)
-            proc.start()
-            child.close()
-            self._procs.append(proc)
-            conns.append(parent)
-        for conn in conns:  # ready: the handlers imported, as a warm Lambda's
-            if conn.recv() != ("ready",):
-                raise RuntimeError("a local instance failed to start")
-            self._idle.put(conn)
+        self._procs: dict[Connection, Any] = {}
+        started = [self._start() for _ in range(count)]
+        for conn in started:  # ready: the handlers imported, as a warm Lambda's
+            self._ready(conn)
+
+    def _start(self) -> Connection:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_serve, args=(child,), name="memos-instance", daemon=True)
+        proc.start()
+        child.close()
+        self._procs[parent] = proc
+        return parent
+
+    def _ready(self, conn: Connection) -> None:
+        if conn.recv() != ("ready",):
+            raise RuntimeError("a local instance failed to start")
+        self._idle.put(conn)
 
     @property
     def pids(self) -> list[int]:
-        return [p.pid for p in self._procs]
+        return [p.pid for p in self._procs.values()]
 
     def invoke(self, function: str, event: dict[str, Any], stream: Any = None) -> dict[str, Any]:
         conn = self._idle.get()
@@ -104,20 +109,30 @@ class Instances:
                         getattr(stream, kind)(*payload)
                     except BaseException as exc:
                         failed = exc
-            if failed is not None:
-                raise failed
-            response: dict[str, Any] = payload[0]
-            return response
-        finally:
+        except (EOFError, OSError) as exc:  # the instance died (killed, crashed): a new one instead
+            self._replace(conn)
+            raise RuntimeError("a local instance ended during an invocation") from exc
+        except BaseException:
             self._idle.put(conn)
+            raise
+        self._idle.put(conn)
+        if failed is not None:
+            raise failed
+        response: dict[str, Any] = payload[0]
+        return response
+
+    def _replace(self, conn: Connection) -> None:
+        proc = self._procs.pop(conn)
+        conn.close()
+        proc.join(_STOP_JOIN_S)
+        if proc.is_alive():
+            proc.terminate()
+        self._ready(self._start())
 
     def stop(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                break
-        for proc in self._procs:
+        for conn in self._procs:
+            conn.close()
+        for proc in self._procs.values():
             proc.join(_STOP_JOIN_S)
             if proc.is_alive():
                 proc.terminate()

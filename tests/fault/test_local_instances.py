@@ -4,7 +4,7 @@ once, as two Lambda instances would run them.
 Asserted, with requests sent from several threads at once: every batch is answered 200; two batches
 into the same session get distinct turn numbers, each batch's in its item order; every acknowledged
 memory exists exactly once in PostgreSQL; the requests ran in two processes other than the test's;
-a streaming route's events still arrive through an instance.
+a streaming route's events still arrive through an instance; a killed instance is replaced.
 """
 
 from __future__ import annotations
@@ -121,3 +121,26 @@ def test_a_streaming_answer_arrives_through_an_instance(server: Any) -> None:
     assert resp.status == 200
     assert resp.getheader("Content-Type", "").startswith("text/event-stream")
     assert "event: context" in text and "event: done" in text
+
+
+def test_a_killed_instance_is_replaced_and_requests_go_on(env: dict[str, Any]) -> None:
+    import signal
+
+    from infra.local.server import LocalServer
+
+    srv = LocalServer("127.0.0.1", 0, instances=2)
+    srv.start()
+    try:
+        assert srv.instances is not None
+        before = srv.instances.pids
+        os.kill(before[0], signal.SIGKILL)
+        client = Client(srv)  # reconnects once when the server drops a connection
+        try:
+            statuses = [client.call("GET", "/v1/health")[0] for _ in range(4)]
+        finally:
+            client.close()
+        assert statuses == [200] * 4
+        after = srv.instances.pids
+        assert len(after) == 2 and before[0] not in after and before[1] in after
+    finally:
+        srv.stop()
