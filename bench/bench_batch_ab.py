@@ -137,6 +137,7 @@ class _LockWaits:
         from bench_common import admin_conn
 
         self.samples: list[int] = []
+        self.statements: dict[str, int] = {}  # the waiting statements' openings, by samples
         self._stop = threading.Event()
         self._conn = admin_conn()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -145,10 +146,12 @@ class _LockWaits:
 
     def _run(self) -> None:
         while not self._stop.wait(0.01):
-            row = self._conn.execute(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            ).fetchone()
-            self.samples.append(int(row["n"]))
+            rows = self._conn.execute(
+                "SELECT left(query, 60) AS q FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).fetchall()
+            self.samples.append(len(rows))
+            for r in rows:
+                self.statements[r["q"]] = self.statements.get(r["q"], 0) + 1
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -241,6 +244,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             batches = dict.fromkeys(procs, 0)
             each: dict[str, list[float]] = {s: [] for s in procs}  # every batch's time to its response
             lock_waits: dict[str, list[int]] = {s: [] for s in procs}
+            waiting: dict[str, dict[str, int]] = {s: {} for s in procs}
             enqueued = dict.fromkeys(procs, 0)
             seed = 1000
             if args.clients > 1:  # a round each first, not counted: every instance process warm
@@ -264,6 +268,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         r = json.loads(p.stdout.readline())
                     assert r["status"] == 200, r
                     lock_waits[side] += waits.samples
+                    for q, n in waits.statements.items():
+                        waiting[side][q] = waiting[side].get(q, 0) + n
                     secs[side].append(r["s"])
                     answered[side].append(r["answered_s"])
                     enqueued[side] += int(r.get("enqueued") or 0)
@@ -293,6 +299,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "lock_waiting_share": round(sum(1 for n in lock_waits[side] if n) / len(lock_waits[side]), 3)
             if lock_waits[side]
             else 0.0,
+            "lock_waiting_statements": dict(sorted(waiting[side].items(), key=lambda kv: -kv[1])),
         }
         for side, s in secs.items()
     }
