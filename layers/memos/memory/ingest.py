@@ -142,13 +142,6 @@ def _ingest_once(
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
         store.supersede(conn, superseded)
         live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
-        events += _audit_events(namespace, planned)
-        audit.record_many(conn, events, actor, request_id)
-        enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
-        record_jobs(conn, namespace, enqueued)
-        # Last before the commit: the rows every writer of the namespace shares (its entities, its
-        # term statistics), locked until the commit, so a concurrent batch into the namespace waits
-        # for as little as possible (the BM25 statistics after the postings: ``record_terms``).
         entities.record_mentions(
             conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
         )
@@ -159,6 +152,10 @@ def _ingest_once(
             totals,
             new_memories=True,
         )
+        events += _audit_events(namespace, planned)
+        audit.record_many(conn, events, actor, request_id)
+        enqueued = [j for s, row in sessions.items() if (j := due_job(namespace, s, row, policy)) is not None]
+        record_jobs(conn, namespace, enqueued)
         db.send_commit(conn)
         # The writes and the COMMIT are on their way (the end of the block waits for them): L1 is
         # pushed while PostgreSQL runs them. A window is served only when its ids are L2's

@@ -49,10 +49,7 @@ def record_terms(
         total += len(words)
     if not docs:
         return
-    if before is None:  # the totals after the change are read back
-        n, all_terms = terms.add(conn, namespace, df, len(docs), total)
-    else:  # known here: the statistics are written after the postings (below)
-        n, all_terms = before[0] + len(docs), before[1] + total
+    n, all_terms = terms.add(conn, namespace, df, len(docs), total, before=before)
     avgdl = max(1.0, all_terms / max(n, 1))
     # The postings and each memory's terms (their distinct terms, in order of first use) in one
     # statement.
@@ -65,11 +62,6 @@ def record_terms(
         ],
         new_memories=new_memories,
     )
-    if before is not None:
-        # Last: its rows (the namespace's, and its common terms') are shared by every writer of the
-        # namespace and stay locked until the commit; written last, a concurrent batch into the same
-        # namespace waits for this one's commit, not also for its postings.
-        terms.add(conn, namespace, df, len(docs), total, before=before)
 
 
 def forget_terms(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> None:
