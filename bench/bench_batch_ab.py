@@ -29,42 +29,134 @@ BATCH = 500
 HERE = Path(__file__).resolve()
 
 
-def worker(root: str) -> None:
-    """One side: a local stack on MEMOS_DATABASE_URL with ``root``'s code; a batch per stdin line."""
+def worker(root: str, clients: int, per_client: int) -> None:
+    """One side: a local stack on MEMOS_DATABASE_URL with ``root``'s code; a round per stdin line.
+
+    One client: a batch a round. More: each client posts ``per_client`` batches one after another
+    into its own 50 sessions, all clients at once, and the round's time runs from the first request
+    to the last response; the stack runs that many instance processes if its code has them."""
+    import dataclasses
+
     import bench_common
 
     sys.path[:0] = [root, str(Path(root) / "layers")]  # ahead of this checkout's (bench_common's)
     from bench_common import Http, TextSource
 
-    with bench_common.local_stack() as stack:  # the store is MEMOS_DATABASE_URL's: nothing loaded
+    from infra.local.stack import LocalStack
+
+    has_instances = any(f.name == "instances" for f in dataclasses.fields(LocalStack))
+    instances = clients if has_instances else 1
+    with bench_common.local_stack(instances=instances) as stack:  # the store is MEMOS_DATABASE_URL's
         from memos.governance import trigger
 
-        http = Http(stack.url, stack.api_key or "")
+        https = [Http(stack.url, stack.api_key or "") for _ in range(clients)]
         import memos
 
-        print(json.dumps({"code": str(Path(memos.__file__).parents[2])}), flush=True)
+        print(json.dumps({"code": str(Path(memos.__file__).parents[2]), "instances": instances}), flush=True)
         for line in sys.stdin:
             ns, seed = line.split()
-            items = TextSource(seed=int(seed)).items(BATCH, 50)
-            t = time.perf_counter()
-            status, body = http.post("/v1/ingest", {"namespace": ns, "items": items})
-            answered = time.perf_counter() - t
+            if clients == 1:
+                items = TextSource(seed=int(seed)).items(BATCH, 50)
+                t = time.perf_counter()
+                status, body = https[0].post("/v1/ingest", {"namespace": ns, "items": items})
+                answered = time.perf_counter() - t
+                trigger.flush()
+                secs = time.perf_counter() - t
+                created = sum(1 for m in body["memories"] if m["status"] == "created") if status == 200 else 0
+                enqueued = status == 200 and bool(body.get("condensation_enqueued"))
+                print(
+                    json.dumps(
+                        {
+                            "status": status,
+                            "s": secs,
+                            "answered_s": answered,
+                            "created": created,
+                            "enqueued": enqueued,
+                        }
+                    ),
+                    flush=True,
+                )
+                continue
+            print(json.dumps(_concurrent_round(https, ns, int(seed), per_client)), flush=True)
             trigger.flush()
-            secs = time.perf_counter() - t
-            created = sum(1 for m in body["memories"] if m["status"] == "created") if status == 200 else 0
-            enqueued = status == 200 and bool(body.get("condensation_enqueued"))
-            print(
-                json.dumps(
-                    {
-                        "status": status,
-                        "s": secs,
-                        "answered_s": answered,
-                        "created": created,
-                        "enqueued": enqueued,
-                    }
-                ),
-                flush=True,
-            )
+
+
+def _concurrent_round(https: list[Any], ns: str, seed: int, per_client: int) -> dict[str, Any]:
+    """Every client posts its batches (its own sessions ``c<k>-s<j>``) at once; the round's time."""
+    import threading
+
+    from bench_common import TextSource
+
+    bodies = []
+    for k in range(len(https)):
+        mine = []
+        for b in range(per_client):
+            items = TextSource(seed=seed * 100 + k * 10 + b).items(BATCH, 50)
+            for it in items:
+                it["session_id"] = f"c{k}-{it['session_id']}"
+            mine.append({"namespace": ns, "items": items})
+        bodies.append(mine)
+    results: list[list[tuple[int, float, int, bool]]] = [[] for _ in https]
+    go = threading.Barrier(len(https) + 1)
+
+    def client(k: int) -> None:
+        go.wait()
+        for body in bodies[k]:
+            t = time.perf_counter()
+            status, out = https[k].post("/v1/ingest", body)
+            created = sum(1 for m in out["memories"] if m["status"] == "created") if status == 200 else 0
+            enqueued = status == 200 and bool(out.get("condensation_enqueued"))
+            results[k].append((status, time.perf_counter() - t, created, enqueued))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(len(https))]
+    for th in threads:
+        th.start()
+    go.wait()
+    t = time.perf_counter()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t
+    flat = [r for rs in results for r in rs]
+    return {
+        "status": max(r[0] for r in flat),
+        "s": wall,
+        "batches": len(flat),
+        "answered_s": statistics.median(r[1] for r in flat),
+        "batch_s": [r[1] for r in flat],
+        "created": sum(r[2] for r in flat),
+        "enqueued": sum(r[3] for r in flat),
+    }
+
+
+class _LockWaits:
+    """Samples, every 10 ms until the block ends, how many PostgreSQL sessions wait for a lock."""
+
+    def __enter__(self) -> _LockWaits:
+        import threading
+
+        from bench_common import admin_conn
+
+        self.samples: list[int] = []
+        self.statements: dict[str, int] = {}  # the waiting statements' openings, by samples
+        self._stop = threading.Event()
+        self._conn = admin_conn()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            rows = self._conn.execute(
+                "SELECT left(query, 60) AS q FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).fetchall()
+            self.samples.append(len(rows))
+            for r in rows:
+                self.statements[r["q"]] = self.statements.get(r["q"], 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
 
 
 def _head(root: str) -> str:
@@ -78,10 +170,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--others", type=int, default=100, help="namespaces of 1,000 beside it")
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="HTTP clients posting at once, each into its own sessions (a side's server gets as many"
+        " instance processes if its code has them)",
+    )
+    ap.add_argument(
+        "--per-client", type=int, default=3, help="batches each client posts in a round (--clients > 1)"
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        worker(args.worker)
+        worker(args.worker, args.clients, args.per_client)
         return {}
     from bench_common import (
         ROOT,
@@ -96,7 +198,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     started = machine()
     ns = "bench-ab"
-    out: dict[str, Any] = {"rows": args.rows, "others": args.others, "batch_size": BATCH}
+    out: dict[str, Any] = {
+        "rows": args.rows,
+        "others": args.others,
+        "batch_size": BATCH,
+        "clients": args.clients,
+        "per_client": args.per_client if args.clients > 1 else 1,
+    }
     with local_stack():
         with admin_conn() as conn:
             loads = {ns: args.rows, **{f"bench-other-{i}": 1000 for i in range(args.others)}}
@@ -104,7 +212,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sides = {"before": str(Path(args.before).resolve()), "after": str(ROOT)}
         procs = {
             side: subprocess.Popen(
-                [sys.executable, str(HERE), "--before", "-", "--worker", root],
+                [
+                    sys.executable,
+                    str(HERE),
+                    "--before",
+                    "-",
+                    "--worker",
+                    root,
+                    "--clients",
+                    str(args.clients),
+                    "--per-client",
+                    str(args.per_client),
+                ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -113,14 +232,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for side, root in sides.items()
         }
         try:
+            instances = {}
             for side, p in procs.items():
                 assert p.stdout is not None
-                code = json.loads(p.stdout.readline())["code"]  # ready
-                assert code == sides[side], (side, code)
+                ready = json.loads(p.stdout.readline())
+                assert ready["code"] == sides[side], (side, ready)
+                instances[side] = ready.get("instances", 1)
+            out["instances"] = instances
             secs: dict[str, list[float]] = {s: [] for s in procs}
             answered: dict[str, list[float]] = {s: [] for s in procs}
+            batches = dict.fromkeys(procs, 0)
+            each: dict[str, list[float]] = {s: [] for s in procs}  # every batch's time to its response
+            lock_waits: dict[str, list[int]] = {s: [] for s in procs}
+            waiting: dict[str, dict[str, int]] = {s: {} for s in procs}
             enqueued = dict.fromkeys(procs, 0)
             seed = 1000
+            if args.clients > 1:  # a round each first, not counted: every instance process warm
+                for p in procs.values():
+                    assert p.stdin is not None and p.stdout is not None
+                    seed += 1
+                    p.stdin.write(f"{ns} {seed}\n")
+                    p.stdin.flush()
+                    assert json.loads(p.stdout.readline())["status"] == 200
             for round_no in range(args.rounds):
                 # Which side goes first alternates (ABBA...): with 10 turns a session a batch, every
                 # second batch takes the sessions past the condensation threshold (20 turns) and
@@ -129,13 +262,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 for side, p in order if round_no % 2 == 0 else order[::-1]:
                     assert p.stdin is not None and p.stdout is not None
                     seed += 1
-                    p.stdin.write(f"{ns} {seed}\n")
-                    p.stdin.flush()
-                    r = json.loads(p.stdout.readline())
+                    with _LockWaits() as waits:
+                        p.stdin.write(f"{ns} {seed}\n")
+                        p.stdin.flush()
+                        r = json.loads(p.stdout.readline())
                     assert r["status"] == 200, r
+                    lock_waits[side] += waits.samples
+                    for q, n in waits.statements.items():
+                        waiting[side][q] = waiting[side].get(q, 0) + n
                     secs[side].append(r["s"])
                     answered[side].append(r["answered_s"])
-                    enqueued[side] += bool(r.get("enqueued"))
+                    enqueued[side] += int(r.get("enqueued") or 0)
+                    batches[side] += r.get("batches", 1)
+                    each[side] += r.get("batch_s", [r["s"]])
         finally:
             for p in procs.values():
                 if p.stdin is not None:
@@ -147,22 +286,43 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sys.argv = ["<before checkout>" if a == args.before else a for a in sys.argv]
     out["batch_http"] = {
         side: {
-            "batches": len(s),
-            "per_s": round(BATCH * len(s) / sum(s), 1),
-            "p50_batch_ms": round(statistics.median(s) * 1000, 1),
-            "p95_batch_ms": round(sorted(s)[max(0, round(0.95 * len(s)) - 1)] * 1000, 1),
+            "batches": batches[side],
+            "per_s": round(BATCH * batches[side] / sum(s), 1),
+            "p50_batch_ms": round(statistics.median(each[side]) * 1000, 1),
+            "p95_batch_ms": round(sorted(each[side])[max(0, round(0.95 * len(each[side])) - 1)] * 1000, 1),
             "batches_ms": [round(x * 1000, 1) for x in s],
             "p50_answered_ms": round(statistics.median(answered[side]) * 1000, 1),
             "batches_enqueuing_condensations": enqueued[side],
+            # Sessions of PostgreSQL waiting for a lock held by another, sampled every 10 ms while
+            # the side's rounds ran: batches in flight serialized by the database.
+            "lock_waiting_mean": round(statistics.fmean(lock_waits[side]), 3) if lock_waits[side] else 0.0,
+            "lock_waiting_share": round(sum(1 for n in lock_waits[side] if n) / len(lock_waits[side]), 3)
+            if lock_waits[side]
+            else 0.0,
+            "lock_waiting_statements": dict(sorted(waiting[side].items(), key=lambda kv: -kv[1])),
         }
         for side, s in secs.items()
     }
     b, a = out["batch_http"]["before"], out["batch_http"]["after"]
+    how = (
+        f"{args.clients} clients at once, {out['per_client']} batches each a round"
+        if args.clients > 1
+        else "one at a time"
+    )
     print(
-        f"\nbatches of {BATCH} over HTTP into a {args.rows:,}-memory namespace, alternating, {args.rounds} each"
+        f"\nbatches of {BATCH} over HTTP into a {args.rows:,}-memory namespace, {how}, alternating,"
+        f" {args.rounds} rounds each; instances {out['instances']}"
     )
     table(
-        ("side", "memories/s", "p50 ms/batch", "p95 ms/batch", "p50 ms to the response", "batches enqueuing"),
+        (
+            "side",
+            "memories/s",
+            "p50 ms/batch",
+            "p95 ms/batch",
+            "p50 ms to the response",
+            "batches enqueuing",
+            "time with a lock wait",
+        ),
         [
             (
                 s,
@@ -171,12 +331,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 r["p95_batch_ms"],
                 r["p50_answered_ms"],
                 r["batches_enqueuing_condensations"],
+                f"{r['lock_waiting_share']:.1%}",
             )
             for s, r in out["batch_http"].items()
         ],
     )
     print(f"after / before throughput: {a['per_s'] / b['per_s']:.2f}x; load {os.getloadavg()}")
-    write_result("batch-ab", f"{args.rows}", out, started)
+    write_result(
+        "batch-ab", f"{args.rows}" + (f"-{args.clients}-clients" if args.clients > 1 else ""), out, started
+    )
     return out
 
 

@@ -127,9 +127,10 @@ def pct(samples_s: Sequence[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def local_stack(data_dir: Path | None = None) -> Iterator[Any]:
+def local_stack(data_dir: Path | None = None, instances: int = 1) -> Iterator[Any]:
     """A fresh local stack (embedded PostgreSQL + pgvector, Redis, moto, HTTP API) in a temp dir, or
-    in ``data_dir`` (kept afterwards, its database reused the next time)."""
+    in ``data_dir`` (kept afterwards, its database reused the next time); ``instances`` > 1: the API's
+    invocations run in that many processes (``infra.local.instances``)."""
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     # The per-key rate limit (50 rps by default) would turn a latency loop into a 429 test.
@@ -141,7 +142,8 @@ def local_stack(data_dir: Path | None = None) -> Iterator[Any]:
         if data_dir is None:
             data_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="memos-bench-")))
         data_dir.mkdir(parents=True, exist_ok=True)
-        stack = LocalStack(data_dir, port=0, decay_interval_s=86_400).start()
+        extra = {"instances": instances} if instances > 1 else {}  # an older checkout has none
+        stack = LocalStack(data_dir, port=0, decay_interval_s=86_400, **extra).start()
         # The background consumers would compete for the same 2 cores (in the cloud they are other
         # Lambdas); jobs are still enqueued on the moto queue by ingest, only not consumed.
         for worker in (stack._worker, stack._decay):

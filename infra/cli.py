@@ -15,7 +15,12 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     from infra.local.demo import run_demo
     from infra.local.stack import LocalStack
 
-    stack = LocalStack(Path(args.data_dir), port=args.port, rotate_key=args.rotate_key)
+    stack = LocalStack(
+        Path(args.data_dir),
+        port=args.port,
+        rotate_key=args.rotate_key,
+        instances=getattr(args, "instances", 1),
+    )
     print("starting MemOS locally ...", flush=True)
     stack.start()
     for what, how in stack.notes.items():
@@ -169,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--data-dir", default=".memos", help="where embedded PostgreSQL keeps its data")
     dev.add_argument("--demo", action="store_true", help="seed a demo conversation and show queries")
     dev.add_argument("--rotate-key", action="store_true", help="revoke the kept admin key and mint a new one")
+    dev.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="API invocations in flight at once, each in its own process as a Lambda instance (default 1)",
+    )
     dev.add_argument("--exit-after-demo", action="store_true", help=argparse.SUPPRESS)
     dev.set_defaults(func=_cmd_dev)
     demo = sub.add_parser("demo", help="memos dev --demo, then stop")

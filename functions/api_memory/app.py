@@ -38,9 +38,11 @@ NameQuery = Annotated[str, Query(pattern=NAME_PATTERN)]
 def post_ingest(body: IngestRequest) -> IngestResponse:
     who = identity(app)
 
-    def _do(request: dict[str, Any]) -> dict[str, Any]:
-        result = ingest.ingest(body.namespace, body.as_items(), actor=who.key_id, request_id=request_id(app))
-        return result.model_dump(mode="json")
+    def _do() -> IngestResponse:
+        return ingest.ingest(body.namespace, body.as_items(), actor=who.key_id, request_id=request_id(app))
+
+    def _do_once(request: dict[str, Any]) -> dict[str, Any]:  # Powertools passes ``request=``
+        return _do().model_dump(mode="json")
 
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
     if key:
@@ -48,9 +50,9 @@ def post_ingest(body: IngestRequest) -> IngestResponse:
         from functions.shared.idempotency import run_once
 
         return IngestResponse.model_validate(
-            run_once("ingest", _do, who.key_id, key, body.model_dump(mode="json"), app.lambda_context)
+            run_once("ingest", _do_once, who.key_id, key, body.model_dump(mode="json"), app.lambda_context)
         )
-    return IngestResponse.model_validate(_do({}))
+    return _do()  # the model as is: no dump and validate again (1 ms for 500 items)
 
 
 @app.get("/v1/memories", summary="List live memories, newest first")

@@ -9,7 +9,9 @@ runs one invocation at a time. A lock per function would not do: Powertools 3.x 
 event and Lambda context on the ``BaseRouter`` class, shared by every resolver in the process, and
 Logger/Metrics state is per process too. ``invoke`` is that single entry point; the local
 condensation and decay workers go through it as well. So a long request (a big export, a decay
-pass) holds up other requests locally; it never runs them under its identity.
+pass) holds up other requests locally; it never runs them under its identity. With ``instances``
+> 1 (``memos dev --instances N``) the API's invocations run in N processes instead, N at a time, as
+N Lambda instances would (``infra.local.instances``).
 
 HTTP edge cases answer in the API's error shape (``{"error": {code, message, details}}``):
 unknown methods (501), oversized header lines or too many headers (431), a body that is not UTF-8
@@ -43,6 +45,7 @@ from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 from functions import routes
 from functions.routes import Route
 from functions.shared.errors import error_body, proxy_error
+from infra.local.instances import Instances
 from memos.kernel.config import get_settings
 from memos.kernel.errors import MemosError
 
@@ -133,9 +136,10 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
 class LocalApi:
     """Dispatches one HTTP request the way API Gateway + the authorizer would."""
 
-    def __init__(self, static_dir: Path | None = None) -> None:
+    def __init__(self, static_dir: Path | None = None, instances: Instances | None = None) -> None:
         self.router = Router()
         self.static_dir = static_dir
+        self.instances = instances  # None: the handlers run in this process, one at a time
 
     def dispatch(
         self, method: str, target: str, headers: dict[str, str], body: bytes, stream: Any = None
@@ -176,6 +180,8 @@ class LocalApi:
         event = make_event(route, params, method, split.path, split.query, headers, text, request_id)
         if who is not None:
             event["requestContext"]["authorizer"] = who.to_context()
+        if self.instances is not None:
+            return self.instances.invoke(route.function, event, stream)
         return invoke(self.router.handler(route.function), route.function, event, stream)
 
 
@@ -340,9 +346,17 @@ class LocalServer:
         port: int = 8080,
         static_dir: Path | None = None,
         request_timeout_s: float = 30.0,
+        instances: int = 1,
     ) -> None:
         self.api = LocalApi(static_dir)
         self.httpd = ThreadingHTTPServer((host, port), _make_http_handler(self.api, request_timeout_s))
+        self.instances: Instances | None = None
+        if instances > 1:  # that many instance processes run the handlers (``infra.local.instances``)
+            try:
+                self.instances = self.api.instances = Instances(instances)
+            except BaseException:
+                self.httpd.server_close()
+                raise
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None
 
@@ -359,3 +373,5 @@ class LocalServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        if self.instances is not None:
+            self.instances.stop()

@@ -118,6 +118,7 @@ class LocalStack:
     _decay: DecayTimer | None = None
     _l1_cleanup: L1CleanupTimer | None = None
     decay_interval_s: float = 300.0
+    instances: int = 1  # API invocations at a time: more than one runs them in that many processes
     rotate_key: bool = False
     write_state: bool = True  # memos eval's throwaway stacks write none
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -167,7 +168,13 @@ class LocalStack:
                 conn.commit()
 
             _import_handlers()  # in this thread: concurrent first imports of Powertools modules race
-            self.server = LocalServer(self.host, self.port, CONSOLE_DIR if CONSOLE_DIR.is_dir() else None)
+            if self.instances > 1 and redis_url.startswith("fakeredis"):
+                raise RuntimeError("more than one instance needs a shared Redis (install redis-server)")
+            self.server = LocalServer(
+                self.host, self.port, CONSOLE_DIR if CONSOLE_DIR.is_dir() else None, instances=self.instances
+            )
+            if self.instances > 1:
+                self.notes["instances"] = f"{self.instances} instance processes run the API's invocations"
             self.server.start()
             self._worker = CondensationWorker().start()
             self._decay = DecayTimer(self.decay_interval_s).start()

@@ -82,3 +82,49 @@ def test_wordpiece_is_greedy_longest_match_first():
     assert wordpiece("😀") == ["[UNK]"]
     assert wordpiece("a" * 101) == ["[UNK]"]
     assert tokenize("Playing paella, don't!") == ["playing", "pa", "##ella", ",", "don", "'", "t", "!"]
+
+
+def _mean_by_reduceat(texts: list[str], dim: int) -> np.ndarray:
+    """The text vectors as numpy's segmented sum gives them (what the stored vectors were made with)."""
+    from memos.embeddings.static import wordpiece_rows
+
+    vectors = load_table().vectors[:, :dim]
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    per_text = [[r for w in basic_tokenize(t) for r in wordpiece_rows(w)] for t in texts]
+    filled = [i for i, rows in enumerate(per_text) if rows]
+    starts = np.cumsum([0] + [len(per_text[i]) for i in filled[:-1]])
+    counts = np.asarray([len(per_text[i]) for i in filled])
+    flat = np.asarray([r for i in filled for r in per_text[i]])
+    out[filled] = np.add.reduceat(vectors[flat], starts, axis=0) / counts[:, None]
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    out /= np.where(norms == 0, 1.0, norms)
+    out[norms[:, 0] == 0, 0] = 1.0
+    return out
+
+
+def test_vectors_are_bit_identical_to_the_segmented_sum_for_texts_of_every_length():
+    # Short (below 8 tokens), within one pairwise block (8-128), and split in halves (over 128).
+    words = [
+        "Maya",
+        "adopted",
+        "a",
+        "puppy",
+        "named",
+        "Biscuit;",
+        "the",
+        "quarterly",
+        "revenue",
+        "grew",
+        "by",
+        "12%",
+        "in",
+        "Zürich",
+        "東京",
+    ]
+    texts = [" ".join(words[: 1 + i % len(words)] * (1 + i // 4)) for i in range(120)]
+    texts += ["", "!!!", "x" * 150, "Café naïve", " ".join(words * 40), " ".join(words * 151)]
+    for dim in (256, 128):
+        got = StaticEmbedder(dim).embed(texts)
+        assert got.tobytes() == _mean_by_reduceat(texts, dim).tobytes()
+        one_by_one = np.vstack([StaticEmbedder(dim).embed([t]) for t in texts])
+        assert one_by_one.tobytes() == got.tobytes()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -161,18 +162,10 @@ class StaticEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         width = min(self.dim, self.native_dim)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        flat: list[int] = []
-        starts: list[int] = []
-        filled: list[int] = []
-        for i, text in enumerate(texts):
-            rows = [row for word in basic_tokenize(text) for row in wordpiece_rows(word)]
-            if rows:
-                starts.append(len(flat))
-                filled.append(i)
-                flat.extend(rows)
-        if flat:
-            counts = np.diff(np.append(starts, len(flat)))
-            sums = np.add.reduceat(self._vectors[np.asarray(flat)], np.asarray(starts), axis=0)
+        per_text = [[row for word in basic_tokenize(text) for row in wordpiece_rows(word)] for text in texts]
+        filled = [i for i, rows in enumerate(per_text) if rows]
+        if filled:
+            sums, counts = self._sums([per_text[i] for i in filled])
             out[filled, :width] = sums / counts[:, None]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out /= np.where(norms == 0, 1.0, norms)
@@ -180,3 +173,46 @@ class StaticEmbedder:
         if empty.any():  # no known token: still a valid (non-zero) vector, as HashingEmbedder gives
             out[empty, 0] = 1.0
         return out
+
+    def _sums(self, per_text: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's token vectors summed, and its token count: ``np.add.reduceat`` over the
+        gathered rows, bit for bit, without its slow segment-by-segment loop. numpy reduces a segment
+        of n rows as its first row plus the pairwise sum of the other n - 1 (``_pairwise``); the
+        texts with as many tokens take the same additions, so each group of them is summed at once."""
+        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+        sums = np.empty((len(per_text), self._vectors.shape[1]), dtype=np.float32)
+        by_count: dict[int, list[int]] = defaultdict(list)
+        for i, n in enumerate(counts.tolist()):
+            by_count[n].append(i)
+        for n, members in by_count.items():
+            # (n, texts, dim): the texts' k-th tokens' vectors in row k
+            rows = self._vectors[np.asarray([per_text[i] for i in members], dtype=np.intp).T]
+            sums[members] = rows[0] + _pairwise(rows[1:]) if n > 1 else rows[0]
+        return sums, counts
+
+
+_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+
+def _pairwise(rows: np.ndarray) -> np.ndarray:
+    """numpy's pairwise summation of ``rows`` along the first axis (``pairwise_sum`` in its
+    loops_utils), the same float32 additions in the same order: a plain loop from zero below 8 rows,
+    eight running sums up to the block size, halves (a multiple of 8) above it."""
+    n = len(rows)
+    if n < 8:
+        acc = np.zeros(rows.shape[1:], dtype=rows.dtype)
+        for row in rows:
+            acc += row
+        return acc
+    if n <= _PAIRWISE_BLOCK:
+        r = rows[:8].copy()
+        whole = n - n % 8
+        for i in range(8, whole, 8):
+            r += rows[i : i + 8]
+        acc = (r[0] + r[1]) + (r[2] + r[3]) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for row in rows[whole:]:
+            acc += row
+        return acc
+    half = n // 2
+    half -= half % 8
+    return _pairwise(rows[:half]) + _pairwise(rows[half:])

@@ -57,7 +57,7 @@ def record_terms(
         conn,
         namespace,
         [
-            (memory_id, [(t, i) for _, t, i in postings.of_terms(memory_id, words, avgdl)])
+            (memory_id, postings.term_impacts(words, avgdl))
             for (memory_id, _), words in zip(docs, found, strict=True)
         ],
         new_memories=new_memories,

@@ -22,10 +22,18 @@ def impact(tf: int, doc_len: int, avgdl: float) -> float:
 
 
 def of_terms(memory_id: UUID, words: list[str], avgdl: float) -> list[tuple[UUID, str, float]]:
-    """The postings of one memory whose ``indexed_text`` has these content terms (``impact`` of each,
-    with the length part computed once per memory: the same arithmetic, in the same order)."""
+    """The postings of one memory whose ``indexed_text`` has these content terms."""
+    return [(memory_id, term, impact) for term, impact in term_impacts(words, avgdl)]
+
+
+def term_impacts(words: list[str], avgdl: float) -> list[tuple[str, float]]:
+    """(term, ``impact``) of each distinct term of one memory's content terms, in order of first use:
+    the length part computed once per memory and each impact once per term frequency (most terms
+    occur once): the same arithmetic, in the same order."""
     norm = K1 * (1 - B + B * len(words) / avgdl)
-    return [(memory_id, term, round(tf * (K1 + 1) / (tf + norm), 4)) for term, tf in Counter(words).items()]
+    tfs = Counter(words)
+    by_tf = {tf: round(tf * (K1 + 1) / (tf + norm), 4) for tf in set(tfs.values())}
+    return [(term, by_tf[tf]) for term, tf in tfs.items()]
 
 
 def add(conn: psycopg.Connection[Any], namespace: str, rows: Sequence[tuple[UUID, str, float]]) -> None:
