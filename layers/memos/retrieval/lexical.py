@@ -61,6 +61,12 @@ def record_found_terms(
 ) -> None:
     """``record_terms`` of memories given as (memory id, content terms of its ``indexed_text``), for a
     caller that has them (ingest tokenises each text once: ``content_terms_and_indexed``)."""
+    if len(docs) == 1 and new_memories and before is not None:  # a single add: scalar statements
+        memory_id, words = docs[0]
+        n, all_terms = terms.add_one(conn, namespace, set(words), len(words), before=before)
+        avgdl = max(1.0, all_terms / max(n, 1))
+        postings.add_one_new(conn, namespace, memory_id, postings.term_impacts(words, avgdl))
+        return
     df: Counter[str] = Counter()
     total = 0
     for _, words in docs:
