@@ -50,17 +50,6 @@ _UPSERT_ENTITIES_NEW_EVIDENCE = _UPSERT_ENTITIES.replace(
         "ARRAY(SELECT x FROM unnest(EXCLUDED.evidence) x WHERE x <> ALL(e.evidence))", "EXCLUDED.evidence"
     ),
 )
-# Every row's evidence the same one memory inserted in this transaction (a single add): that id a
-# scalar, its count 1, so neither travels as an array of per-row JSON (the same rows).
-_UPSERT_ENTITIES_ONE_NEW = _UPSERT_ENTITIES_NEW_EVIDENCE.replace(
-    "   ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(u.ev) WITH ORDINALITY AS j(x, k) ORDER BY k),"
-    "   u.n",
-    "   ARRAY[%(ev)s::uuid], 1",
-).replace(
-    ",   %(ev)b::jsonb[], %(n)b::int[]) WITH ORDINALITY AS u(id, name, norm, type, aliases, ev, n, o)",
-    ") WITH ORDINALITY AS u(id, name, norm, type, aliases, o)",
-)
-assert "u.ev" not in _UPSERT_ENTITIES_ONE_NEW and "%(n)" not in _UPSERT_ENTITIES_ONE_NEW
 _UPSERT_RELATION_BY_NAME = (
     "INSERT INTO relations AS r (id, namespace, subject_id, predicate, object_id, evidence)"
     " SELECT %(id)s, s.namespace, s.id, %(pred)s, o.id, %(ev)b::uuid[] FROM entities s, entities o"
@@ -210,12 +199,9 @@ def upsert(
 
     Pass them in one order everywhere (sorted names), so concurrent writers never deadlock.
     """
-    if not entities:
-        return
-    first = entities[0][4]
-    if new_evidence and len(first) == 1 and all(evidence == first for *_, evidence in entities):
+    if entities:
         conn.execute(
-            _UPSERT_ENTITIES_ONE_NEW,
+            _UPSERT_ENTITIES_NEW_EVIDENCE if new_evidence else _UPSERT_ENTITIES,
             {
                 "ns": namespace,
                 "id": [uuid.uuid4() for _ in entities],
@@ -223,23 +209,10 @@ def upsert(
                 "norm": [n for n, _, _, _, _ in entities],
                 "type": [type_ for _, _, type_, _, _ in entities],
                 "aliases": [jsonb(aliases) for _, _, _, aliases, _ in entities],
-                "ev": first[0],
+                "ev": [jsonb([str(m) for m in evidence]) for _, _, _, _, evidence in entities],
+                "n": [len(evidence) for _, _, _, _, evidence in entities],
             },
         )
-        return
-    conn.execute(
-        _UPSERT_ENTITIES_NEW_EVIDENCE if new_evidence else _UPSERT_ENTITIES,
-        {
-            "ns": namespace,
-            "id": [uuid.uuid4() for _ in entities],
-            "name": [name for _, name, _, _, _ in entities],
-            "norm": [n for n, _, _, _, _ in entities],
-            "type": [type_ for _, _, type_, _, _ in entities],
-            "aliases": [jsonb(aliases) for _, _, _, aliases, _ in entities],
-            "ev": [jsonb([str(m) for m in evidence]) for _, _, _, _, evidence in entities],
-            "n": [len(evidence) for _, _, _, _, evidence in entities],
-        },
-    )
 
 
 def upsert_relations(
