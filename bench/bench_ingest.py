@@ -88,7 +88,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
         (ingest, "space", TimedSpace),
         (ingest, "_number_and_insert", None),  # the turn reservation and the INSERT: one round trip
         (ingest, "_mark_near_duplicates", None),
-        (ingest, "record_terms", None),
+        (ingest, "record_found_terms", None),
         (entities, "extract_all", None),
         (entities, "record_mentions", None),
         (audit, "record_many", None),
@@ -105,6 +105,7 @@ def instrument(phases: Phases) -> Callable[[], None]:
             "due_job": "condensation_check",
             "record_jobs": "condensation_outbox",
             "send_after_response": "sqs_handoff",
+            "record_found_terms": "record_terms",
         }.get(name, name.lstrip("_"))
         setattr(mod, name, replacement or phases.wrap(label, original))
 

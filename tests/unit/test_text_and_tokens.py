@@ -1,4 +1,12 @@
-from memos.kernel.text import content_hash, content_terms, content_terms_many, stem, words
+from memos.kernel.text import (
+    content_hash,
+    content_terms,
+    content_terms_and_indexed,
+    content_terms_many,
+    indexed_text,
+    stem,
+    words,
+)
 from memos.kernel.tokens import count_tokens
 
 
@@ -41,3 +49,26 @@ def test_words_of_ascii_and_unicode_text_are_those_of_the_normalised_text():
     assert words("Ｂｅｒｌｉｎ ２０２４") == ["berlin", "2024"]  # full-width letters and digits (NFKC)
     assert words("我住在北京 in 2024") == ["我", "住", "在", "北", "京", "in", "2024"]
     assert words("") == []
+
+
+def test_terms_of_a_text_and_of_its_indexed_text_from_one_tokenisation():
+    docs = [
+        ("I moved to Berlin", {"speaker": "Ana Lee"}),
+        ("I moved to Berlin", None),
+        ("'s running", {"speaker": "O'"}),  # no word across the ": " between speaker and text
+        ("ＡＢＣ café", {"speaker": "Zoë"}),  # NFKC on one side or both
+        ("plain ascii", {"speaker": "Ｋａｔｅ"}),
+        ("我住在北京", {"speaker": "李"}),
+        ("\u0301e accent first", {"speaker": "Ana"}),
+        ("the a of", {"speaker": "the"}),
+        ("blank speaker", {"speaker": "  "}),
+        ("not a string", {"speaker": 7}),
+        ("", {"speaker": "Bo"}),
+    ]
+    own, indexed = content_terms_and_indexed(docs)
+    assert own == [content_terms(text) for text, _ in docs]
+    assert indexed == [content_terms(indexed_text(text, metadata)) for text, metadata in docs]
+    assert indexed[0] == ["ana", "lee", "move", "berlin"]
+    assert indexed[5] == ["李", "我", "住", "在", "北", "京"]
+    assert indexed[8:10] == own[8:10] == [["blank", "speaker"], ["string"]]  # no speaker counted
+    assert content_terms_and_indexed([]) == ([], [])

@@ -6,7 +6,7 @@ import hashlib
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import Stemmer
@@ -208,8 +208,14 @@ def content_terms(text: str) -> list[str]:
 def indexed_text(text: str, metadata: dict[str, Any] | None) -> str:
     """What a memory is about for search (embedding, lexical terms): its text and, for multi-party
     chats, its speaker."""
+    speaker = _speaker(metadata)
+    return f"{speaker}: {text}" if speaker is not None else text
+
+
+def _speaker(metadata: dict[str, Any] | None) -> str | None:
+    """The speaker ``indexed_text`` puts before a text, if any."""
     speaker = (metadata or {}).get("speaker")
-    return f"{speaker}: {text}" if isinstance(speaker, str) and speaker.strip() else text
+    return speaker if isinstance(speaker, str) and speaker.strip() else None
 
 
 def content_terms_many(texts: Iterable[str]) -> list[list[str]]:
@@ -223,3 +229,19 @@ def content_terms_many(texts: Iterable[str]) -> list[list[str]]:
         if w[0] >= _CJK_FIRST:  # a Chinese character is its own term (words() yields one per token)
             stems[w] = w
     return [[stems[w] for w in ws] for ws in found]
+
+
+def content_terms_and_indexed(
+    docs: Sequence[tuple[str, dict[str, Any] | None]],
+) -> tuple[list[list[str]], list[list[str]]]:
+    """For (text, metadata) pairs: ``content_terms`` of each text and of its ``indexed_text``, each
+    text tokenised once (``content_terms_many``) and each distinct speaker once. The terms of
+    ``"{speaker}: {text}"`` are the speaker's followed by the text's: no word runs across the ``": "``
+    between them (the pattern's tokens hold no colon or space), and NFKC and lower-casing change
+    neither side across it. A text without a speaker shares its list (do not change them)."""
+    speakers = [_speaker(metadata) for _, metadata in docs]
+    distinct = list(dict.fromkeys(s for s in speakers if s is not None))
+    found = content_terms_many([*(text for text, _ in docs), *distinct])
+    own = found[: len(docs)]
+    of_speaker = dict(zip(distinct, found[len(docs) :], strict=True))
+    return own, [t if s is None else of_speaker[s] + t for s, t in zip(speakers, own, strict=True)]

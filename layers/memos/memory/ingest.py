@@ -30,12 +30,12 @@ from memos.governance.policy import Policy
 from memos.governance.trigger import CondensationJob, due_job, record_jobs, send_after_response
 from memos.kernel.errors import Conflict
 from memos.kernel.observability import logger, metrics
-from memos.kernel.text import content_hash, content_terms, content_terms_many, indexed_text
+from memos.kernel.text import content_hash, content_terms, content_terms_and_indexed, indexed_text
 from memos.kernel.tokens import count_tokens
 from memos.memory.conflicts import memory_fact_key
 from memos.memory.importance import initial_importance
 from memos.models import IngestedMemory, IngestItem, IngestResponse
-from memos.retrieval.lexical import record_terms
+from memos.retrieval.lexical import record_found_terms
 from memos.store import audit, db
 from memos.store import entities as entity_store
 from memos.store import memories as store
@@ -66,6 +66,9 @@ class _Planned:
     metadata: dict[str, Any] = field(default_factory=dict)  # redacted like the text when the policy says so
     same_as: _Planned | None = None  # an earlier item of the same request with the same text
     terms: list[str] = field(default_factory=list)  # content terms of ``text`` (stemmed once per batch)
+    indexed_terms: list[str] = field(
+        default_factory=list
+    )  # of its ``indexed_text``: what ``record_terms`` counts
 
 
 def ingest(
@@ -102,8 +105,7 @@ def _ingest_once(
     now = datetime.now(UTC)
     policy = policy_store.get_policy(namespace)
     planned = [_plan(item, policy) for item in items]
-    for p, terms in zip(planned, content_terms_many(p.text for p in planned), strict=True):
-        p.terms = terms
+    _tokenise(planned)
     events: list[AuditEvent] = [
         ("redact", namespace, p.item.session_id, None, {"count": p.redactions})
         for p in planned
@@ -143,14 +145,15 @@ def _ingest_once(
         store.mark_seen_again(conn, [p.duplicate_of for p in planned if p.duplicate_of is not None])
         superseded = [(p.supersedes, p.memory.id) for p in fresh if p.supersedes and p.memory is not None]
         store.supersede(conn, superseded)
-        live = [p.memory for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
+        stored = [p for p in fresh if p.memory is not None and p.memory.status == MemoryStatus.ACTIVE]
+        live = [p.memory for p in stored if p.memory is not None]
         entities.record_mentions(
             conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
         )
-        record_terms(
+        record_found_terms(
             conn,
             namespace,
-            [(m.id, indexed_text(m.text, m.metadata)) for m in live],
+            [(m.id, p.indexed_terms) for m, p in zip(live, stored, strict=True)],
             totals,
             new_memories=True,
         )
@@ -189,7 +192,7 @@ def _ingest_one(
     now = datetime.now(UTC)
     policy = policy_store.get_policy(namespace)
     p = _plan(items[0], policy)
-    p.terms = content_terms_many([p.text])[0]
+    _tokenise([p])
     events: list[AuditEvent] = (
         [("redact", namespace, p.item.session_id, None, {"count": p.redactions})] if p.redactions else []
     )
@@ -264,13 +267,7 @@ def _write_one(
     entities.record_mentions(
         conn, namespace, [(m.id, m.text) for m in live], (extracted, lookups), new_memories=True
     )
-    record_terms(
-        conn,
-        namespace,
-        [(m.id, indexed_text(m.text, m.metadata)) for m in live],
-        totals,
-        new_memories=True,
-    )
+    record_found_terms(conn, namespace, [(m.id, p.indexed_terms) for m in live], totals, new_memories=True)
     events += _audit_events(namespace, [p])
     if len(events) == 1:
         audit.record_one(conn, events[0], actor, request_id)
@@ -391,6 +388,14 @@ def _plan(item: IngestItem, policy: Policy) -> _Planned:
     return _Planned(
         item, text, (scope, content_hash(text)), redactions=len(found) + len(in_metadata), metadata=metadata
     )
+
+
+def _tokenise(planned: list[_Planned]) -> None:
+    """Each item's content terms, of its text (importance, near duplicates) and of its
+    ``indexed_text`` (term statistics and postings), each text tokenised once for the request."""
+    own, indexed = content_terms_and_indexed([(p.text, p.metadata) for p in planned])
+    for p, terms, indexed_terms in zip(planned, own, indexed, strict=True):
+        p.terms, p.indexed_terms = terms, indexed_terms
 
 
 def _mark_repeats(planned: list[_Planned]) -> None:

@@ -42,9 +42,34 @@ def record_terms(
     ``new_memories``: inserted in this transaction (``postings.add_with_terms``)."""
     docs = list(docs)
     found = content_terms_many(text for _, text in docs)
+    record_found_terms(
+        conn,
+        namespace,
+        [(memory_id, words) for (memory_id, _), words in zip(docs, found, strict=True)],
+        before,
+        new_memories=new_memories,
+    )
+
+
+def record_found_terms(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    docs: Sequence[tuple[UUID, list[str]]],
+    before: tuple[int, int] | None = None,
+    *,
+    new_memories: bool = False,
+) -> None:
+    """``record_terms`` of memories given as (memory id, content terms of its ``indexed_text``), for a
+    caller that has them (ingest tokenises each text once: ``content_terms_and_indexed``)."""
+    if len(docs) == 1 and new_memories and before is not None:  # a single add: scalar statements
+        memory_id, words = docs[0]
+        n, all_terms = terms.add_one(conn, namespace, set(words), len(words), before=before)
+        avgdl = max(1.0, all_terms / max(n, 1))
+        postings.add_one_new(conn, namespace, memory_id, postings.term_impacts(words, avgdl))
+        return
     df: Counter[str] = Counter()
     total = 0
-    for words in found:
+    for _, words in docs:
         df.update(set(words))
         total += len(words)
     if not docs:
@@ -56,10 +81,7 @@ def record_terms(
     postings.add_with_terms(
         conn,
         namespace,
-        [
-            (memory_id, postings.term_impacts(words, avgdl))
-            for (memory_id, _), words in zip(docs, found, strict=True)
-        ],
+        [(memory_id, postings.term_impacts(words, avgdl)) for memory_id, words in docs],
         new_memories=new_memories,
     )
 

@@ -85,6 +85,21 @@ def add_with_terms(
     )
 
 
+def add_one_new(
+    conn: psycopg.Connection[Any], namespace: str, memory_id: UUID, found: list[tuple[str, float]]
+) -> None:
+    """``add_with_terms`` of one memory inserted in this transaction (``new_memories``; a single add):
+    the same rows, its id a scalar and its terms' array its ``memory_terms`` row as it is (distinct,
+    in order of first use), so no positions travel."""
+    conn.execute(
+        "WITH p AS (INSERT INTO postings (namespace, memory_id, term, impact)"
+        "   SELECT %(ns)s, %(id)s, u.t, u.i FROM unnest(%(t)b::text[], %(i)b::real[]) AS u(t, i)"
+        "   ORDER BY u.t, u.i DESC)"
+        " INSERT INTO memory_terms (memory_id, terms) VALUES (%(id)s, %(t)b::text[])",
+        {"ns": namespace, "id": memory_id, "t": [t for t, _ in found], "i": [i for _, i in found]},
+    )
+
+
 def remove(
     conn: psycopg.Connection[Any], namespace: str, memory_ids: Collection[UUID], terms: Collection[str]
 ) -> None:

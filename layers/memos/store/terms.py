@@ -3,7 +3,7 @@ BM25 ranks with (``memos.retrieval.lexical``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
@@ -47,6 +47,29 @@ def add(
     row = cur.fetchone()
     assert row is not None
     return int(row["docs"]), int(row["total_terms"])
+
+
+def add_one(
+    conn: psycopg.Connection[Any],
+    namespace: str,
+    distinct_terms: Collection[str],
+    total_terms: int,
+    *,
+    before: tuple[int, int],
+) -> tuple[int, int]:
+    """``add`` of one document (each of its distinct terms' frequency 1), with ``before``: the same
+    rows, without the frequencies' array."""
+    conn.execute(
+        "WITH t AS (INSERT INTO term_stats AS t (namespace, term, df)"
+        "   SELECT %(ns)s, u.term, 1 FROM unnest(%(terms)b::text[]) AS u(term)"
+        "   ON CONFLICT (namespace, term) DO UPDATE SET df = t.df + EXCLUDED.df RETURNING 1)"
+        " INSERT INTO namespace_stats AS s (namespace, docs, total_terms)"
+        " SELECT %(ns)s, 1, %(total)s FROM (SELECT count(*) FROM t) AS written"
+        " ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + EXCLUDED.docs,"
+        " total_terms = s.total_terms + EXCLUDED.total_terms",
+        {"ns": namespace, "terms": sorted(distinct_terms), "total": total_terms},
+    )
+    return before[0] + 1, before[1] + total_terms
 
 
 def send_totals(conn: psycopg.Connection[Any], namespace: str) -> Callable[[], tuple[int, int]]:
