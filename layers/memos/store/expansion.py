@@ -171,9 +171,14 @@ def part_similarities(
 def _send_part_similarities(
     conn: psycopg.Connection[Any], namespace: str, ids: Sequence[Any], vecs: Sequence[Any]
 ) -> psycopg.Cursor[Any]:
+    # The rows by primary key first, the namespace checked after (OFFSET 0 keeps the two steps
+    # apart): joined with both conditions, the planner, expecting a few dozen rows in the namespace,
+    # read all of it through ``memories_ns_recent`` and kept the ids (5,087 rows read for 62 kept,
+    # 2.2 ms at 5k memories; docs/BENCHMARKS.md, "Second round, eighth round").
     return conn.execute(
         "SELECT m.id, p.probe::int - 1 AS probe, 1 - (m.embedding <=> p.vec) AS psim"
-        " FROM unnest(%(pvecs)b::vector[], %(probes)s::int[]) AS p(vec, probe)"
-        " CROSS JOIN memories m WHERE m.namespace = %(ns)s AND m.id = ANY(%(ids)s)",
+        " FROM (SELECT m0.id, m0.namespace, m0.embedding FROM memories m0 WHERE m0.id = ANY(%(ids)s)"
+        " OFFSET 0) m CROSS JOIN unnest(%(pvecs)b::vector[], %(probes)s::int[]) AS p(vec, probe)"
+        " WHERE m.namespace = %(ns)s",
         {"pvecs": list(vecs), "probes": list(range(1, len(vecs) + 1)), "ns": namespace, "ids": list(ids)},
     )
