@@ -3,13 +3,14 @@ evidence in the asked namespace, the query API returns both hops, and plain ques
 
 from __future__ import annotations
 
+from collections import Counter
 from uuid import UUID
 
 from memos.embeddings import get_embedder
 from memos.embeddings.calibration import scale_of
 from memos.models import QueryRequest
 from memos.retrieval import lexical, multihop
-from memos.store import db, expansion
+from memos.store import candidates, db, expansion
 
 FILLER = [f"Note {i}: the weather was fine and the train was on time." for i in range(12)]
 COUSIN = "My cousin Mia is visiting soon, you will love her."
@@ -168,6 +169,23 @@ def test_probe_and_part_similarities_equal_the_cosines_of_the_stored_vectors(api
     assert evidence.get(ids[1]) == 2  # "Mia has lived in Lisbon since last month."
     assert all(r["entity_n"] == evidence.get(r["id"], 0) for r in both)
     assert any(r["entity_n"] for r in both)
+    with db.connection() as conn:  # the first round's counts passed on: the lists are not read again
+        counted: Counter[str] = Counter()
+        candidates.fetch(
+            conn, req, vecs[0], 10, [], None, ann_index=None, entity_names=["mia", "lisbon"], counted=counted
+        )
+        reused = expansion.probes_and_parts(
+            conn,
+            req,
+            vecs[0],
+            [(vecs[1], None), (vecs[2], "mia")],
+            5,
+            entity_names=["mia", "lisbon"],
+            evidence_counts=counted,
+        )[0]
+    assert dict(counted) == {str(mid): n for mid, n in evidence.items()}
+    assert reused and all(r["entity_n"] == evidence.get(r["id"], 0) for r in reused)
+    assert any(r["entity_n"] for r in reused)
     assert {r["probe"] for r in rows} == {0, 1, 2}
     for r in rows:
         assert abs(float(r["psim"]) - cos(r["id"], vecs[r["probe"]])) < 1e-5

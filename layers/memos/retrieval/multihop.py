@@ -32,7 +32,7 @@ measurements: docs/RETRIEVAL.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from memos.embeddings.calibration import scale_of
@@ -91,10 +91,12 @@ def expand(
     *,
     ann_index: ann.Graph | None = None,
     entity_names: Sequence[str] = (),
+    evidence_counts: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Extra candidate rows for a multi-part or relational question (empty when not needed);
     ``ann_index``: the namespace's own HNSW index (``memos.retrieval.ann``), if it has one;
-    ``entity_names``: the query's known entities, whose evidence counts come with the rows (``entity_n``).
+    ``entity_names``: the query's known entities, whose evidence counts come with the rows (``entity_n``;
+    from ``evidence_counts``, the first round's, when given).
 
     Rows for memories already in ``rows`` come back too when a probe finds them closer (placed
     before ``rows``, the caller's first-seen-wins merge keeps the better similarity)."""
@@ -134,6 +136,7 @@ def expand(
         part_ids=list(dict.fromkeys(row["id"] for row in rows)) if len(part_vecs) else [],
         part_vecs=list(part_vecs),
         entity_names=entity_names,
+        evidence_counts=evidence_counts,
     )
     probe_scales = [scale.for_query(vec) for vec in vecs]
     a, b = scale.affine(qvec)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -105,6 +106,7 @@ def query(
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
         indexed = ann.uses_index(conn, req.namespace)
+        counted: Counter[str] = Counter()  # the entities' evidence lists, read once for both rounds
         rows = candidates.fetch(
             conn,
             req,
@@ -115,11 +117,20 @@ def query(
             ann_index=indexed,
             entity_names=sorted(q_entities),
             ef_search=ann.ef_search_for(first.counts[0]),
+            counted=counted,
         )
         # The second round for multi-part and relational questions (see retrieval/multihop.py).
         rows = (
             multihop.expand(
-                conn, req, qvec, rows, stats, embedder, ann_index=indexed, entity_names=sorted(q_entities)
+                conn,
+                req,
+                qvec,
+                rows,
+                stats,
+                embedder,
+                ann_index=indexed,
+                entity_names=sorted(q_entities),
+                evidence_counts=counted,
             )
             + rows
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -158,6 +158,7 @@ def fetch(
     entity_names: Sequence[str] = (),
     ef_search: int | None = None,
     per_term: int = 100,
+    counted: Counter[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
     that found it); a memory may come more than once.
@@ -180,7 +181,9 @@ def fetch(
 
     Each row also carries what scoring reads of it besides the memory: ``terms``, its stored content
     terms (``memory_terms``; NULL for a memory stored without them), and, when ``entity_names`` (the
-    query's known entities) are given, ``entity_n``: how many of them it is L3 evidence for.
+    query's known entities) are given, ``entity_n``: how many of them it is L3 evidence for;
+    ``counted`` (when given) receives those counts for every memory the lists name (its id as text),
+    so a second round (``memos.store.expansion``) counts its rows without reading the lists again.
     """
     where, params = filters_sql(req)
     selective = is_selective(req)
@@ -264,7 +267,7 @@ def fetch(
             conn.execute(GENERIC_PLANS)
             cur = _rows_cursor(conn).execute(_with_terms([nearest, *parts]), params)
             conn.execute(DEFAULT_PLANS)
-        return with_evidence(cur.fetchall(), evidence)
+        return with_evidence(cur.fetchall(), evidence, counted)
     # The namespace's own index serves the vector retriever. The planner would choose it from its
     # row estimate for the namespace, which can be far off (a namespace outside the column's most
     # common values, or a table not analyzed yet: then it sorted all of a 5k namespace by exact
@@ -292,7 +295,7 @@ def fetch(
         )
         conn.execute("SET LOCAL enable_sort TO DEFAULT")
         conn.execute(DEFAULT_PLANS)
-    return with_evidence(cur.fetchall(), evidence)
+    return with_evidence(cur.fetchall(), evidence, counted)
 
 
 def _exact_nearest(where: str, src: str) -> str:
@@ -325,12 +328,23 @@ def send_evidence(
     )
 
 
-def with_evidence(rows: list[dict[str, Any]], evidence: psycopg.Cursor[Any] | None) -> list[dict[str, Any]]:
+def with_evidence(
+    rows: list[dict[str, Any]], evidence: psycopg.Cursor[Any] | None, counted: Counter[str] | None = None
+) -> list[dict[str, Any]]:
     """``rows`` each with ``entity_n``: how many of the entities ``send_evidence`` read it is
-    evidence for (as many as its id occurs in their lists); ``rows`` as they are without a read."""
+    evidence for (as many as its id occurs in their lists); ``rows`` as they are without a read.
+    ``counted``: updated with the counts (by id as text)."""
     if evidence is None:
         return rows
     counts = Counter(" ".join(r["ids"] or "" for r in evidence.fetchall()).split())
+    if counted is not None:
+        counted.update(counts)
+    return counted_rows(rows, counts)
+
+
+def counted_rows(rows: list[dict[str, Any]], counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """``rows`` each with ``entity_n`` from ``counts`` (a memory's id as text: how many of the
+    query's entities it is evidence for; ``with_evidence``'s counts)."""
     for row in rows:
         row["entity_n"] = counts.get(str(row["id"]), 0)
     return rows

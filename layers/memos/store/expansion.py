@@ -8,7 +8,7 @@ only reads, under the same filters as the first round (``memos.store.candidates`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from memos.models import QueryRequest
@@ -16,6 +16,7 @@ from memos.store import ann
 from memos.store.candidates import (
     DEFAULT_PLANS,
     GENERIC_PLANS,
+    counted_rows,
     filters_sql,
     is_selective,
     nearest_filter,
@@ -39,6 +40,7 @@ def probes_and_parts(
     part_ids: Sequence[Any] = (),
     part_vecs: Sequence[Any] = (),
     entity_names: Sequence[str] = (),
+    evidence_counts: Mapping[str, int] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
     ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector), ``vsim``
@@ -53,7 +55,9 @@ def probes_and_parts(
     each probe row also carries ``part_psims``:
     its cosine to each of them (so every memory either list names is measured against every part);
     with ``entity_names`` (the query's known entities), ``entity_n``: how many of them it is L3
-    evidence for (as the first round's rows, ``memos.store.candidates.fetch``)."""
+    evidence for (as the first round's rows, ``memos.store.candidates.fetch``), from
+    ``evidence_counts`` when given (the first round's, ``fetch(counted=...)``: the lists are not
+    read again), else read in the same round trip."""
     if not probes:
         return [], part_similarities(conn, req.namespace, part_ids, part_vecs)
     where, params = filters_sql(req)
@@ -130,7 +134,8 @@ def probes_and_parts(
     unsorted = bool(free and ann_index and not is_selective(req))
     evidence = None
     with conn.pipeline():
-        if entity_names:  # counted per row in Python, as the first round's (``candidates.with_evidence``)
+        # Counted per row in Python (``candidates.with_evidence``), from the first round's read if given.
+        if entity_names and evidence_counts is None:
             evidence = send_evidence(conn, req.namespace, entity_names)
         if not free:
             conn.execute(GENERIC_PLANS)
@@ -146,7 +151,10 @@ def probes_and_parts(
             if len(part_ids) and with_parts
             else None
         )
-    return with_evidence(cur.fetchall(), evidence), sims.fetchall() if sims is not None else []
+    found = cur.fetchall()
+    if entity_names and evidence_counts is not None:
+        found = counted_rows(found, evidence_counts)
+    return with_evidence(found, evidence), sims.fetchall() if sims is not None else []
 
 
 def part_similarities(
@@ -163,9 +171,14 @@ def part_similarities(
 def _send_part_similarities(
     conn: psycopg.Connection[Any], namespace: str, ids: Sequence[Any], vecs: Sequence[Any]
 ) -> psycopg.Cursor[Any]:
+    # The rows by primary key first, the namespace checked after (OFFSET 0 keeps the two steps
+    # apart): joined with both conditions, the planner, expecting a few dozen rows in the namespace,
+    # read all of it through ``memories_ns_recent`` and kept the ids (5,087 rows read for 62 kept,
+    # 2.2 ms at 5k memories; docs/BENCHMARKS.md, "Second round, eighth round").
     return conn.execute(
         "SELECT m.id, p.probe::int - 1 AS probe, 1 - (m.embedding <=> p.vec) AS psim"
-        " FROM unnest(%(pvecs)b::vector[], %(probes)s::int[]) AS p(vec, probe)"
-        " CROSS JOIN memories m WHERE m.namespace = %(ns)s AND m.id = ANY(%(ids)s)",
+        " FROM (SELECT m0.id, m0.namespace, m0.embedding FROM memories m0 WHERE m0.id = ANY(%(ids)s)"
+        " OFFSET 0) m CROSS JOIN unnest(%(pvecs)b::vector[], %(probes)s::int[]) AS p(vec, probe)"
+        " WHERE m.namespace = %(ns)s",
         {"pvecs": list(vecs), "probes": list(range(1, len(vecs) + 1)), "ns": namespace, "ids": list(ids)},
     )
