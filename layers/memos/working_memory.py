@@ -86,6 +86,25 @@ def _sendable(client: Any) -> bool:
     return type(client) is redis.Redis
 
 
+def _push_commands(
+    namespace: str, windows: dict[str, tuple[list[dict[str, Any]], bool]], size: int, ttl_s: int
+) -> list[tuple[Any, ...]]:
+    """The Redis commands of a push (``push_many``, ``send_push``): per session, its turns pushed
+    newest first (a new window replaces what an earlier, reset session left; an absent one stays
+    absent: LPUSHX), cut to ``size``, given the TTL; then the sessions' expiries in the active set."""
+    commands: list[tuple[Any, ...]] = []
+    for session_id, (turns, create) in windows.items():
+        key = window_key(namespace, session_id)
+        values = [json.dumps(t, default=str) for t in turns]
+        if create:
+            commands.append(("DEL", key))
+        commands += [("LPUSH" if create else "LPUSHX", key, *values), ("LTRIM", key, 0, size - 1)]
+        commands.append(("EXPIRE", key, ttl_s))
+    expiry = time.time() + ttl_s
+    commands.append(("ZADD", ACTIVE_KEY, *(x for sid in windows for x in (expiry, namespace + _SEP + sid))))
+    return commands
+
+
 class WorkingMemory:
     """A session's window: newest turn first in Redis, returned oldest first."""
 
@@ -129,16 +148,8 @@ class WorkingMemory:
             return True
         try:
             pipe = self.client.pipeline(transaction=False)
-            for session_id, (turns, create) in windows.items():
-                key = window_key(namespace, session_id)
-                values = [json.dumps(t, default=str) for t in turns]
-                if create:
-                    pipe.delete(key)
-                pipe.lpush(key, *values) if create else pipe.lpushx(key, *values)
-                pipe.ltrim(key, 0, size - 1)
-                pipe.expire(key, ttl_s)
-            expiry = time.time() + ttl_s
-            pipe.zadd(ACTIVE_KEY, {namespace + _SEP + sid: expiry for sid in windows})
+            for command in _push_commands(namespace, windows, size, ttl_s):
+                pipe.execute_command(*command)
             pipe.execute()
             return True
         except redis_error() as exc:
@@ -161,18 +172,7 @@ class WorkingMemory:
         if not windows or not _sendable(client):
             done = self.push_many(namespace, windows, size, ttl_s)
             return lambda: done
-        commands: list[tuple[Any, ...]] = []
-        for session_id, (turns, create) in windows.items():
-            key = window_key(namespace, session_id)
-            values = [json.dumps(t, default=str) for t in turns]
-            if create:
-                commands.append(("DEL", key))
-            commands += [("LPUSH" if create else "LPUSHX", key, *values), ("LTRIM", key, 0, size - 1)]
-            commands.append(("EXPIRE", key, ttl_s))
-        expiry = time.time() + ttl_s
-        commands.append(
-            ("ZADD", ACTIVE_KEY, *(x for sid in windows for x in (expiry, namespace + _SEP + sid)))
-        )
+        commands = _push_commands(namespace, windows, size, ttl_s)
         pool = client.connection_pool
         try:
             conn = pool.get_connection()
