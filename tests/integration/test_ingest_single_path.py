@@ -227,3 +227,47 @@ def test_with_redaction_the_single_path_and_the_batch_path_leave_the_same_state(
     assert [a[0] for a in single["audit"]].count("redact") == 3
     for part in batch:
         assert single[part] == batch[part], part
+
+
+class _FailingEmbedder:
+    """An embedder whose service is down: ``embed`` raises (as a model endpoint's error would)."""
+
+    def __init__(self, real: Any) -> None:
+        self.dim = real.dim
+
+    def embed(self, texts: list[str]) -> Any:
+        raise RuntimeError("embedder down")
+
+
+@pytest.mark.parametrize("single", [True, False], ids=["single path", "batch path"])
+def test_an_add_whose_row_cannot_be_built_leaves_nothing_and_the_session_unlocked(
+    ns, db_conn, monkeypatch, single
+):
+    """An embedder that fails while the add's row is built: the error reaches the caller on both
+    paths, every row, counter, statistic, audit row and L1 window stays as it was, and no session
+    lock is left behind: the next add takes the next turn."""
+    from memos.embeddings import space
+
+    out = _run(ns, True, ROWS[:2])
+    before = _state(ns, out, db_conn)
+    real = space.expected()
+    monkeypatch.setattr(space, "expected", lambda: _FailingEmbedder(real))
+    items = [IngestItem(session_id="s1", role="user", text="A third turn that cannot be embedded.")]
+
+    with pytest.raises(RuntimeError, match="embedder down"):
+        if single:
+            ingest_module.ingest(ns, items, actor="paths", request_id="r")
+        else:
+            ingest_module._ingest_once(ns, items, "paths", "r", None)
+
+    assert _state(ns, out, db_conn) == before
+    # Not held by a transaction left open: taken at once (NOWAIT raises when another holds it).
+    locked = db_conn.execute(
+        "SELECT turn_count FROM sessions WHERE namespace = %s AND session_id = 's1' FOR UPDATE NOWAIT", (ns,)
+    ).fetchone()
+    assert locked["turn_count"] == 2
+    monkeypatch.undo()
+    third = ingest_module.ingest(ns, items, actor="paths", request_id="r").memories[0]
+    assert third.status == "created"
+    turn = db_conn.execute("SELECT turn_no FROM memories WHERE id = %s", (third.memory_id,)).fetchone()
+    assert turn["turn_no"] == 3
