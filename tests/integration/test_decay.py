@@ -286,3 +286,62 @@ def test_a_memory_that_is_never_due_can_be_edited_and_deleted(api, ns, db_conn):
     assert api.call("PATCH", f"/v1/memories/{fact}", {"importance": 0.9})[0] == 200
     assert api.call("GET", f"/v1/memories/{fact}")[1]["importance"] == 0.9
     assert api.call("DELETE", f"/v1/memories/{fact}")[0] == 204
+
+
+def _body_of_0007() -> str:
+    """Migration 0007's ``memos_forget_at``, renamed into this session's temporary schema."""
+    import re
+    from importlib import resources
+
+    sql = resources.files("memos.store.migrations").joinpath("0007_forget_at.sql").read_text()
+    body = re.search(r"CREATE FUNCTION memos_forget_at\(.*?\$\$;", sql, re.S)
+    assert body is not None
+    return body.group(0).replace(
+        "CREATE FUNCTION memos_forget_at(", "CREATE FUNCTION pg_temp.forget_at_0007("
+    )
+
+
+def test_the_forget_time_of_migration_16_is_the_one_of_migration_7_to_the_microsecond(db_conn):
+    """0016 rewrote ``memos_forget_at`` to be inlinable: every branch (no half-life; TTL from ingestion
+    or from the event; no floor, a zero floor, a floor; accesses, a base at the ceiling; a last
+    access; an earlier expiry; times before 1970 and with microseconds) gives the same instant."""
+    db_conn.execute(_body_of_0007())
+    rows = db_conn.execute(
+        """
+        WITH args AS (
+          SELECT b::real AS base, n AS access_count, c AS created_at, l AS last_accessed_at,
+                 o AS occurred_at, x AS expires_at, h::real AS half_life, f::real AS floor, t AS ttl_days,
+                 i AS ttl_from_ingest
+          FROM unnest(ARRAY[0.05, 0.5, 0.95]) b, unnest(ARRAY[0, 3, 250]) n,
+               unnest(ARRAY['2026-12-07 22:13:05.123457+00', '1969-07-20 20:17:40.5+00']::timestamptz[]) c,
+               unnest(ARRAY[NULL, '2027-01-02 03:04:05.000001+00']::timestamptz[]) l,
+               unnest(ARRAY['2026-11-30 08:00:00+00', '1960-02-29 12:00:00.25+00']::timestamptz[]) o,
+               unnest(ARRAY[NULL, '2027-06-01 00:00:00+00']::timestamptz[]) x,
+               unnest(ARRAY[NULL, 0.5, 30, 365]) h, unnest(ARRAY[NULL, 0, 0.05, 0.4]) f,
+               unnest(ARRAY[NULL, 1, 30, 3650]) t, unnest(ARRAY[false, true]) i
+        )
+        SELECT count(*) AS n,
+               count(*) FILTER (WHERE memos_forget_at(base, access_count, created_at, last_accessed_at,
+                 occurred_at, expires_at, half_life, floor, ttl_days, ttl_from_ingest)
+                 IS DISTINCT FROM pg_temp.forget_at_0007(base, access_count, created_at, last_accessed_at,
+                 occurred_at, expires_at, half_life, floor, ttl_days, ttl_from_ingest)) AS differ,
+               count(*) FILTER (WHERE memos_forget_at(base, access_count, created_at, last_accessed_at,
+                 occurred_at, expires_at, half_life, floor, ttl_days, ttl_from_ingest) IS NULL) AS never
+        FROM args
+        """
+    ).fetchone()
+    assert rows["n"] == 3 * 3 * 2 * 2 * 2 * 2 * 4 * 4 * 4 * 2
+    assert rows["differ"] == 0
+    assert 0 < rows["never"] < rows["n"]  # both kinds of rows were compared, due and never due
+
+
+def test_the_forget_time_is_inlined_into_the_statements_that_write_memories(db_conn):
+    """Inlined, the function is an expression of the row: no SQL function call (and no parse of its
+    body) left in a plan, as in the INSERT's generated ``forget_at``."""
+    plan = db_conn.execute(
+        "EXPLAIN VERBOSE SELECT memos_forget_at(base_importance, access_count, created_at, last_accessed_at,"
+        " occurred_at, expires_at, decay_half_life, decay_floor, ttl_days, ttl_from_ingest) FROM memories"
+    ).fetchall()
+    text = "\n".join(r["QUERY PLAN"] for r in plan)
+    assert "memos_forget_at" not in text and "memos_reinforced" not in text
+    assert "AT TIME ZONE 'UTC'" in text
