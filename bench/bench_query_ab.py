@@ -13,7 +13,9 @@ PATH's, one after the other, the first side alternating, so the machine's load f
 p50/p95 of each side, their ratio (this / base), how many queries returned the same memories
 with the same scores, how many the same whole answer (every result field with its components and
 metadata, the context pack's text, items and window, the token usage; not the ids and timings), and
-the mean share of base's memories this side returned too.
+the mean share of base's memories this side returned too. Also the p50 of each worker's CPU time a
+query (``time.process_time``: the client's own work, which the machine's load inflates far less than
+the wall time; an older checkout's worker reports it too, the worker is this file).
 
 ``--data-dir DIR``: instead, the store ``bench_query.py --data-dir DIR`` kept (1M memories with
 ``--full``), its large namespace and its questions (``--replace OLD=NEW`` rewrites each question,
@@ -48,13 +50,15 @@ def worker() -> None:
     print(MARK + "ready", flush=True)
     for line in sys.stdin:
         ns, q, sid = json.loads(line)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=sid))
-        dt = time.perf_counter() - t
+        dt, cpu = time.perf_counter() - t, time.process_time() - c
         whole = r.model_dump(
             mode="json", exclude={"query_id": True, "timings_ms": True, "context_pack": {"id"}}
         )
-        print(MARK + json.dumps([dt, [[str(x.memory_id), x.score] for x in r.results], whole]), flush=True)
+        print(
+            MARK + json.dumps([dt, [[str(x.memory_id), x.score] for x in r.results], whole, cpu]), flush=True
+        )
 
 
 def _differing(a: Any, b: Any, path: str = "") -> list[str]:
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ns = f"ab-{n}" if kept is None else "bench-q-main"
                 this: list[float] = []
                 other: list[float] = []
+                cpu: dict[str, list[float]] = {"this": [], "base": []}  # the worker's CPU time a query
                 same = whole = 0
                 differing: list[dict[str, Any]] = []  # which fields of a whole answer differ, per query
                 shared: list[float] = []  # the share of base's memories this side also returned
@@ -161,9 +166,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         assert proc.stdin is not None
                         proc.stdin.write(json.dumps([ns, q, args.session]) + "\n")
                         proc.stdin.flush()
-                        dt, got[side], got[side + " whole"] = json.loads(_hear(proc))
+                        dt, got[side], got[side + " whole"], *spent = json.loads(_hear(proc))
                         if i >= 20:
                             (this if side == "this" else other).append(dt)
+                            cpu[side] += spent
                     same += i >= 20 and got["this"] == got["base"]
                     whole += i >= 20 and got["this whole"] == got["base whole"]
                     if i >= 20 and got["this whole"] != got["base whole"]:
@@ -177,6 +183,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 out["by_size"][n] = {
                     "this": a,
                     "base": b,
+                    "cpu_this": pct(cpu["this"]) if cpu["this"] else None,
+                    "cpu_base": pct(cpu["base"]) if cpu["base"] else None,
                     "same_results": same,
                     "same_answers": whole,
                     "shared_memories": round(sum(shared) / max(1, len(shared)), 4),
@@ -191,6 +199,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for n, r in out["by_size"].items():
         for k in ("p50_ms", "p95_ms"):
             rows.append((n, k[:3], r["base"][k], r["this"][k], r["this"][k] / r["base"][k]))
+        if r["cpu_this"] and r["cpu_base"]:
+            c_this, c_base = r["cpu_this"]["p50_ms"], r["cpu_base"]["p50_ms"]
+            rows.append((n, "cpu p50", c_base, c_this, c_this / c_base))
         rows.append((n, "same results", f"{r['same_results']}/{args.queries}", "", ""))
         rows.append((n, "same answers", f"{r['same_answers']}/{args.queries}", "", ""))
         rows.append((n, "base's memories also returned", f"{r['shared_memories']:.4f}", "", ""))

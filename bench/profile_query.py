@@ -9,14 +9,15 @@ Loads one namespace per size with the peer benchmark's texts (``memos.memory.ing
 load). Then per size, over the same questions (``bench_query_ab.py``'s), each query as
 ``memos.retrieval.search.query`` runs it:
 
-- total p50/p95 and the median of each step of ``timings_ms``, for all queries and for the slowest
+- total p50/p95, the process's CPU time a query (p50), and the median of each step of ``timings_ms``, for all queries and for the slowest
   5 % (what the p95 is made of), with the share of queries that took a multi-hop second round, and
   per kind of question (plain, temporal: names a time, multi-hop: took a second round);
 - psycopg waits per query (each round trip is one or more) and statements per query;
 - ``--cprofile``: the 25 functions with the most own time and the query path's cumulative times;
 - ``--session SID``: every query names the session ``SID`` (``s1``, the ingested one: its L1 window);
-- ``--explain N``: every statement of N queries replayed under ``EXPLAIN (ANALYZE, BUFFERS)`` (in
-  a transaction with the same ``SET LOCAL``s), the median execution time and buffers per statement.
+- ``--explain N``: every statement of N queries replayed under ``EXPLAIN (ANALYZE, BUFFERS)`` (on a
+  connection with the pool's session settings, ``memos.store.ann.SEARCH_SETTINGS``, in a transaction
+  with the same ``SET LOCAL``s, rolled back), the median execution time and buffers per statement.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         from memos.retrieval import ann, multihop
         from memos.retrieval.search import query
         from memos.retrieval.timeexpr import parse_time_range
+        from memos.store.ann import SEARCH_SETTINGS
 
         for n in sizes:
             ingest_conversation(f"ab-{n}", n)
@@ -101,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             for q in queries[:20]:
                 query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
             totals: list[float] = []
+            cpus: list[float] = []  # the process's CPU time a query (its own work, less load-bound)
             steps: list[dict[str, float]] = []
             waits: list[int] = []
             stmts: list[int] = []
@@ -108,15 +111,19 @@ def main(argv: list[str] | None = None) -> None:
             for q in queries[20:]:
                 counts.update(waits=0, statements=0)
                 before = hopped["n"]
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
                 totals.append(time.perf_counter() - t)
+                cpus.append(time.process_time() - c)
                 steps.append(dict(r.timings_ms))
                 waits.append(counts["waits"])
                 stmts.append(counts["statements"])
                 hops.append(hopped["n"] > before)
             p = pct(totals)
-            print(f"\n=== {n} memories, {len(totals)} queries: p50 {p['p50_ms']} p95 {p['p95_ms']} ms")
+            print(
+                f"\n=== {n} memories, {len(totals)} queries: p50 {p['p50_ms']} p95 {p['p95_ms']} ms;"
+                f" client CPU p50 {pct(cpus)['p50_ms']} ms"
+            )
             print(
                 f"psycopg waits/query (a round trip is one or more): median {statistics.median(waits)} mean {statistics.mean(waits):.2f};"
                 f" statements/query: mean {statistics.mean(stmts):.2f}; multi-hop: {sum(hops)}/{len(hops)}"
@@ -168,11 +175,17 @@ def main(argv: list[str] | None = None) -> None:
                 print(out.getvalue())
             if args.explain:
                 per: dict[str, list[tuple[float, str]]] = defaultdict(list)
-                for q in queries[20 : 20 + args.explain]:
-                    captured = []
-                    query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
-                    run, captured = captured, None
-                    with admin_conn() as c, c.transaction():
+                # One connection for every replay, with the pool's session settings (memos.store.db):
+                # a new one per query started each replay on cold caches (the candidate statement's
+                # execution then read 7-9 ms at 5k against ~1.9 ms warm).
+                with admin_conn() as c:
+                    for setting in SEARCH_SETTINGS:
+                        c.execute(setting)
+                    for q in queries[20 : 20 + args.explain]:
+                        captured = []
+                        query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=args.session))
+                        run, captured = captured, None
+                        c.execute("BEGIN")
                         for stmt, params in run:
                             text = stmt if isinstance(stmt, str) else stmt.as_string(c)
                             head = text.lstrip().upper()
@@ -191,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
                             )
                             bufs = next((ln.strip() for ln in lines if "Buffers:" in ln), "")
                             per[_key(text)].append((ex, bufs))
+                        c.execute("ROLLBACK")
                 print(f"{'exec ms (median)':>16} {'runs':>5}  statement / first buffers line")
                 for k, v in sorted(per.items(), key=lambda kv: -statistics.median(x for x, _ in kv[1])):
                     print(f"{statistics.median(x for x, _ in v):16.3f} {len(v):5d}  {k}\n{'':23}{v[0][1]}")

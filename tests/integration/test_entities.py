@@ -172,6 +172,22 @@ def test_query_entities_and_memory_overlap_feed_retrieval(api, ns):
     assert overlap[ids[4]] == 0.0
 
 
+def test_memory_overlap_uses_given_counts_and_reads_the_others(api, ns):
+    ids = ingest(api, ns, [*TEXTS, "I prefer aisle seats."])
+    record(ns, ids, [*TEXTS, "I prefer aisle seats."])
+    q = {"ana silva", "porto"}
+    with db.connection() as conn:
+        # ids[0]'s count given (and deliberately not its stored one: the given count wins), ids[4]'s
+        # given as 0; ids[1] (Ana only) and ids[3] read from the evidence lists.
+        overlap = memory_entity_overlap(conn, ns, q, [ids[0], ids[1], ids[4]], counted={ids[0]: 1, ids[4]: 0})
+        read_only = memory_entity_overlap(conn, ns, q, [ids[1]])
+    assert list(overlap) == [ids[0], ids[1], ids[4]]
+    assert overlap == {ids[0]: 0.5, ids[1]: 0.5, ids[4]: 0.0}
+    assert read_only == {ids[1]: 0.5}
+    with db.connection() as conn:
+        assert memory_entity_overlap(conn, ns, set(), [ids[0]]) == {ids[0]: 0.0}
+
+
 def test_chinese_mentions_and_relations(api, ns):
     texts = ["我的朋友小明在腾讯工作。", "小明喜欢《三体》。"]
     ids = ingest(api, ns, texts)
