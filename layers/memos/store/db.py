@@ -8,9 +8,10 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
     from pydantic import BaseModel
 
+T = TypeVar("T")
 _refetch_secret = False  # set after an authentication failure: the secret may have rotated
 _vector_ready = threading.local()
 
@@ -125,6 +127,40 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
             # would still time out for seconds. The next request starts a fresh pool instead.
             close_pool()
         raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
+
+
+# A read beside the request's own (``aside``) takes a pooled connection only if one is free (or
+# opened) within this wait: it must never queue behind other requests for the pool.
+ASIDE_WAIT_S = 0.002
+_aside_threads: Lazy[ThreadPoolExecutor] = Lazy(
+    lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="memos-db-aside")
+)
+
+
+def aside(read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> Future[T | None]:
+    """Run ``read`` on a second pooled connection in a thread, while the caller goes on with its
+    own: two backends execute at once (the caller's connection is busy with its own statements).
+    The future gives None, and the caller does the read itself, when no connection is free within
+    ``ASIDE_WAIT_S`` (a busy pool; ``MEMOS_DB_POOL_MAX`` 1) or the read failed. ``read`` runs in a
+    transaction of its own, committed after it: it sees what was committed when its statements
+    started, as each statement of a READ COMMITTED transaction does."""
+    return _aside_threads.get().submit(_read_aside, read)
+
+
+def _read_aside(read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> T | None:
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from memos.kernel.observability import logger
+
+    try:
+        with get_pool().connection(timeout=ASIDE_WAIT_S) as conn:
+            return read(conn)  # type: ignore[arg-type]
+    except PoolTimeout:
+        return None
+    except psycopg.Error as exc:
+        logger.warning("read aside failed; done in the request's connection", extra={"error": str(exc)})
+        return None
 
 
 @contextmanager
