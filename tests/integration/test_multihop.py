@@ -282,7 +282,7 @@ def _second_round(ns, question, aside):
         first = candidates.fetch(conn, req, qvec, 40, [], None, ann_index=graph)
         stats = lexical.load_stats(conn, ns, ["job", "dog", "parrot", "named"])
         rows = multihop.expand(conn, req, qvec, first, stats, embedder, ann_index=graph, aside=walks)
-    came_back = walks is not None and walks.rows.result() is not None
+    came_back = walks is not None and walks.rows is not None and walks.rows.result() is not None
     return [(r["id"], round(float(r["vsim"]), 6)) for r in rows], came_back
 
 
@@ -300,7 +300,7 @@ def test_without_a_free_connection_the_parts_are_walked_in_the_requests(api, ns,
     _with_graph(api, ns)
     question = "What does Person 7 work as, and what is our parrot named?"
     inline, _ = _second_round(ns, question, aside=False)
-    monkeypatch.setattr(db, "ASIDE_WAIT_S", 0.0)  # no wait at all: the pool refuses at once
+    monkeypatch.setattr(db, "ASIDE_WAIT_S", 0.0)  # no second connection
     walked, came_back = _second_round(ns, question, aside=True)
     assert not came_back
     assert walked == inline

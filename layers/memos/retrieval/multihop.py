@@ -89,7 +89,7 @@ class PartWalks:
     the parts' vectors and the future of their rows (None: no spare connection, walk them inline)."""
 
     vecs: list[Any]
-    rows: Future[list[dict[str, Any]] | None]
+    rows: Future[list[dict[str, Any]] | None] | None
 
 
 def walk_parts_aside(
@@ -172,7 +172,7 @@ def expand(
     texts, names = texts[:MAX_PROBES], names[:MAX_PROBES]
     if not texts:
         return []
-    walked = aside.rows.result() if aside is not None else None
+    walked = aside.rows.result() if aside is not None and aside.rows is not None else None
     if aside is not None:  # the parts' vectors as they were walked, then the bridges'
         n = len(aside.vecs)
         vecs: Any = [*aside.vecs, *(embedder.embed(texts[n:]) if len(texts) > n else [])]

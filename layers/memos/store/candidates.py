@@ -163,7 +163,7 @@ def fetch(
     """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
     that found it); a memory may come more than once. In a namespace with its own graph the temporal
     retriever has a statement of its own, read on a second pooled connection while the first runs
-    (``memos.store.db.aside``; after it on ``conn`` when none is free).
+    (``memos.store.db.aside``; in the first when none is free).
 
     - vector: the ``limit`` nearest. Exact distance over the namespace's rows, or, when the namespace
       has its own partial HNSW index (``ann_index``, ``memos.store.ann``) and no selective filter,
@@ -285,16 +285,19 @@ def fetch(
         ef_search = graph.ef_search  # the walk its build needs (ann.BUILD_EF_CONSTRUCTION)
     # The temporal retriever reads on a second connection while this one walks the graph (its exact
     # read of a range costs ~0.8 us a row: 5-10 ms for a week of a 100k namespace, more than the
-    # vector walk), or on this one after it when none is free (``memos.store.db.aside``).
+    # vector walk), or in this statement when none is free (``memos.store.db.aside``).
     temporal = _with_terms(walked, [wide_range_sql()]) if walked else None
     aside = db.aside(lambda c: _indexed_rows(c, temporal, params, ef_search)) if temporal else None
+    ctes = [wide_range_sql()] if walked and aside is None else []
     with conn.pipeline():
         if entity_names:
             evidence = send_evidence(conn, req.namespace, entity_names)
-        rows = _send_indexed(conn, _with_terms([nearest, *parts]), params, ef_search)
+        rows = _send_indexed(
+            conn, _with_terms([nearest, *(walked if aside is None else []), *parts], ctes), params, ef_search
+        )
     found = rows.fetchall()
-    if temporal is not None:
-        got = aside.result() if aside is not None else None
+    if aside is not None and temporal is not None:
+        got = aside.result()
         found += got if got is not None else _indexed_rows(conn, temporal, params, ef_search)
     return with_evidence(found, evidence, counted)
 

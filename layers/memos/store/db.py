@@ -129,38 +129,65 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
         raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
 
 
-# A read beside the request's own (``aside``) takes a pooled connection only if one is free (or
-# opened) within this wait: it must never queue behind other requests for the pool.
+# A read beside the request's own (``aside``) takes a pooled connection only if one is idle, or
+# the pool can open one within this wait: it never queues behind other requests for the pool.
 ASIDE_WAIT_S = 0.002
 _aside_threads: Lazy[ThreadPoolExecutor] = Lazy(
     lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="memos-db-aside")
 )
 
 
-def aside(read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> Future[T | None]:
-    """Run ``read`` on a second pooled connection in a thread, while the caller goes on with its
-    own: two backends execute at once (the caller's connection is busy with its own statements).
-    The future gives None, and the caller does the read itself, when no connection is free within
-    ``ASIDE_WAIT_S`` (a busy pool; ``MEMOS_DB_POOL_MAX`` 1) or the read failed. ``read`` runs in a
-    transaction of its own, committed after it: it sees what was committed when its statements
-    started, as each statement of a READ COMMITTED transaction does."""
-    return _aside_threads.get().submit(_read_aside, read)
-
-
-def _read_aside(read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> T | None:
-    import psycopg
+def aside(read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> Future[T | None] | None:
+    """Start ``read`` on a second pooled connection, in a thread, while the caller goes on with its
+    own connection: two backends execute at once. None (the caller reads on its own connection)
+    when no connection is idle and the pool cannot open one within ``ASIDE_WAIT_S`` (every
+    connection busy with other requests, ``MEMOS_DB_POOL_MAX`` 1). The future gives ``read``'s
+    result as soon as it returns (the connection goes back to the pool after), or None when it
+    failed with a database error (logged; the caller reads itself). ``read`` runs in a transaction
+    of its own, rolled back after it: it sees what was committed when its statements started, as
+    each statement of a READ COMMITTED transaction does."""
     from psycopg_pool import PoolTimeout
+
+    pool = get_pool()
+    if ASIDE_WAIT_S <= 0:
+        return None
+    stats = pool.get_stats()
+    if not stats.get("pool_available") and stats.get("pool_size", 0) >= pool.max_size:
+        return None  # all busy: waiting would only queue
+    try:
+        conn = pool.getconn(timeout=ASIDE_WAIT_S)
+    except PoolTimeout:
+        return None
+    done: Future[T | None] = Future()
+    try:
+        _aside_threads.get().submit(_read_aside, pool, conn, read, done)
+    except BaseException:
+        pool.putconn(conn)
+        raise
+    return done
+
+
+def _read_aside(
+    pool: ConnectionPool,
+    conn: psycopg.Connection[Any],
+    read: Callable[[psycopg.Connection[dict[str, Any]]], T],
+    done: Future[T | None],
+) -> None:
+    import psycopg
 
     from memos.kernel.observability import logger
 
     try:
-        with get_pool().connection(timeout=ASIDE_WAIT_S) as conn:
-            return read(conn)  # type: ignore[arg-type]
-    except PoolTimeout:
-        return None
+        done.set_result(read(conn))
     except psycopg.Error as exc:
         logger.warning("read aside failed; done in the request's connection", extra={"error": str(exc)})
-        return None
+        done.set_result(None)
+    except BaseException as exc:
+        done.set_exception(exc)
+    finally:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+        pool.putconn(conn)
 
 
 @contextmanager
