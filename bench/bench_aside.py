@@ -4,9 +4,10 @@
 
 On the store ``bench_query.py --data-dir DIR`` kept (its large namespace has its own graph), each
 question runs through ``memos.retrieval.search.query`` (top 8) twice in a row, once with the second
-connection allowed (``ASIDE_WAIT_S`` as shipped) and once without (``ASIDE_WAIT_S`` 0: the pool
-refuses at once, so the temporal retriever and the parts' walks run on the request's connection, as
-before), the first side alternating question by question, ``--rounds`` times over the questions.
+connection allowed (``ASIDE_WAIT_S`` as shipped) and once without (``ASIDE_WAIT_S`` 0: no second
+connection, so a question's parts are walked on the request's connection, as before), the first
+side alternating question by question, ``--rounds`` times over the questions (plain questions and
+those naming a time run the same way on both sides: a control).
 Reports p50/p95 of each side per kind of question (plain; temporal: names a time; parts: the
 question has parts, ``multihop.split_question``), their ratio, and how many answers were the same
 (results with their scores and components, the context pack's text).

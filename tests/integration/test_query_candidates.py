@@ -662,7 +662,6 @@ def test_the_temporal_retriever_walks_the_graph_only_over_a_range_holding_many_r
         return execute(self, query, params, *a, **k)
 
     monkeypatch.setattr(psycopg.Cursor, "execute", spy)
-    monkeypatch.setattr(db, "ASIDE_WAIT_S", 0.0)  # one statement (the temporal one aside: below)
     with db.connection() as conn:
         graph = ann_store.graph_of(conn, ns)
         wide = conn.execute(
@@ -695,64 +694,3 @@ def test_the_temporal_retriever_walks_the_graph_only_over_a_range_holding_many_r
     assert [r["id"] for r in got] == [r["id"] for r in want]
     assert [r["vsim"] for r in got] == pytest.approx([r["vsim"] for r in want], abs=1e-6)
     assert {r["entity_n"] for r in rows} == {0}
-
-
-def test_the_temporal_retriever_read_on_a_second_connection_gives_the_rows_read_on_the_requests(
-    api, big_ns, db_conn, monkeypatch
-):
-    """In a namespace with its own graph the temporal retriever's statement runs on a second pooled
-    connection while the request's walks the graph, or on the request's after it when none is free:
-    the same candidate rows either way, the range's rows among them."""
-    import psycopg
-
-    from memos.embeddings import get_embedder
-    from memos.models import QueryRequest
-    from memos.store import candidates, db
-
-    ns, ids = big_ns
-    now = datetime.now(UTC)
-    db_conn.execute(  # one memory an hour, the newest now
-        "UPDATE memories m SET occurred_at = %s - make_interval(hours => u.h)"
-        " FROM unnest(%s::uuid[], %s::int[]) u(id, h) WHERE m.id = u.id",
-        (now, ids, list(range(len(ids)))),
-    )
-    ann.maintain(min_memories=100)
-    question = "which amber folder holds invoice 42"
-    qvec = get_embedder().embed([question])[0]
-    period = (now - timedelta(hours=29.5), now + timedelta(minutes=1))  # the 30 newest
-    backends: dict[str, set[int]] = {}
-    execute = psycopg.Cursor.execute
-
-    def spy(self, query, params=None, *a, **k):
-        if isinstance(query, str) and "'temporal'" in query:
-            backends.setdefault("temporal", set()).add(self.connection.info.backend_pid)
-        return execute(self, query, params, *a, **k)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
-
-    def fetch(wait_s):
-        monkeypatch.setattr(db, "ASIDE_WAIT_S", wait_s)
-        backends.clear()
-        with db.connection() as conn:
-            rows = candidates.fetch(
-                conn,
-                QueryRequest(namespace=ns, query=question),
-                qvec,
-                10,
-                [("amber", 1.0)],
-                period,
-                ann_index=ann_store.graph_of(conn, ns),
-            )
-            mine = conn.info.backend_pid
-            conn.rollback()
-        return sorted((str(r["id"]), r["src"], round(float(r["vsim"]), 6)) for r in rows), mine
-
-    aside, mine_a = fetch(5.0)  # the pool may open the second connection first
-    assert backends["temporal"] and mine_a not in backends["temporal"]
-    inline, mine_i = fetch(0.0)  # no second connection: in the request's statement, as before
-    assert backends["temporal"] == {mine_i}
-    assert aside == inline
-    newest = {str(i) for i in ids[:30]}
-    temporal = {mid for mid, src, _ in inline if src == "temporal"}
-    assert len(temporal) == 10 and temporal <= newest
-    assert {src for _, src, _ in inline} == {"vector", "lexical", "temporal"}

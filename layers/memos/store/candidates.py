@@ -161,9 +161,7 @@ def fetch(
     counted: Counter[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Candidate rows in one statement (``vsim`` = cosine similarity to the query, ``src`` the retriever
-    that found it); a memory may come more than once. In a namespace with its own graph the temporal
-    retriever has a statement of its own, read on a second pooled connection while the first runs
-    (``memos.store.db.aside``; in the first when none is free).
+    that found it); a memory may come more than once.
 
     - vector: the ``limit`` nearest. Exact distance over the namespace's rows, or, when the namespace
       has its own partial HNSW index (``ann_index``, ``memos.store.ann``) and no selective filter,
@@ -274,56 +272,30 @@ def fetch(
     # row estimate for the namespace, which can be far off (a namespace outside the column's most
     # common values, or a table not analyzed yet: then it sorted all of a 5k namespace by exact
     # distance, 10 ms): the statement is planned without sorts, so only the index can order it. The
-    # lexical retriever runs in the same statement, the temporal one (its exact read or its filtered
-    # walk, gated by ``span``) in one of its own planned alike; their sorts (the postings' BM25 sums
-    # and their best, the exact distances of a range) have no other plan, so they stay as planned
-    # with sorts (the same plan shape; tests/integration/test_query_candidates.py checks its rows
-    # against the exact path's, planned with sorts). Settings, statement and the settings back in
-    # one round trip: four statements (there were seven, and two candidate statements,
-    # docs/BENCHMARKS.md "Candidates, eighth round").
+    # other retrievers run in the same statement: the temporal one (its exact read or its filtered
+    # walk, gated by ``span``) and the lexical one, whose sorts (the postings' BM25 sums and their
+    # best, the exact distances of a range) have no other plan, so they stay as planned with sorts
+    # (the same plan shape; tests/integration/test_query_candidates.py checks its rows against the
+    # exact path's, planned with sorts). Settings, statement and the
+    # settings back in one round trip: four statements (there were seven, and two candidate
+    # statements, docs/BENCHMARKS.md "Candidates, eighth round").
     if ef_search is None and graph is not None:
         ef_search = graph.ef_search  # the walk its build needs (ann.BUILD_EF_CONSTRUCTION)
-    # The temporal retriever reads on a second connection while this one walks the graph (its exact
-    # read of a range costs ~0.8 us a row: 5-10 ms for a week of a 100k namespace, more than the
-    # vector walk), or in this statement when none is free (``memos.store.db.aside``).
-    temporal = _with_terms(walked, [wide_range_sql()]) if walked else None
-    aside = db.aside(lambda c: _indexed_rows(c, temporal, params, ef_search)) if temporal else None
-    ctes = [wide_range_sql()] if walked and aside is None else []
     with conn.pipeline():
         if entity_names:
             evidence = send_evidence(conn, req.namespace, entity_names)
-        rows = _send_indexed(
-            conn, _with_terms([nearest, *(walked if aside is None else []), *parts], ctes), params, ef_search
+        if ef_search is not None:
+            conn.execute(
+                _UNSORTED_GENERIC + ", set_config('hnsw.ef_search', %s, true)", (str(int(ef_search)),)
+            )
+        else:
+            conn.execute(_UNSORTED_GENERIC)
+        cur = _rows_cursor(conn).execute(
+            _with_terms([nearest, *walked, *parts], [wide_range_sql()] if walked else []), params
         )
-    found = rows.fetchall()
-    if aside is not None and temporal is not None:
-        got = aside.result()
-        found += got if got is not None else _indexed_rows(conn, temporal, params, ef_search)
-    return with_evidence(found, evidence, counted)
-
-
-def _send_indexed(
-    conn: psycopg.Connection[Any], statement: str, params: dict[str, Any], ef_search: int | None
-) -> psycopg.Cursor[Any]:
-    """Send ``statement`` planned as the indexed path plans it (generic plans, no sorts, the walk's
-    ef_search for the transaction) and the settings back after it; inside the caller's pipeline."""
-    if ef_search is not None:
-        conn.execute(_UNSORTED_GENERIC + ", set_config('hnsw.ef_search', %s, true)", (str(int(ef_search)),))
-    else:
-        conn.execute(_UNSORTED_GENERIC)
-    cur = _rows_cursor(conn).execute(statement, params)
-    conn.execute("SET LOCAL enable_sort TO DEFAULT")
-    conn.execute(DEFAULT_PLANS)
-    return cur
-
-
-def _indexed_rows(
-    conn: psycopg.Connection[Any], statement: str, params: dict[str, Any], ef_search: int | None
-) -> list[dict[str, Any]]:
-    """``_send_indexed`` in a pipeline of its own, and its rows."""
-    with conn.pipeline():
-        cur = _send_indexed(conn, statement, params, ef_search)
-    return cur.fetchall()
+        conn.execute("SET LOCAL enable_sort TO DEFAULT")
+        conn.execute(DEFAULT_PLANS)
+    return with_evidence(cur.fetchall(), evidence, counted)
 
 
 def _exact_nearest(where: str, src: str) -> str:
