@@ -66,7 +66,7 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def _open_pool() -> ConnectionPool:
+def _open_pool(min_size: int = 1, max_size: int | None = None) -> ConnectionPool:
     global _refetch_secret
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
@@ -76,8 +76,8 @@ def _open_pool() -> ConnectionPool:
     _refetch_secret = False
     pool = ConnectionPool(
         url,
-        min_size=1,
-        max_size=settings.db_pool_max,
+        min_size=min_size,
+        max_size=max_size or settings.db_pool_max,
         kwargs={
             "autocommit": False,
             "row_factory": dict_row,
@@ -94,6 +94,11 @@ def _open_pool() -> ConnectionPool:
 
 
 _pool: Lazy[ConnectionPool] = Lazy(_open_pool)
+# The reads aside (``aside``) have a connection of their own, opened on first use: taken from the
+# requests' pool, it joined their rotation (the pool hands out its idle connections in turn), and
+# every query ran on one more backend in turn; alternating against main, the whole benchmark's p50
+# moved 0.99-1.10x with only its questions with parts changed (docs/BENCHMARKS.md, ninth round).
+_aside_pool: Lazy[ConnectionPool] = Lazy(lambda: _open_pool(min_size=0, max_size=1))
 
 
 def get_pool() -> ConnectionPool:
@@ -101,10 +106,11 @@ def get_pool() -> ConnectionPool:
 
 
 def close_pool() -> None:
-    """Close the pool; the next request opens a new one."""
-    pool = _pool.drop()
-    if pool is not None:
-        pool.close()
+    """Close the pools; the next request opens new ones."""
+    for lazy in (_pool, _aside_pool):
+        pool = lazy.drop()
+        if pool is not None:
+            pool.close()
 
 
 @contextmanager
@@ -129,8 +135,8 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
         raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
 
 
-# A read beside the request's own (``aside``) takes a pooled connection only if one is idle, or
-# the pool can open one within this wait: it never queues behind other requests for the pool.
+# A read beside the request's own (``aside``) takes the aside connection only if it is idle, or
+# can be opened within this wait: it never queues behind another request's read aside.
 ASIDE_WAIT_S = 0.002
 _aside_threads: Lazy[ThreadPoolExecutor] = Lazy(
     lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="memos-db-aside")
@@ -138,19 +144,19 @@ _aside_threads: Lazy[ThreadPoolExecutor] = Lazy(
 
 
 def aside(read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> Future[T | None] | None:
-    """Start ``read`` on a second pooled connection, in a thread, while the caller goes on with its
-    own connection: two backends execute at once. None (the caller reads on its own connection)
-    when no connection is idle and the pool cannot open one within ``ASIDE_WAIT_S`` (every
-    connection busy with other requests, ``MEMOS_DB_POOL_MAX`` 1). The future gives ``read``'s
+    """Start ``read`` on a second connection (one a process, ``_aside_pool``), in a thread, while the
+    caller goes on with its own connection: two backends execute at once. None (the caller reads on
+    its own connection) when that connection is busy with another request's read, or cannot be
+    opened within ``ASIDE_WAIT_S`` (the first time: it is ready for the next). The future gives ``read``'s
     result as soon as it returns (the connection goes back to the pool after), or None when it
     failed with a database error (logged; the caller reads itself). ``read`` runs in a transaction
     of its own, rolled back after it: it sees what was committed when its statements started, as
     each statement of a READ COMMITTED transaction does."""
     from psycopg_pool import PoolTimeout
 
-    pool = get_pool()
     if ASIDE_WAIT_S <= 0:
         return None
+    pool = _aside_pool.get()
     stats = pool.get_stats()
     if not stats.get("pool_available") and stats.get("pool_size", 0) >= pool.max_size:
         return None  # all busy: waiting would only queue
