@@ -94,10 +94,10 @@ def _open_pool(min_size: int = 1, max_size: int | None = None) -> ConnectionPool
 
 
 _pool: Lazy[ConnectionPool] = Lazy(_open_pool)
-# The reads aside (``aside``) have a connection of their own, opened on first use: taken from the
-# requests' pool, it joined their rotation (the pool hands out its idle connections in turn), and
-# every query ran on one more backend in turn; alternating against main, the whole benchmark's p50
-# moved 0.99-1.10x with only its questions with parts changed (docs/BENCHMARKS.md, ninth round).
+# The reads aside (``aside``) have a connection of their own, opened on first use, so the requests'
+# pool keeps its size: taken from it, it joined the pool's rotation (idle connections are handed out
+# in turn) and every query ran on one more backend in turn. Neither way measurably changed the
+# other questions at SPEC size (docs/BENCHMARKS.md, ninth round).
 _aside_pool: Lazy[ConnectionPool] = Lazy(lambda: _open_pool(min_size=0, max_size=1))
 
 
