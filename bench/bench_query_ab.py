@@ -21,7 +21,8 @@ the wall time; an older checkout's worker reports it too, the worker is this fil
 ``--full``), its large namespace and its questions (``--replace OLD=NEW`` rewrites each question,
 e.g. ``"last week=last month"`` for wider time ranges).
 
-``--timed-only``: only the questions naming a time, repeated to ``--queries`` (either mode).
+``--timed-only``: only the questions naming a time, repeated to ``--queries`` (either mode);
+``--parts-only``: only the questions with parts (``memos.retrieval.multihop.split_question``).
 
 ``--session SID``: every query names the session ``SID`` (``s1`` is the ingested conversation's:
 its L1 window from Redis joins the answer, and the comparison).
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="only the questions naming a time (repeated)",
     )
+    ap.add_argument(
+        "--parts-only",
+        action="store_true",
+        help="only the questions with parts (multihop.split_question; repeated)",
+    )
     ap.add_argument("--session", default=None, help="the session every query names (s1: the ingested one)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -150,7 +156,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
                 timed = [q for q in dict.fromkeys(queries) if parse_time_range(q)]
                 queries = (timed * (1 + (args.queries + 20) // max(1, len(timed))))[: args.queries + 20]
-            out["timed_only"] = args.timed_only
+            if args.parts_only:
+                from memos.retrieval.multihop import split_question
+
+                split = [q for q in dict.fromkeys(queries) if len(split_question(q)) >= 2]
+                queries = (split * (1 + (args.queries + 20) // max(1, len(split))))[: args.queries + 20]
+            out["timed_only"], out["parts_only"] = args.timed_only, args.parts_only
             for n in sizes:
                 ns = f"ab-{n}" if kept is None else "bench-q-main"
                 this: list[float] = []

@@ -247,3 +247,73 @@ def test_named_probes_prepared_with_a_generic_plan_return_each_namespaces_own_ev
     assert seen == [(key, expected[key]) for _ in range(3) for key in keys]
     # Prepared at its first run: all twelve ran with the generic plan, none was planned for its values.
     assert (after["generic"] - before["generic"], after["custom"] - before["custom"]) == (12, 0)
+
+
+JOBS = ["nurse", "pilot", "baker", "chemist", "plumber", "teacher", "welder", "tailor"]
+PETS = ["Rex", "Bolt", "Kiwi", "Mango", "Pepper", "Olive", "Biscuit", "Nori"]
+
+
+def _with_graph(api, ns):
+    """A namespace past the graph's threshold (its own HNSW index), with jobs and pets to find."""
+    from memos.retrieval import ann
+
+    texts = [
+        f"Person {i} works as a {JOBS[i % 8]} and walks a dog called {PETS[(i * 3) % 8]} on day {i}."
+        for i in range(140)
+    ]
+    ingest(api, ns, [TEACH, PARROT, *CHAT, *texts])
+    assert ns in ann.maintain(min_memories=100)["built"]
+    ann.clear_cache()
+
+
+def _second_round(ns, question, aside):
+    """The query path's two rounds for ``question``, the parts walked aside (on a second pooled
+    connection) or in the request's connection: the rows and whether the aside read came back."""
+    from memos.retrieval import ann
+
+    req = QueryRequest(namespace=ns, query=question)
+    embedder = get_embedder()
+    qvec = embedder.embed([question])[0]
+    with db.connection() as conn:
+        graph = ann.uses_index(conn, ns)
+        walks = (
+            multihop.walk_parts_aside(req, qvec, embedder, ann_index=graph, ef_search=None) if aside else None
+        )
+        first = candidates.fetch(conn, req, qvec, 40, [], None, ann_index=graph)
+        stats = lexical.load_stats(conn, ns, ["job", "dog", "parrot", "named"])
+        rows = multihop.expand(conn, req, qvec, first, stats, embedder, ann_index=graph, aside=walks)
+    came_back = walks is not None and walks.rows is not None and walks.rows.result() is not None
+    return [(r["id"], round(float(r["vsim"]), 6)) for r in rows], came_back
+
+
+def test_parts_walked_on_a_second_connection_give_the_rows_of_walks_in_the_requests(api, ns, monkeypatch):
+    _with_graph(api, ns)
+    question = "What does Person 7 work as, and what is our parrot named?"
+    inline, _ = _second_round(ns, question, aside=False)
+    monkeypatch.setattr(db, "ASIDE_WAIT_S", 5.0)  # the pool may open the second connection first
+    walked, came_back = _second_round(ns, question, aside=True)
+    assert came_back  # the parts' rows were read on the other connection
+    assert walked == inline and len(inline) > 12  # both parts' rows, the same similarities, same order
+
+
+def test_without_a_free_connection_the_parts_are_walked_in_the_requests(api, ns, monkeypatch):
+    _with_graph(api, ns)
+    question = "What does Person 7 work as, and what is our parrot named?"
+    inline, _ = _second_round(ns, question, aside=False)
+    monkeypatch.setattr(db, "ASIDE_WAIT_S", 0.0)  # no second connection
+    walked, came_back = _second_round(ns, question, aside=True)
+    assert not came_back
+    assert walked == inline
+
+
+def test_a_question_without_parts_or_in_a_namespace_without_a_graph_walks_nothing_aside(api, ns):
+    ingest(api, ns, [TEACH, PARROT])
+    embedder = get_embedder()
+    req = QueryRequest(namespace=ns, query="What subject do I teach, and what is our parrot named?")
+    qvec = embedder.embed([req.query])[0]
+    assert multihop.walk_parts_aside(req, qvec, embedder, ann_index=None, ef_search=None) is None
+    from memos.store.ann import Graph
+
+    plain = QueryRequest(namespace=ns, query="What is our parrot named?")
+    graph = Graph("memories_ann_x", None)  # a graph is never read for a question without parts
+    assert multihop.walk_parts_aside(plain, qvec, embedder, ann_index=graph, ef_search=None) is None
