@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from memos.embeddings.calibration import scale_of
@@ -44,7 +42,7 @@ from memos.governance.entities.lookup import query_ngrams
 from memos.kernel.text import content_terms
 from memos.models import QueryRequest
 from memos.retrieval import lexical
-from memos.store import ann, candidates, db, expansion
+from memos.store import ann, expansion
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
@@ -83,51 +81,6 @@ def split_question(question: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class PartWalks:
-    """The walks of a question's parts, started beside the first round (``walk_parts_aside``):
-    the parts' vectors and the future of their rows (None: no spare connection, walk them inline)."""
-
-    vecs: list[Any]
-    rows: Future[list[dict[str, Any]] | None] | None
-
-
-def walk_parts_aside(
-    req: QueryRequest,
-    qvec: Any,
-    embedder: Embedder,
-    *,
-    ann_index: ann.Graph | None,
-    ef_search: int | None,
-) -> PartWalks | None:
-    """For a question with parts in a namespace with its own graph, start each part's walk (its
-    ``PROBE_LIMIT`` nearest, with its cosine to every part) on a second connection
-    (``memos.store.db.aside``), so it runs while the first round runs on the request's: each walk
-    costs about what the first round's vector walk costs (2-4 ms at 100k memories). None when the
-    question has no parts, or the namespace is searched exactly (its walks are cheap)."""
-    if ann_index is None or candidates.is_selective(req):
-        return None
-    parts = split_question(req.query)[:MAX_PROBES]  # the probes ``expand`` would walk for them
-    if len(parts) < 2:
-        return None
-    vecs = list(embedder.embed(parts))
-
-    def walk(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-        found, _ = expansion.probes_and_parts(
-            conn,
-            req,
-            qvec,
-            [(v, None) for v in vecs],
-            PROBE_LIMIT,
-            ann_index=ann_index,
-            part_vecs=vecs,
-            ef_search=ef_search if ef_search is not None else ann_index.ef_search,
-        )
-        return found
-
-    return PartWalks(vecs, db.aside(walk))
-
-
 def expand(
     conn: psycopg.Connection[Any],
     req: QueryRequest,
@@ -139,7 +92,6 @@ def expand(
     ann_index: ann.Graph | None = None,
     entity_names: Sequence[str] = (),
     evidence_counts: Mapping[str, int] | None = None,
-    aside: PartWalks | None = None,
 ) -> list[dict[str, Any]]:
     """Extra candidate rows for a multi-part or relational question (empty when not needed);
     ``ann_index``: the namespace's own HNSW index (``memos.retrieval.ann``), if it has one;
@@ -147,9 +99,7 @@ def expand(
     from ``evidence_counts``, the first round's, when given).
 
     Rows for memories already in ``rows`` come back too when a probe finds them closer (placed
-    before ``rows``, the caller's first-seen-wins merge keeps the better similarity). ``aside``: the
-    parts' walks started beside the first round (``walk_parts_aside``), whose rows are used as they
-    are when they came back."""
+    before ``rows``, the caller's first-seen-wins merge keeps the better similarity)."""
     parts = split_question(req.query)
     scale = scale_of(embedder)
     full = scale.for_query(qvec)
@@ -172,12 +122,7 @@ def expand(
     texts, names = texts[:MAX_PROBES], names[:MAX_PROBES]
     if not texts:
         return []
-    walked = aside.rows.result() if aside is not None and aside.rows is not None else None
-    if aside is not None:  # the parts' vectors as they were walked, then the bridges'
-        n = len(aside.vecs)
-        vecs: Any = [*aside.vecs, *(embedder.embed(texts[n:]) if len(texts) > n else [])]
-    else:
-        vecs = embedder.embed(texts)
+    vecs = embedder.embed(texts)
     part_vecs = vecs[: len(parts)] if len(parts) >= 2 else vecs[:0]
     # With parts, every candidate is measured against each part in the same round trip: the first
     # round's rows by primary key, the probes' rows as they are found (``part_psims``).
@@ -192,7 +137,6 @@ def expand(
         part_vecs=list(part_vecs),
         entity_names=entity_names,
         evidence_counts=evidence_counts,
-        walked=walked,
     )
     probe_scales = [scale.for_query(vec) for vec in vecs]
     a, b = scale.affine(qvec)

@@ -106,9 +106,6 @@ def query(
         timings["embed"] = _ms(t0)
         t = time.perf_counter()
         indexed = ann.uses_index(conn, req.namespace)
-        ef_search = ann.ef_search_for(first.counts[0])
-        # A question's parts are walked on a second connection while the first round runs.
-        aside = multihop.walk_parts_aside(req, qvec, embedder, ann_index=indexed, ef_search=ef_search)
         counted: Counter[str] = Counter()  # the entities' evidence lists, read once for both rounds
         rows = candidates.fetch(
             conn,
@@ -119,7 +116,7 @@ def query(
             (when.start, when.end) if when else None,
             ann_index=indexed,
             entity_names=sorted(q_entities),
-            ef_search=ef_search,
+            ef_search=ann.ef_search_for(first.counts[0]),
             counted=counted,
         )
         # The second round for multi-part and relational questions (see retrieval/multihop.py).
@@ -134,7 +131,6 @@ def query(
                 ann_index=indexed,
                 entity_names=sorted(q_entities),
                 evidence_counts=counted,
-                aside=aside,
             )
             + rows
         )

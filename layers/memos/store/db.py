@@ -8,10 +8,9 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from memos.kernel.config import Settings, get_settings
 from memos.kernel.errors import DependencyUnavailable
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
     from pydantic import BaseModel
 
-T = TypeVar("T")
 _refetch_secret = False  # set after an authentication failure: the secret may have rotated
 _vector_ready = threading.local()
 
@@ -66,7 +64,7 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def _open_pool(min_size: int = 1, max_size: int | None = None) -> ConnectionPool:
+def _open_pool() -> ConnectionPool:
     global _refetch_secret
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
@@ -76,8 +74,8 @@ def _open_pool(min_size: int = 1, max_size: int | None = None) -> ConnectionPool
     _refetch_secret = False
     pool = ConnectionPool(
         url,
-        min_size=min_size,
-        max_size=max_size or settings.db_pool_max,
+        min_size=1,
+        max_size=settings.db_pool_max,
         kwargs={
             "autocommit": False,
             "row_factory": dict_row,
@@ -94,11 +92,6 @@ def _open_pool(min_size: int = 1, max_size: int | None = None) -> ConnectionPool
 
 
 _pool: Lazy[ConnectionPool] = Lazy(_open_pool)
-# The reads aside (``aside``) have a connection of their own, opened on first use, so the requests'
-# pool keeps its size: taken from it, it joined the pool's rotation (idle connections are handed out
-# in turn) and every query ran on one more backend in turn. Neither way measurably changed the
-# other questions at SPEC size (docs/BENCHMARKS.md, ninth round).
-_aside_pool: Lazy[ConnectionPool] = Lazy(lambda: _open_pool(min_size=0, max_size=1))
 
 
 def get_pool() -> ConnectionPool:
@@ -106,11 +99,10 @@ def get_pool() -> ConnectionPool:
 
 
 def close_pool() -> None:
-    """Close the pools; the next request opens new ones."""
-    for lazy in (_pool, _aside_pool):
-        pool = lazy.drop()
-        if pool is not None:
-            pool.close()
+    """Close the pool; the next request opens a new one."""
+    pool = _pool.drop()
+    if pool is not None:
+        pool.close()
 
 
 @contextmanager
@@ -133,67 +125,6 @@ def connection() -> Iterator[psycopg.Connection[dict[str, Any]]]:
             # would still time out for seconds. The next request starts a fresh pool instead.
             close_pool()
         raise DependencyUnavailable("the memory store (PostgreSQL) is unavailable") from exc
-
-
-# A read beside the request's own (``aside``) takes the aside connection only if it is idle, or
-# can be opened within this wait: it never queues behind another request's read aside.
-ASIDE_WAIT_S = 0.002
-_aside_threads: Lazy[ThreadPoolExecutor] = Lazy(
-    lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="memos-db-aside")
-)
-
-
-def aside(read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> Future[T | None] | None:
-    """Start ``read`` on a second connection (one a process, ``_aside_pool``), in a thread, while the
-    caller goes on with its own connection: two backends execute at once. None (the caller reads on
-    its own connection) when that connection is busy with another request's read, or cannot be
-    opened within ``ASIDE_WAIT_S`` (the first time: it is ready for the next). The future gives ``read``'s
-    result as soon as it returns (the connection goes back to the pool after), or None when it
-    failed with a database error (logged; the caller reads itself). ``read`` runs in a transaction
-    of its own, rolled back after it: it sees what was committed when its statements started, as
-    each statement of a READ COMMITTED transaction does."""
-    from psycopg_pool import PoolTimeout
-
-    if ASIDE_WAIT_S <= 0:
-        return None
-    pool = _aside_pool.get()
-    stats = pool.get_stats()
-    if not stats.get("pool_available") and stats.get("pool_size", 0) >= pool.max_size:
-        return None  # all busy: waiting would only queue
-    try:
-        conn = pool.getconn(timeout=ASIDE_WAIT_S)
-    except PoolTimeout:
-        return None
-    done: Future[T | None] = Future()
-    try:
-        _aside_threads.get().submit(_read_aside, pool, conn, read, done)
-    except BaseException:
-        pool.putconn(conn)
-        raise
-    return done
-
-
-def _read_aside(
-    pool: ConnectionPool,
-    conn: psycopg.Connection[Any],
-    read: Callable[[psycopg.Connection[dict[str, Any]]], T],
-    done: Future[T | None],
-) -> None:
-    import psycopg
-
-    from memos.kernel.observability import logger
-
-    try:
-        done.set_result(read(conn))
-    except psycopg.Error as exc:
-        logger.warning("read aside failed; done in the request's connection", extra={"error": str(exc)})
-        done.set_result(None)
-    except BaseException as exc:
-        done.set_exception(exc)
-    finally:
-        with contextlib.suppress(Exception):
-            conn.rollback()
-        pool.putconn(conn)
 
 
 @contextmanager

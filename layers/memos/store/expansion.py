@@ -41,8 +41,6 @@ def probes_and_parts(
     part_vecs: Sequence[Any] = (),
     entity_names: Sequence[str] = (),
     evidence_counts: Mapping[str, int] | None = None,
-    ef_search: int | None = None,
-    walked: Sequence[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """For each (vector, entity name or None) probe, its ``limit`` nearest memories, each row with
     ``probe`` (0-based index into ``probes``), ``psim`` (cosine to that probe's vector), ``vsim``
@@ -59,31 +57,7 @@ def probes_and_parts(
     with ``entity_names`` (the query's known entities), ``entity_n``: how many of them it is L3
     evidence for (as the first round's rows, ``memos.store.candidates.fetch``), from
     ``evidence_counts`` when given (the first round's, ``fetch(counted=...)``: the lists are not
-    read again), else read in the same round trip. ``ef_search``: the walks' ``hnsw.ef_search`` for
-    the transaction (default: the transaction's, set by the first round). ``walked``: the unnamed
-    probes' rows, read already (``memos.retrieval.multihop.walk_parts_aside``: with ``part_psims``,
-    without ``entity_n``); those probes are not walked again, their rows come first as if they had
-    been."""
-    if walked is not None:
-        rows = list(walked)
-        if entity_names and evidence_counts is not None:
-            rows = counted_rows(rows, evidence_counts)
-        at = [i for i, (_, name) in enumerate(probes) if name is not None]
-        found, first_sims = probes_and_parts(
-            conn,
-            req,
-            qvec,
-            [probes[i] for i in at],
-            limit,
-            ann_index=ann_index,
-            part_ids=part_ids,
-            part_vecs=part_vecs,
-            entity_names=entity_names,
-            evidence_counts=evidence_counts,
-        )
-        for row in found:  # numbered as in ``probes``
-            row["probe"] = at[row["probe"]]
-        return rows + found, first_sims
+    read again), else read in the same round trip."""
     if not probes:
         return [], part_similarities(conn, req.namespace, part_ids, part_vecs)
     where, params = filters_sql(req)
@@ -165,8 +139,6 @@ def probes_and_parts(
             evidence = send_evidence(conn, req.namespace, entity_names)
         if not free:
             conn.execute(GENERIC_PLANS)
-        if ef_search is not None:
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(int(ef_search)),))
         if unsorted:
             conn.execute("SET LOCAL enable_sort = off")
         cur = conn.execute(statement, params, prepare=True if not free else None)
