@@ -343,6 +343,15 @@ COPY_TYPES = [
 ]  # fmt: skip
 
 
+def ingest_conversation_once(namespace: str, n: int) -> None:
+    """``ingest_conversation`` unless ``namespace`` already holds ``n`` memories (a store kept with
+    ``--store DIR`` is loaded once and reused)."""
+    with admin_conn() as conn:
+        row = conn.execute("SELECT count(*) AS c FROM memories WHERE namespace = %s", (namespace,)).fetchone()
+    if row["c"] < n:
+        ingest_conversation(namespace, n)
+
+
 def ingest_conversation(namespace: str, n: int, seed: int = 41, chunk: int = 20) -> None:
     """``n`` turns of one session (user and assistant alternating, ``TextSource(seed)``) ingested
     through ``memos.memory.ingest`` in calls of ``chunk``: the peer benchmark's shape."""

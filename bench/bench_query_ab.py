@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--memories", default="1000,5000", help="namespace sizes, comma-separated")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--data-dir", type=Path, help="the store bench_query.py --data-dir kept")
+    ap.add_argument("--store", type=Path, help="a data dir to keep the ingested namespaces in and reuse")
     ap.add_argument("--replace", default="", help="OLD=NEW: rewrite each question (with --data-dir)")
     ap.add_argument(
         "--timed-only",
@@ -106,7 +107,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ap.error("--base is required")
     base = Path(args.base).resolve()
 
-    from bench_common import TextSource, ingest_conversation, local_stack, machine, pct, table, write_result
+    from bench_common import (
+        TextSource,
+        ingest_conversation_once,
+        local_stack,
+        machine,
+        pct,
+        table,
+        write_result,
+    )
 
     started = machine()
     sizes = [int(x) for x in args.memories.split(",")]
@@ -120,12 +129,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if kept is not None:
         sizes = [kept["layout"]["bench-q-main"]]
         out["data_dir_store_rows"] = kept["store_rows"]
-    with local_stack(args.data_dir):
+    with local_stack(args.data_dir or args.store):
         from memos.retrieval import ann
 
         if kept is None:
             for n in sizes:
-                ingest_conversation(f"ab-{n}", n)
+                ingest_conversation_once(f"ab-{n}", n)
             ann.maintain()
         # Both sides in worker processes alike (the process that ingested holds that load's heap:
         # answering in it ran 3-12 % slower than a worker importing the same checkout).
