@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import TextSource, admin_conn, ingest_conversation, local_stack, machine
+from bench_common import TextSource, admin_conn, ingest_conversation_once, local_stack, machine, write_result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data-dir", type=Path)
     args = ap.parse_args(argv)
     settings = [args.reference] + [int(k) for k in args.ranked.split(",")]
-    print(machine())
+    started = machine()
+    print(started)
+    report: dict[str, Any] = {"settings": settings, "queries": args.queries, "by_size": {}}
     with local_stack(args.data_dir):
         from memos.models import QueryRequest
         from memos.retrieval import ann
@@ -45,12 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         seen: dict[str, Any] = {}
         for n in [int(x) for x in args.memories.split(",")]:
             ns = f"ab-{n}"
-            with admin_conn() as conn:
-                have = conn.execute(
-                    "SELECT count(*) AS c FROM memories WHERE namespace = %s", (ns,)
-                ).fetchone()
-            if have["c"] < n:
-                ingest_conversation(ns, n)
+            ingest_conversation_once(ns, n)
             ann.maintain()
             asked = TextSource(seed=99)
             questions = [asked.query() for _ in range(args.queries + 20)]
@@ -117,7 +114,22 @@ def main(argv: list[str] | None = None) -> None:
             for k in settings:
                 ms = seen["ms"][k] or [0.0]
                 print(f"ranked {k}: probes' statement client ms p50 {statistics.median(ms):.2f}")
-        print(machine()["loadavg"])
+            report["by_size"][n] = {
+                "questions_with_named_probes": asked_named,
+                "evidence_list_p50_p90_max": [*lists["p"], lists["mx"]],
+                "vs_reference": {
+                    k: {
+                        "probe_rows_kept": round(statistics.mean(probe_share[k] or [1]), 4),
+                        "top10_kept": round(statistics.mean(top_share[k] or [1]), 4),
+                        "same_top10": same[k],
+                    }
+                    for k in settings[1:]
+                },
+                "probes_statement_client_ms_p50": {
+                    k: round(statistics.median(seen["ms"][k] or [0.0]), 3) for k in settings
+                },
+            }
+    write_result("check_named_probes", args.memories.replace(",", "-"), report, started)
 
 
 if __name__ == "__main__":
