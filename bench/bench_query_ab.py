@@ -22,7 +22,8 @@ e.g. ``"last week=last month"`` for wider time ranges).
 ``--timed-only``: only the questions naming a time, repeated to ``--queries`` (either mode).
 
 ``--session SID``: every query names the session ``SID`` (``s1`` is the ingested conversation's:
-its L1 window from Redis joins the answer, and the comparison).
+its L1 window from Redis joins the answer, and the comparison); ``--scope session`` asks within it
+(the exact path: a session's memories, no graph walk).
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ def worker() -> None:
 
     print(MARK + "ready", flush=True)
     for line in sys.stdin:
-        ns, q, sid = json.loads(line)
+        ns, q, sid, scope = json.loads(line)
         t = time.perf_counter()
-        r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=sid))
+        r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=sid, scope=scope))
         dt = time.perf_counter() - t
         whole = r.model_dump(
             mode="json", exclude={"query_id": True, "timings_ms": True, "context_pack": {"id"}}
@@ -98,6 +99,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="only the questions naming a time (repeated)",
     )
     ap.add_argument("--session", default=None, help="the session every query names (s1: the ingested one)")
+    ap.add_argument(
+        "--scope",
+        default="namespace",
+        choices=("namespace", "session"),
+        help="each query's scope (session: --session's)",
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -123,6 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "base": str(base.name),
         "queries": args.queries,
         "session": args.session,
+        "scope": args.scope,
         "by_size": {},
     }
     kept = json.loads((args.data_dir / "bench_query.json").read_text()) if args.data_dir else None
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     for side in ("this", "base") if i % 2 == 0 else ("base", "this"):
                         proc = procs[side]
                         assert proc.stdin is not None
-                        proc.stdin.write(json.dumps([ns, q, args.session]) + "\n")
+                        proc.stdin.write(json.dumps([ns, q, args.session, args.scope]) + "\n")
                         proc.stdin.flush()
                         dt, got[side], got[side + " whole"] = json.loads(_hear(proc))
                         if i >= 20:
@@ -208,6 +216,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "-".join(map(str, sizes))
         + ("-kept" if kept is not None else "")
         + ("-session" if args.session else "")
+        + ("-session-scope" if args.scope == "session" else "")
     )
     write_result("query_ab", mode, out, started)
     return out
