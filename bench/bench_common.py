@@ -343,6 +343,20 @@ COPY_TYPES = [
 ]  # fmt: skip
 
 
+def ingest_conversation_once(namespace: str, n: int) -> None:
+    """``ingest_conversation`` unless this store already holds that namespace's ``n`` turns, loaded
+    to the end (a store kept with ``--store DIR`` is loaded once and reused; its row count cannot
+    tell: near duplicates are not stored as new rows)."""
+    with admin_conn() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_loaded (namespace text PRIMARY KEY, turns int)")
+        row = conn.execute("SELECT turns FROM bench_loaded WHERE namespace = %s", (namespace,)).fetchone()
+        if row is not None and row["turns"] == n:
+            return
+        assert row is None, f"{namespace} was loaded with another size"
+        ingest_conversation(namespace, n)
+        conn.execute("INSERT INTO bench_loaded VALUES (%s, %s)", (namespace, n))
+
+
 def ingest_conversation(namespace: str, n: int, seed: int = 41, chunk: int = 20) -> None:
     """``n`` turns of one session (user and assistant alternating, ``TextSource(seed)``) ingested
     through ``memos.memory.ingest`` in calls of ``chunk``: the peer benchmark's shape."""

@@ -25,7 +25,8 @@ e.g. ``"last week=last month"`` for wider time ranges).
 ``--parts-only``: only the questions with parts (``memos.retrieval.multihop.split_question``).
 
 ``--session SID``: every query names the session ``SID`` (``s1`` is the ingested conversation's:
-its L1 window from Redis joins the answer, and the comparison).
+its L1 window from Redis joins the answer, and the comparison); ``--scope session`` asks within it
+(the exact path: a session's memories, no graph walk).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ def worker() -> None:
 
     print(MARK + "ready", flush=True)
     for line in sys.stdin:
-        ns, q, sid = json.loads(line)
+        ns, q, sid, scope = json.loads(line)
         t, c = time.perf_counter(), time.process_time()
-        r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=sid))
+        r = query(QueryRequest(namespace=ns, query=q, top_k=8, session_id=sid, scope=scope))
         dt, cpu = time.perf_counter() - t, time.process_time() - c
         whole = r.model_dump(
             mode="json", exclude={"query_id": True, "timings_ms": True, "context_pack": {"id"}}
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--memories", default="1000,5000", help="namespace sizes, comma-separated")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--data-dir", type=Path, help="the store bench_query.py --data-dir kept")
+    ap.add_argument("--store", type=Path, help="a data dir to keep the ingested namespaces in and reuse")
     ap.add_argument("--replace", default="", help="OLD=NEW: rewrite each question (with --data-dir)")
     ap.add_argument(
         "--timed-only",
@@ -107,6 +109,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="only the questions with parts (multihop.split_question; repeated)",
     )
     ap.add_argument("--session", default=None, help="the session every query names (s1: the ingested one)")
+    ap.add_argument(
+        "--scope",
+        default="namespace",
+        choices=("namespace", "session"),
+        help="each query's scope (session: --session's)",
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -116,7 +124,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ap.error("--base is required")
     base = Path(args.base).resolve()
 
-    from bench_common import TextSource, ingest_conversation, local_stack, machine, pct, table, write_result
+    from bench_common import (
+        TextSource,
+        ingest_conversation_once,
+        local_stack,
+        machine,
+        pct,
+        table,
+        write_result,
+    )
 
     started = machine()
     sizes = [int(x) for x in args.memories.split(",")]
@@ -124,18 +140,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "base": str(base.name),
         "queries": args.queries,
         "session": args.session,
+        "scope": args.scope,
         "by_size": {},
     }
     kept = json.loads((args.data_dir / "bench_query.json").read_text()) if args.data_dir else None
     if kept is not None:
         sizes = [kept["layout"]["bench-q-main"]]
         out["data_dir_store_rows"] = kept["store_rows"]
-    with local_stack(args.data_dir):
+    with local_stack(args.data_dir or args.store):
         from memos.retrieval import ann
 
         if kept is None:
             for n in sizes:
-                ingest_conversation(f"ab-{n}", n)
+                ingest_conversation_once(f"ab-{n}", n)
             ann.maintain()
         # Both sides in worker processes alike (the process that ingested holds that load's heap:
         # answering in it ran 3-12 % slower than a worker importing the same checkout).
@@ -175,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     for side in ("this", "base") if i % 2 == 0 else ("base", "this"):
                         proc = procs[side]
                         assert proc.stdin is not None
-                        proc.stdin.write(json.dumps([ns, q, args.session]) + "\n")
+                        proc.stdin.write(json.dumps([ns, q, args.session, args.scope]) + "\n")
                         proc.stdin.flush()
                         dt, got[side], got[side + " whole"], *spent = json.loads(_hear(proc))
                         if i >= 20:
@@ -221,6 +238,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "-".join(map(str, sizes))
         + ("-kept" if kept is not None else "")
         + ("-session" if args.session else "")
+        + ("-session-scope" if args.scope == "session" else "")
     )
     write_result("query_ab", mode, out, started)
     return out

@@ -1,7 +1,7 @@
 """Where a query's time goes, in process: steps, round trips, statements, Python, plans.
 
     python bench/profile_query.py [--memories 1000,5000] [--queries 300] [--cprofile] [--explain N]
-                                  [--analyze] [--session SID]
+                                  [--analyze] [--session SID] [--store DIR]
 
 Loads one namespace per size with the peer benchmark's texts (``memos.memory.ingest``, calls of
 20, session ``s1``; the namespaces past ``MEMOS_ANN_MIN_MEMORIES`` get their HNSW index, as
@@ -30,9 +30,10 @@ import re
 import statistics
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
-from bench_common import TextSource, admin_conn, ingest_conversation, local_stack, machine, pct
+from bench_common import TextSource, admin_conn, ingest_conversation_once, local_stack, machine, pct
 
 
 def _key(query: Any) -> str:
@@ -48,10 +49,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--explain", type=int, default=0)
     ap.add_argument("--analyze", action="store_true")
     ap.add_argument("--session", default=None)
+    ap.add_argument("--store", type=Path, help="a data dir to keep the store in and reuse")
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.memories.split(",")]
     print(machine())
-    with local_stack():
+    with local_stack(args.store):
         import psycopg
 
         from memos.models import QueryRequest
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         from memos.store.ann import SEARCH_SETTINGS
 
         for n in sizes:
-            ingest_conversation(f"ab-{n}", n)
+            ingest_conversation_once(f"ab-{n}", n)
         ann.maintain()
         if args.analyze:
             with admin_conn() as c:

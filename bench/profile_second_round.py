@@ -3,7 +3,7 @@ runs one, its probes (parts: a graph walk each; bridges: an entity's evidence li
 statement ``memos.store.expansion.probes_and_parts`` sends, replayed right after it under
 ``EXPLAIN (ANALYZE, BUFFERS)`` in the query's own transaction, with its ``SET LOCAL``s.
 
-    python bench/profile_second_round.py [--memories 5000] [--queries 300] [--show 1]
+    python bench/profile_second_round.py [--memories 5000] [--queries 300] [--show 1] [--store DIR]
 
 Medians per kind of second round (parts and named probes): the statements' client time in the query
 (the pipeline: sent together, one wait), each statement's planning and execution time and shared
@@ -18,9 +18,10 @@ import re
 import statistics
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
-from bench_common import TextSource, ingest_conversation, local_stack, machine
+from bench_common import TextSource, ingest_conversation_once, local_stack, machine
 
 
 def _explain(conn: Any, text: str, params: Any) -> list[str]:
@@ -38,16 +39,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--memories", type=int, default=5000)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--show", type=int, default=1)
+    ap.add_argument("--store", type=Path, help="a data dir to keep the store in and reuse")
     args = ap.parse_args(argv)
     print(machine())
-    with local_stack():
+    with local_stack(args.store):
         from memos.models import QueryRequest
         from memos.retrieval import ann
         from memos.retrieval import search as search_mod
         from memos.store import expansion
 
         ns = f"ab-{args.memories}"
-        ingest_conversation(ns, args.memories)
+        ingest_conversation_once(ns, args.memories)
         ann.maintain()
         asked = TextSource(seed=99)
         questions = [asked.query() for _ in range(args.queries + 20)]

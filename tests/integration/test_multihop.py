@@ -247,3 +247,23 @@ def test_named_probes_prepared_with_a_generic_plan_return_each_namespaces_own_ev
     assert seen == [(key, expected[key]) for _ in range(3) for key in keys]
     # Prepared at its first run: all twelve ran with the generic plan, none was planned for its values.
     assert (after["generic"] - before["generic"], after["custom"] - before["custom"]) == (12, 0)
+
+
+def test_a_named_probe_ranks_only_the_newest_ranked_evidence_of_a_long_list(api, ns, db_conn, monkeypatch):
+    """A long evidence list is ranked from its newest ids only (``RANKED_EVIDENCE``): an older
+    memory closer to the probe is not read; with the whole list ranked it is found first."""
+    old = ingest(api, ns, ["Mia has lived in Lisbon since last month."])
+    newer = ingest(api, ns, [f"Mia sent note number {i} about the weather." for i in range(5)])
+    stored = db_conn.execute(
+        "SELECT evidence FROM entities WHERE namespace = %s AND normalized = 'mia'", (ns,)
+    ).fetchone()["evidence"]
+    assert stored == [*old, *newer]  # newest last, as the list is kept
+    question = "Where does my cousin live? Mia Lisbon"
+    qvec = get_embedder().embed([question])[0]
+    req = QueryRequest(namespace=ns, query=question)
+    with db.connection() as conn:
+        whole = expansion.probes_and_parts(conn, req, qvec, [(qvec, "mia")], 2)[0]
+        monkeypatch.setattr(expansion, "RANKED_EVIDENCE", 3)
+        newest = expansion.probes_and_parts(conn, req, qvec, [(qvec, "mia")], 10)[0]
+    assert whole[0]["id"] == old[0]  # the closest of the whole list
+    assert {r["id"] for r in newest} == set(newer[-3:])

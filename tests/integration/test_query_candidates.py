@@ -395,7 +395,7 @@ def test_candidate_rows_carry_stored_terms_and_evidence_counts_and_stay_the_same
     assert found & amber  # the lexical branch's rare word
 
 
-def test_the_indexed_statement_finds_the_lexical_rows_exact_search_finds_and_puts_its_settings_back(
+def test_the_indexed_statement_finds_the_lexical_rows_exact_search_finds_and_both_put_their_settings_back(
     api, big_ns
 ):
     from memos.embeddings import get_embedder
@@ -410,6 +410,9 @@ def test_the_indexed_statement_finds_the_lexical_rows_exact_search_finds_and_put
     amber = {UUID(ids[i]) for i in range(150) if i % 4 == 3}
     with db.connection() as conn:
         sort = conn.execute("SHOW enable_sort").fetchone()["enable_sort"]
+        workers = conn.execute("SHOW max_parallel_workers_per_gather").fetchone()[
+            "max_parallel_workers_per_gather"
+        ]
         graph = ann_store.graph_of(conn, ns)
         assert graph is not None
         for _ in range(7):  # prepared from the 6th run on: its generic plan too
@@ -423,6 +426,10 @@ def test_the_indexed_statement_finds_the_lexical_rows_exact_search_finds_and_put
                 # the transaction (the second round walks with it).
                 assert conn.execute("SHOW enable_sort").fetchone()["enable_sort"] == sort == "on"
                 assert conn.execute("SHOW plan_cache_mode").fetchone()["plan_cache_mode"] == "auto"
+                # The exact path's (no sequential scan, no parallel workers) too.
+                assert conn.execute("SHOW enable_seqscan").fetchone()["enable_seqscan"] == "on"
+                shown = conn.execute("SHOW max_parallel_workers_per_gather").fetchone()
+                assert shown["max_parallel_workers_per_gather"] == workers == "2"
                 if index is not None:
                     assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "80"
                 assert any(r["src"] == "vector" for r in rows)

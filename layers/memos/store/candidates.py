@@ -28,6 +28,19 @@ _COLUMNS = ROW_COLUMNS + ", 1 - (embedding <=> %(qvec)s) AS vsim"
 # through the literal namespace, the lexical branch reads its postings per term by the index.
 GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 DEFAULT_PLANS = "SET LOCAL plan_cache_mode TO DEFAULT"
+# The exact path's settings in a namespace without its own graph: generic plans, no sequential scan
+# of the table and no parallel workers. A generic plan expects the average namespace for
+# ``namespace = $1``: in a store of a few namespaces (n_distinct 3) that was a third of the table, so a
+# 1k namespace beside a 100k one was read by a parallel scan of all 105k rows, 121 ms against 0.98 ms
+# through ``memories_ns_occurred``; without the scan, a parallel bitmap scan (its workers' start) still
+# took 12 ms of the candidates step (docs/BENCHMARKS.md, "Ninth round"). Such a namespace is small (a
+# large one gets its graph), and an index on it always serves. Not under a selective filter in a
+# namespace with its graph: a session holding 100k memories was read faster by the parallel scan
+# (p50 61.6 against 81.3 ms with these settings).
+_GENERIC_NO_SEQSCAN = (
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),"
+    " set_config('max_parallel_workers_per_gather', '0', true)"
+)
 # The indexed path's settings for its transaction in one statement (``set_config(..., true)`` is
 # ``SET LOCAL``): generic plans, no sorts, and the walk's ef_search when given.
 _UNSORTED_GENERIC = (
@@ -264,8 +277,11 @@ def fetch(
         with conn.pipeline():
             if entity_names:
                 evidence = send_evidence(conn, req.namespace, entity_names)
-            conn.execute(GENERIC_PLANS)
+            conn.execute(GENERIC_PLANS if ann_index else _GENERIC_NO_SEQSCAN)
             cur = _rows_cursor(conn).execute(_with_terms([nearest, *parts]), params)
+            if not ann_index:
+                conn.execute("SET LOCAL enable_seqscan TO DEFAULT")
+                conn.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
             conn.execute(DEFAULT_PLANS)
         return with_evidence(cur.fetchall(), evidence, counted)
     # The namespace's own index serves the vector retriever. The planner would choose it from its

@@ -24,9 +24,17 @@ from memos.store.candidates import (
     with_evidence,
 )
 from memos.store.candidates import ROW_COLUMNS as _COLUMNS
+from memos.store.entities import MAX_EVIDENCE
 
 if TYPE_CHECKING:  # psycopg loads on first database use (cold start)
     import psycopg
+
+# A named probe ranks at most this many of its entity's evidence ids, the newest: the whole list (a
+# list keeps its newest MAX_EVIDENCE ids). Each is a row read by primary key: 2 probes over whole lists
+# took 6.0-6.3 ms in a 100k namespace against 0.5 ms at 5k. Ranking the newest 250 (500) took 0.33x
+# (0.57x) the time there, but kept only 0.93 (0.96) of the question's top 10: left at the whole list
+# until that trade is measured against answers known to be right (docs/BENCHMARKS.md, "Ninth round").
+RANKED_EVIDENCE = MAX_EVIDENCE
 
 
 def probes_and_parts(
@@ -83,7 +91,6 @@ def probes_and_parts(
             else ""
         )
     )
-    ranked = f"{selected} FROM (SELECT {_COLUMNS}, embedding"
     if free:
         graph = ann_index if not is_selective(req) else None
         nearest = ann.nearest_sql(
@@ -107,15 +114,25 @@ def probes_and_parts(
         # entity by name through its unique key, by alias among the namespace's aliased entities),
         # each memory read by its primary key (OFFSET 0 keeps it so: with a wrong row estimate for
         # the namespace, an ``id = ANY(list)`` filter was applied to a scan of the whole namespace).
+        # Only the newest RANKED_EVIDENCE ids of a list are ranked (a list keeps up to MAX_EVIDENCE,
+        # newest last): the probe's cost stays bounded as the namespace grows. The ranking is a narrow
+        # pass (each row's address and distance), the kept rows' columns read after by address, as
+        # the first round's exact nearest (``memos.store.candidates``).
+        newest = "e.evidence[greatest(cardinality(e.evidence) - %(ranked)s + 1, 1):]"
         sql_parts.append(
             "SELECT p.probe::int - 1 AS probe, x.* FROM unnest(%(named_vecs)b::vector[], %(named_ids)s::int[],"
-            f" %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ({ranked}, (embedding <=> p.vec) + 0 AS d"
-            "  FROM (SELECT unnest(e.evidence) AS evidence_id FROM entities e WHERE e.namespace = %(ns)s"
-            "     AND e.normalized = p.name UNION SELECT unnest(e.evidence) FROM entities e"
+            f" %(names)s::text[]) AS p(vec, probe, name) CROSS JOIN LATERAL ({selected} FROM"
+            f" (SELECT m.*, k.d FROM (SELECT memories.at, (embedding <=> p.vec) + 0 AS d"
+            f"  FROM (SELECT unnest({newest}) AS evidence_id FROM entities e WHERE e.namespace = %(ns)s"
+            f"     AND e.normalized = p.name UNION SELECT unnest({newest}) FROM entities e"
             "     WHERE e.namespace = %(ns)s AND e.aliases <> '{}' AND p.name = ANY(e.aliases)) ev"
-            "   CROSS JOIN LATERAL (SELECT * FROM memories m0 WHERE m0.id = ev.evidence_id OFFSET 0) memories"
-            f"  WHERE {where} ORDER BY d LIMIT %(n)s) y) x"
+            "   CROSS JOIN LATERAL (SELECT m0.ctid AS at, * FROM memories m0 WHERE m0.id = ev.evidence_id OFFSET 0)"
+            " memories"
+            f"  WHERE {where} ORDER BY d LIMIT %(n)s) k"
+            f"  CROSS JOIN LATERAL (SELECT {_COLUMNS}, embedding FROM memories m1 WHERE m1.ctid = k.at OFFSET 0) m"
+            ") y) x"
         )
+        params["ranked"] = RANKED_EVIDENCE
         params["named_vecs"] = [v for _, v, _ in named]
         params["named_ids"] = [i + 1 for i, _, _ in named]
         params["names"] = [name for _, _, name in named]
