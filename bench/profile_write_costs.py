@@ -10,7 +10,7 @@ peer benchmark's shape), three measurements, each alternating its two ways (ABBA
   back): wall and thread CPU medians of a transaction. What folding an add's statements can save.
 - ``forget_at``: server time of a one-row ``INSERT INTO memories`` (``EXPLAIN ANALYZE`` minus its
   source row's read; rolled back) with ``memos_forget_at`` as migration 0007 defines it, against
-  an inlinable body (``extract(epoch FROM ts AT TIME ZONE 'UTC')``, an immutable function, for
+  0016's inlinable body (both read from their migrations) (``extract(epoch FROM ts AT TIME ZONE 'UTC')``, an immutable function, for
   ``extract(epoch FROM ts)``, a stable one: an IMMUTABLE SQL function whose body calls a stable
   one is never inlined, so the generated column runs the SQL function executor), with a check that
   both bodies give the same ``forget_at`` for every stored row.
@@ -23,28 +23,27 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from bench_common import TextSource, admin_conn, local_stack
 
-_INLINABLE = """CREATE OR REPLACE FUNCTION memos_forget_at(
-    base real, access_count integer, created_at timestamptz, last_accessed_at timestamptz,
-    occurred_at timestamptz, expires_at timestamptz, half_life real, floor real, ttl_days integer,
-    ttl_from_ingest boolean
-) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN half_life IS NULL THEN 'epoch'::timestamptz ELSE LEAST(
-    expires_at,
-    CASE WHEN ttl_days IS NOT NULL THEN to_timestamp(extract(epoch FROM
-         (CASE WHEN ttl_from_ingest THEN created_at ELSE occurred_at END) AT TIME ZONE 'UTC')
-         + ttl_days * 86400.0) END,
-    CASE WHEN floor IS NOT NULL AND floor > 0 THEN to_timestamp(
-         extract(epoch FROM GREATEST(created_at, coalesce(last_accessed_at, created_at)) AT TIME ZONE 'UTC')
-         + 86400.0 * half_life * GREATEST(0.0,
-             ln(GREATEST(LEAST(1.0, memos_reinforced(base, access_count)), 1e-9) / floor) / ln(2.0))) END
-  ) END
-$$"""
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "layers" / "memos" / "store" / "migrations"
+
+
+def _forget_at_body(migration: str) -> str:
+    """``memos_forget_at`` as ``migration`` defines it, as a CREATE OR REPLACE to run in a transaction."""
+    sql = (_MIGRATIONS / migration).read_text()
+    found = re.search(r"CREATE (?:OR REPLACE )?FUNCTION memos_forget_at\(.*?\$\$.*?\$\$", sql, re.S)
+    assert found, f"{migration} defines no memos_forget_at"
+    return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+
+
+_BODY_0007 = _forget_at_body("0007_forget_at.sql")
+_BODY_0016 = _forget_at_body("0016_forget_at_inlinable.sql")
 _SAME = (
     "SELECT count(*) AS n, count(*) FILTER (WHERE forget_at IS DISTINCT FROM memos_forget_at(base_importance,"
     " access_count, created_at, last_accessed_at, occurred_at, expires_at, decay_half_life, decay_floor,"
@@ -142,16 +141,18 @@ def main(argv: list[str] | None = None) -> None:
             conn.autocommit = True
             conn.execute("ANALYZE memories")
             server_ms = _insert_timer(conn, ns)
-            runs: dict[str, list[float]] = {"0007's body": [], "inlinable body": []}
+            # Each body set in the measured transaction (the stack's migrations applied 0016's).
+            bodies = {"0007's body": _BODY_0007, "inlinable body (0016)": _BODY_0016}
+            runs: dict[str, list[float]] = {name: [] for name in bodies}
             for r in range(6):
                 for name in list(runs) if r % 2 == 0 else list(runs)[::-1]:
-                    runs[name].append(server_ms(_INLINABLE if name == "inlinable body" else ""))
+                    runs[name].append(server_ms(bodies[name]))
             for name, values in runs.items():
                 print(
                     f"forget_at: {name}: one-row INSERT {statistics.median(values)} ms on the server {values}"
                 )
             conn.execute("BEGIN")
-            conn.execute(_INLINABLE)
+            conn.execute(_BODY_0007)  # the stored rows were computed by 0016's body
             same = conn.execute(_SAME).fetchone()
             conn.execute("ROLLBACK")
             print(f"forget_at: rows {same['n']}, differing between the two bodies {same['differ']}")
